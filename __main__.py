@@ -1,0 +1,108 @@
+"""llm-tracing-infra: an LLM serving and observability platform on Kubernetes, in one `pulumi up`.
+
+Reads like the architecture: configuration in, components wired from each other's outputs,
+outputs exported. Order comes from data (namespaces, endpoints) and, where no data flows,
+from explicit dependencies with a comment saying why.
+"""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+import config
+from components import gateway_routes, logging_stack, serving, tracing_pipeline
+from components.dcgm import Dcgm, DcgmArgs
+from components.gateway_routes import GatewayRoutes, GatewayRoutesArgs
+from components.istio_mesh import IstioMesh, IstioMeshArgs
+from components.langfuse import Langfuse, LangfuseArgs
+from components.litellm import LiteLlm, LiteLlmArgs
+from components.logging_stack import LoggingStack, LoggingStackArgs
+from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from components.tracing_pipeline import TracingPipeline, TracingPipelineArgs
+
+# Configuration: validated as a whole before any resource is registered.
+cfg, secrets = config.load()
+
+provider = k8s.Provider("k8s", kubeconfig=cfg.kubernetes.kubeconfig, context=cfg.kubernetes.context)
+on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
+
+# Endpoints each component will serve, known before it exists: peers wire to these, never to
+# retyped names, and the wiring checks prove that each one is a Service the program creates.
+tracing_endpoints = tracing_pipeline.endpoints(cfg)
+logging_endpoints = logging_stack.endpoints(cfg)
+
+# Mesh first: Gateway API CRDs -> istio base -> istiod, and the platform's namespaces.
+mesh = IstioMesh("mesh", IstioMeshArgs(config=cfg, collector=tracing_endpoints.otlp_grpc), on_cluster)
+# Workloads in injected namespaces need istiod's injector up before their pods start.
+after_mesh = pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[mesh])
+
+monitoring = MonitoringStack(
+    "monitoring",
+    MonitoringStackArgs(
+        config=cfg, secrets=secrets, namespace=mesh.namespaces["monitoring"],
+        tracing=tracing_endpoints, logging=logging_endpoints if cfg.logging.enabled else None,
+    ),
+    after_mesh,
+)
+# Langfuse before the pipeline: the collector may export LLM spans to it with its project keys.
+observer = None
+if cfg.langfuse.enabled:
+    observer = Langfuse("langfuse", LangfuseArgs(config=cfg, namespace=mesh.namespaces["langfuse"]), after_mesh)
+tracing = TracingPipeline(
+    "tracing",
+    TracingPipelineArgs(
+        config=cfg, namespace=mesh.namespaces["tracing"], prometheus=monitoring.endpoints.prometheus,
+        monitoring_crds=monitoring.crds,
+        langfuse=observer.connection if observer and cfg.tracing.collector.export_to_langfuse else None,
+    ),
+    after_mesh,
+)
+if cfg.logging.enabled:
+    LoggingStack("logging", LoggingStackArgs(config=cfg, namespace=mesh.namespaces["logging"]), after_mesh)
+
+gpu = None
+if cfg.gpu.enabled:
+    gpu = Dcgm("gpu", DcgmArgs(config=cfg, namespace=mesh.namespaces["gpu"], monitoring_crds=monitoring.crds), on_cluster)
+engines = serving.deploy(cfg, secrets, namespace=mesh.namespaces["llm"], tracing=tracing.endpoints,
+                         monitoring_crds=monitoring.crds, gpu=gpu, opts=after_mesh)
+
+proxy = None
+if cfg.litellm.enabled:
+    proxy = LiteLlm(
+        "litellm",
+        LiteLlmArgs(
+            config=cfg, secrets=secrets, namespace=mesh.namespaces["litellm"], engines=engines,
+            tracing=tracing.endpoints, langfuse=observer.connection if observer else None,
+            monitoring_crds=monitoring.crds,
+        ),
+        after_mesh,
+    )
+
+routes = GatewayRoutes(
+    "gateway",
+    GatewayRoutesArgs(
+        config=cfg,
+        backends=gateway_routes.Backends(
+            grafana=monitoring.endpoints.grafana, prometheus=monitoring.endpoints.prometheus,
+            tempo=tracing.endpoints.tempo_http, otlp_grpc=tracing.endpoints.otlp_grpc,
+            otlp_http=tracing.endpoints.otlp_http, engines=engines,
+            langfuse=observer.endpoints.web if observer else None,
+            litellm=proxy.endpoint if proxy else None,
+        ),
+    ),
+    # Routes are custom resources of the Gateway API CRDs that IstioMesh installs.
+    pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[mesh.gateway_api_crds]),
+)
+
+pulumi.export("hostnames", routes.hostnames)
+pulumi.export("etcHostsLine", routes.etc_hosts_line)
+pulumi.export("gatewayAddress", routes.address)
+pulumi.export("otlpGrpcEndpoint", tracing.endpoints.otlp_grpc.url())
+pulumi.export("otlpHttpEndpoint", tracing.endpoints.otlp_http.url())
+pulumi.export("appOtelEnvironment", tracing.app_environment("my-llm-app"))
+pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
+pulumi.export("engines", {e.engine: e.service.url(path="/v1") for e in engines})
+if proxy:
+    pulumi.export("litellmMasterKey", proxy.master_key)
+    pulumi.export("litellmUrl", proxy.endpoint.url(path="/v1"))
+if observer:
+    pulumi.export("langfuseAdmin", observer.admin_credentials)

@@ -1,0 +1,325 @@
+"""Run the real program under Pulumi's mock runtime and capture everything it registers.
+
+The mock monitor records each RegisterResource request as the engine would receive it: type,
+name, parent, dependencies, custom/remote, inputs (secrets replaced by ``[secret]``) and the
+resource options the engine acts on. Mock outputs echo the inputs plus the few fields a real
+provider fills in (names, cluster addresses), so Output-derived wiring resolves as on a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.plan import SECRET, Plan, Resource
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "llm-tracing-infra"
+FAKE_SECRET = "offline-placeholder-not-a-real-secret"
+"""What a ``secure:`` value of the stack file reads as in the offline preview."""
+
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+_SIG_KEY = _SECRET_SIG
+_SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_REF = "5cf8f73096256a8f31e491e813e4eb8e"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack configuration, as `pulumi config` would hand it to the program
+# ---------------------------------------------------------------------------------------------
+
+
+def stack_config(stack: str, overrides: dict[str, str] | None = None, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """Config map and secret keys for ``stack``: its stack file, then ``--set`` overrides.
+
+    Overrides behave like ``pulumi config set --path KEY VALUE``: ``vllm.gpuMemoryUtilization=0.5``
+    sets one nested key; the value is kept as the string the CLI would store, and JSON objects or
+    lists are accepted for object-valued keys.
+    """
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name}; known stacks: {', '.join(known_stacks(root))}")
+    document = yaml.safe_load(path.read_text()) or {}
+    raw: dict[str, Any] = dict(document.get("config") or {})
+    secret_keys: set[str] = set()
+    tree: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        tree[full], has_secret = _replace_secure(value)
+        if has_secret:
+            secret_keys.add(full)
+    for key, value in (overrides or {}).items():
+        _set_path(tree, key if ":" in key.split(".")[0] else f"{PROJECT}:{key}", _parse_override(value))
+    flat = {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in tree.items()}
+    flat = {k: _scalar(v) if not isinstance(tree[k], dict | list) else v for k, v in flat.items()}
+    return flat, sorted(secret_keys)
+
+
+def known_stacks(root: Path = ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def _replace_secure(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return FAKE_SECRET, True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], has = _replace_secure(v)
+            found |= has
+        return out, found
+    if isinstance(value, list):
+        items = [_replace_secure(v) for v in value]
+        return [v for v, _ in items], any(h for _, h in items)
+    return value, False
+
+
+def _parse_override(value: str) -> Any:
+    if value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
+    head, *rest = key.split(".")
+    if not rest:
+        tree[head] = value
+        return
+    node = tree.setdefault(head, {})
+    if not isinstance(node, dict):
+        node = tree[head] = {}
+    for part in rest[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[rest[-1]] = value
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mock runtime
+# ---------------------------------------------------------------------------------------------
+
+
+def _clean(value: Any) -> Any:
+    """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG_KEY)
+        if sig == _SECRET_VALUE:
+            return SECRET
+        if sig == _RESOURCE_REF:
+            return value.get("urn")
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+class CapturingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, recording each registration the way the engine receives it."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str) -> None:
+        super().__init__(mocks)
+        self.stack = stack
+        self.captured: list[Resource] = []
+        self.options: dict[str, dict[str, Any]] = {}
+        self.outputs: dict[str, Any] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        if parent:
+            parent_type = parent.split("::")[2]
+            type_ = f"{parent_type}${type_}"
+        return f"urn:pulumi:{self.stack}::{PROJECT}::{type_}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = _clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True))
+            stack_urn = self.make_urn("", "pulumi:pulumi:Stack", f"{PROJECT}-{self.stack}")
+            parent = request.parent if request.parent and request.parent != stack_urn else None
+            resource = Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=parent,
+                custom=bool(request.custom),
+                remote=bool(request.remote),
+                dependencies=sorted(set(request.dependencies)),
+                inputs=inputs,
+            )
+            self.captured.append(resource)
+            self.options[response.urn] = {
+                "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+                "protect": bool(request.protect) if request.HasField("protect") else False,
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            }
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.outputs = _clean(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Outputs = inputs, plus what providers fill in: object names, addresses, random values."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        if args.typ.startswith("kubernetes:") and isinstance(outputs.get("metadata"), dict):
+            metadata = dict(outputs["metadata"])
+            metadata.setdefault("name", args.name)
+            if not args.typ.startswith(("kubernetes:core/v1:Namespace", "kubernetes:apiextensions")):
+                metadata.setdefault("namespace", "default")
+            outputs["metadata"] = metadata
+            outputs.update(_status(args.typ, outputs))
+        elif args.typ.startswith("random:"):
+            outputs.update(_random_outputs(args.typ, args.name))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+MOCK_GATEWAY_ADDRESS = "192.0.2.10"
+"""TEST-NET-1 address standing in for the gateway's LoadBalancer IP (never routed)."""
+
+
+def _status(typ: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    spec = outputs.get("spec") if isinstance(outputs.get("spec"), dict) else {}
+    if typ == "kubernetes:core/v1:Service":
+        status: dict[str, Any] = {}
+        if spec.get("type") == "LoadBalancer":
+            status = {"loadBalancer": {"ingress": [{"ip": MOCK_GATEWAY_ADDRESS}]}}
+        return {"spec": {"clusterIP": "10.43.0.10", **spec}, "status": status}
+    if typ.endswith(":Gateway") and "gateway.networking.k8s.io" in typ:
+        return {"status": {"addresses": [{"type": "IPAddress", "value": MOCK_GATEWAY_ADDRESS}]}}
+    return {}
+
+
+def _random_outputs(typ: str, name: str) -> dict[str, Any]:
+    fake = f"offline-random-{name}"
+    if typ.endswith("RandomId"):
+        return {"hex": fake.encode().hex()[:32], "b64Std": fake, "b64Url": fake, "dec": "0"}
+    if typ.endswith("RandomUuid"):
+        return {"result": "00000000-0000-4000-8000-000000000000"}
+    return {"result": fake}
+
+
+def run_program(
+    stack: str,
+    overrides: dict[str, str] | None = None,
+    program: Path | None = None,
+    root: Path = ROOT,
+) -> Plan:
+    """Run ``program`` (default: the project's ``__main__.py``) for ``stack`` and capture its plan.
+
+    Raises whatever the program raises (``config.ConfigError`` for bad configuration); the
+    resources registered up to that point are on ``exc.plan`` for tests that assert none were.
+    """
+    config_map, secret_keys = stack_config(stack, overrides, root)
+    mocks = PlatformMocks()
+    monitor = CapturingMonitor(mocks, stack)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor,
+                             logger=logging.getLogger("offline.program"))
+    pulumi.runtime.set_all_config(config_map, secret_keys)
+    target = program or root / "__main__.py"
+    saved_path, saved_cwd = list(sys.path), os.getcwd()
+    sys.path[:0] = [str(target.parent), str(root)]
+    os.chdir(target.parent)
+    failure: BaseException | None = None
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(target), run_name="__main__")))
+    except BaseException as exc:  # re-raised below with the partial plan attached
+        failure = exc
+    finally:
+        sys.path[:] = saved_path
+        os.chdir(saved_cwd)
+    plan = build_plan(stack, monitor.captured, monitor.options, monitor.outputs)
+    if failure is not None:
+        failure.plan = plan  # type: ignore[attr-defined]
+        raise failure
+    return plan
+
+
+def build_plan(
+    stack: str, captured: list[Resource], options: dict[str, dict[str, Any]], outputs: dict[str, Any]
+) -> Plan:
+    """Order resources by URN, fold inherited dependencies in, and compute the deployment waves."""
+    resources = sorted(captured, key=lambda r: r.urn)
+    index = {r.urn: r for r in resources}
+    for resource in resources:
+        inherited: set[str] = set(resource.dependencies)
+        parent = resource.parent
+        while parent in index:
+            # A component registers only after its own dependencies are done, and its children
+            # need its URN: they inherit every edge the component waits for.
+            inherited.update(index[parent].dependencies)
+            parent = index[parent].parent
+        resource.dependencies = sorted(inherited - {resource.urn})
+        resource.options = options.get(resource.urn, {})
+    plan = Plan(stack=stack, resources=resources, outputs=outputs)
+    plan.waves = compute_waves(plan)
+    return plan
+
+
+def compute_waves(plan: Plan) -> list[list[str]]:
+    """Topological levels of the deployable resources: wave N waits only on waves before it."""
+    index = plan.by_urn()
+    deployable = {r.urn for r in plan.resources if r.is_deployable}
+    descendants: dict[str, list[str]] = {}
+
+    def expand(urn: str) -> list[str]:
+        if urn in deployable:
+            return [urn]
+        if urn not in descendants:
+            descendants[urn] = [d.urn for d in plan.descendants(urn) if d.urn in deployable]
+        return descendants[urn]
+
+    edges = {
+        urn: sorted({d for dep in index[urn].dependencies for d in expand(dep) if d != urn}) for urn in deployable
+    }
+    level: dict[str, int] = {}
+
+    def depth(urn: str, trail: frozenset[str] = frozenset()) -> int:
+        if urn in level:
+            return level[urn]
+        if urn in trail:
+            raise ValueError(f"dependency cycle through {urn}")
+        level[urn] = 1 + max((depth(d, trail | {urn}) for d in edges[urn]), default=-1)
+        return level[urn]
+
+    for urn in sorted(deployable):
+        depth(urn)
+    waves: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for urn, n in level.items():
+        waves[n].append(urn)
+    return [sorted(w) for w in waves]
+
