@@ -89,8 +89,9 @@ routes = GatewayRoutes(
             litellm=proxy.endpoint if proxy else None,
         ),
     ),
-    # Routes are custom resources of the Gateway API CRDs that IstioMesh installs.
-    pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[mesh.gateway_api_crds]),
+    # Routes are custom resources of the Gateway API CRDs that IstioMesh installs; grants go into its
+    # namespaces and the AuthorizationPolicy passes istiod's webhook: wait for the whole mesh.
+    pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[mesh, mesh.gateway_api_crds]),
 )
 
 pulumi.export("hostnames", routes.hostnames)

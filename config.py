@@ -219,10 +219,18 @@ class Versions(_Model):
 class Istio(_Model):
     """The mesh: sidecar injection, mTLS and mesh-wide tracing."""
 
-    inject_namespaces: list[NamespaceKey] = Field(default_factory=lambda: ["tracing", "monitoring", "llm"])
+    inject_namespaces: list[NamespaceKey] = Field(
+        default_factory=lambda: list[NamespaceKey](("tracing", "monitoring", "llm"))
+    )
     mtls: dict[NamespaceKey, MtlsMode] = Field(default_factory=dict, description="Per namespace; PERMISSIVE if unset.")
     tracing_sampling_percent: float = Field(default=100.0, ge=0.0, le=100.0)
     resources: Resources = resources("100m", "256Mi", "1", "1Gi")
+    gateway_api_bundle: str | None = Field(
+        default=None,
+        description="Local Gateway API CRD bundle for air-gapped installs: a file, or a directory holding "
+        "gateway-api-<version>-experimental-install.yaml. Unset: the charts.mirror directory when "
+        "charts.source=mirror, else the upstream release asset.",
+    )
 
 
 class Https(_Model):
@@ -264,6 +272,17 @@ class Gateway(_Model):
         default="0s", description="Gateway API request timeout for LLM routes; 0s disables it so SSE streams run."
     )
     canary: Canary | None = None
+    proxy_resources: Resources = resources("100m", "128Mi", "2", "1Gi")
+
+    @model_validator(mode="after")
+    def _gateway_api_duration(self) -> Gateway:
+        # Gateway API durations allow only h/m/s/ms (GEP-2257), stricter than the Duration type.
+        if not re.match(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$", self.llm_request_timeout):
+            raise ValueError(
+                f"llmRequestTimeout {self.llm_request_timeout!r} is not a Gateway API duration: use h, m, s or ms "
+                "units, e.g. 0s (no timeout), 600s or 1h"
+            )
+        return self
 
 
 class Tempo(_Model):
@@ -287,11 +306,14 @@ class Tracing(_Model):
 
 
 class Alertmanager(_Model):
+    """Where alerts go. The Slack/webhook URL is the secret ``alertmanagerWebhookUrl``, never a key here."""
+
     receiver: Literal["none", "slack", "webhook"] = "none"
     slack_channel: str = "#alerts"
     group_wait: Duration = "30s"
     group_interval: Duration = "5m"
     repeat_interval: Duration = "4h"
+    resources: Resources = resources("20m", "64Mi", "200m", "128Mi")
 
 
 class AlertThresholds(_Model):
@@ -307,6 +329,9 @@ class AlertThresholds(_Model):
     queue_time_p95_seconds: float = Field(default=30, gt=0)
     gpu_temperature_celsius: int = Field(default=85, ge=40, le=110)
     gpu_memory_ratio: float = Field(default=0.95, gt=0, le=1)
+    collector_queue_ratio: float = Field(
+        default=0.8, gt=0, le=1, description="Collector sending-queue fill (size/capacity) that means Tempo lags."
+    )
 
 
 class Monitoring(_Model):
@@ -314,6 +339,9 @@ class Monitoring(_Model):
     prometheus_storage_size: Quantity = "20Gi"
     prometheus_resources: Resources = resources("200m", "1Gi", "2", "3Gi")
     grafana_resources: Resources = resources("100m", "256Mi", "1", "512Mi")
+    operator_resources: Resources = resources("50m", "64Mi", "500m", "256Mi")
+    kube_state_metrics_resources: Resources = resources("20m", "64Mi", "200m", "256Mi")
+    node_exporter_resources: Resources = resources("20m", "32Mi", "200m", "64Mi")
     alertmanager: Alertmanager = Alertmanager()
     alerts: AlertThresholds = AlertThresholds()
 
@@ -383,21 +411,61 @@ class Gpu(_Model):
 
 
 class Litellm(_Model):
+    """The LiteLLM proxy in front of the engines (OpenAI-compatible, port 4000)."""
+
     enabled: bool = True
     replicas: int = Field(default=1, ge=1, le=10)
+    prometheus_metrics: bool = Field(
+        default=True, description="Serve /metrics (open source since LiteLLM 1.80) and scrape it with a ServiceMonitor."
+    )
     resources: Resources = resources("100m", "512Mi", "1", "1Gi")
 
 
 class Langfuse(_Model):
+    """Langfuse (chart 2.x) with its stores: Postgres, Valkey, ClickHouse (via its operator), SeaweedFS."""
+
     enabled: bool = False
+    organization: str = "llm-tracing-infra"
+    project: str = "llm-tracing-infra"
+    admin_email: str = "admin@llm-tracing.local"
+    install_cert_manager: bool = Field(
+        default=True, description="cert-manager for the ClickHouse operator's webhook; false if the cluster has one."
+    )
+    cert_manager_namespace: DnsLabel = "cert-manager"
+    clickhouse_operator_namespace: DnsLabel = "clickhouse-operator"
+    keeper_replicas: Literal[1, 3, 5] = 1
     postgres_storage_size: Quantity = "8Gi"
+    redis_storage_size: Quantity = "1Gi"
     clickhouse_storage_size: Quantity = "10Gi"
+    keeper_storage_size: Quantity = "2Gi"
     s3_storage_size: Quantity = "10Gi"
+    web_resources: Resources = resources("100m", "512Mi", "1", "2Gi")
+    worker_resources: Resources = resources("100m", "512Mi", "1", "2Gi")
+    postgres_resources: Resources = resources("100m", "256Mi", "1", "1Gi")
+    redis_resources: Resources = resources("50m", "64Mi", "500m", "512Mi")
+    clickhouse_resources: Resources = resources("500m", "2Gi", "2", "4Gi")
+    keeper_resources: Resources = resources("100m", "256Mi", "500m", "1Gi")
+    s3_resources: Resources = resources("100m", "256Mi", "1", "1Gi")
+    operator_resources: Resources = resources("50m", "64Mi", "500m", "256Mi")
+
+    @model_validator(mode="after")
+    def _email(self) -> Langfuse:
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", self.admin_email):
+            raise ValueError(f"adminEmail {self.admin_email!r} is not an e-mail address (Langfuse rejects it)")
+        return self
 
 
 class Storage(_Model):
     retain_on_destroy: bool = Field(
         default=True, description="Data volumes (model cache, Langfuse data) survive `pulumi destroy`."
+    )
+
+
+class GeneratedSecrets(_Model):
+    """How the platform generates its own secrets (see components/_secrets.py)."""
+
+    provider: Literal["random", "command"] = Field(
+        default="random", description="pulumi-random, or a local command where the random plugin is unavailable."
     )
 
 
@@ -427,6 +495,7 @@ class StackConfig(_Model):
     litellm: Litellm = Litellm()
     langfuse: Langfuse = Langfuse()
     storage: Storage = Storage()
+    generated_secrets: GeneratedSecrets = GeneratedSecrets()
     kubernetes: Kubernetes = Kubernetes()
 
     def engines(self) -> list[Engine]:
@@ -457,7 +526,9 @@ def _cross_checks(stack: StackConfig) -> list[str]:
                 f"set {p}:gpu.enabled=true or use engine 'mock'"
             )
     if "sglang" in stack.engines() and not stack.sglang.enabled:
-        problems.append(f"{p}:gateway.canary names sglang but {p}:sglang.enabled=false; enable it or pick another engine")
+        problems.append(
+            f"{p}:gateway.canary names sglang but {p}:sglang.enabled=false; enable it or pick another engine"
+        )
     if stack.tracing.collector.export_to_langfuse and not stack.langfuse.enabled:
         problems.append(f"{p}:tracing.collector.exportToLangfuse=true needs {p}:langfuse.enabled=true")
     collector = stack.tracing.collector
@@ -539,10 +610,7 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: unknown key (given {json.dumps(given)}); check the spelling against config.py"
     if error["type"] == "missing":
         return f"{key}: required, not set"
-    if isinstance(given, dict | list) and len(json.dumps(given)) > 80:
-        given_text = "an object"
-    else:
-        given_text = json.dumps(given)
+    given_text = "an object" if isinstance(given, dict | list) and len(json.dumps(given)) > 80 else json.dumps(given)
     return f"{key}: {message} (given {given_text})".replace(f"{PROJECT}:: ", f"{PROJECT}: ")
 
 
@@ -571,7 +639,9 @@ def validate(raw: dict[str, Any], secret_keys: set[str]) -> StackConfig:
 def _missing_secrets(stack: StackConfig, given: set[str]) -> list[str]:
     needed: list[tuple[str, str]] = []
     if stack.monitoring.alertmanager.receiver != "none":
-        needed.append(("alertmanagerWebhookUrl", f"monitoring.alertmanager.receiver={stack.monitoring.alertmanager.receiver}"))
+        needed.append(
+            ("alertmanagerWebhookUrl", f"monitoring.alertmanager.receiver={stack.monitoring.alertmanager.receiver}")
+        )
     if stack.vllm.gated_model and "vllm" in stack.engines():
         needed.append(("hfToken", "vllm.gatedModel=true"))
     return [

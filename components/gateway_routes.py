@@ -1,15 +1,40 @@
-"""GatewayRoutes: the one Gateway and the routes behind it (the only way into the platform)."""
+"""GatewayRoutes: the one Gateway and the routes behind it, the only way into the platform.
+
+Everything north-south is Gateway API (no Ingress, no VirtualService): one ``Gateway`` of class
+``istio`` in Istio's namespace, and all routes next to it, so each listener admits routes from
+its own namespace only. Backends live in the components' namespaces; each of those gets one
+``ReferenceGrant`` naming exactly the route kinds, the route namespace and the Services used.
+
+Streaming (SSE) and Envoy. Istio programs an HTTPRoute's ``timeouts.request`` as the Envoy route
+timeout, which bounds the *whole* exchange, last streamed token included; ``0s`` disables it
+(Gateway API semantics, honoured by Istio), so a long completion is never cut at a fixed wall
+clock. Envoy proxies response bodies as they arrive (no buffering filter is configured), and its
+stream idle timeout (5 min by default) only fires when no byte flows, which a token stream
+avoids. Hence the LLM routes (``litellm``, ``llm``) carry ``gateway.llmRequestTimeout``, ``0s``
+by default.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
+import yaml
 from pydantic import BaseModel, ConfigDict
 
-from components._k8s import TOKEN_PREFIX, ServiceRef
+from components._k8s import TOKEN_PREFIX, ServiceRef, labels
 from components.serving import EngineEndpoint
 from config import StackConfig
+
+GATEWAY_API = "gateway.networking.k8s.io"
+GATEWAY_NAME = "platform"
+"""The Gateway's name; Istio names the Deployment and Service it creates ``platform-istio``."""
+TLS_SECRET = "platform-gateway-tls"
+ADMIN_UIS = ("grafana", "prometheus", "tempo")
+"""Hosts the optional source-address restriction applies to."""
 
 
 @dataclass(frozen=True)
@@ -33,18 +58,267 @@ class GatewayRoutesArgs(BaseModel):
     backends: Backends
 
 
+class _WithStatus(k8s.apiextensions.CustomResource):
+    """A custom resource whose ``status`` is read back, as CRD-generated classes do."""
+
+    status: pulumi.Output[Any]
+
+    def _internal_init(  # type: ignore[override]
+        self, resource_name: str, api_version: str, kind: str, opts: pulumi.ResourceOptions | None = None,
+        metadata: Any = None, spec: Any = None, __props__: Any = None,
+    ) -> None:
+        props = k8s.apiextensions.CustomResourceArgs.__new__(k8s.apiextensions.CustomResourceArgs)
+        props.__dict__.update(api_version=api_version, kind=kind, metadata=metadata, spec=spec, status=None)
+        pulumi.CustomResource.__init__(
+            self, f"kubernetes:{api_version}:{kind}", resource_name, props, opts  # type: ignore[arg-type]
+        )
+
+
+def _backend_ref(ref: ServiceRef, weight: int | None = None) -> dict[str, Any]:
+    backend: dict[str, Any] = {"group": "", "kind": "Service", "name": ref.name, "namespace": ref.namespace,
+                               "port": ref.port}
+    if weight is not None:
+        backend["weight"] = weight
+    return backend
+
+
+def engine_backends(cfg: StackConfig, engines: list[EngineEndpoint]) -> list[dict[str, Any]]:
+    """backendRefs of ``llm.<domain>``: the primary engine, or the weighted canary split."""
+    by_engine = {e.engine: e.service for e in engines}
+    canary = cfg.gateway.canary
+    if canary is None:
+        return [_backend_ref(by_engine.get(cfg.engine, engines[0].service))]
+    missing = [e for e in (canary.primary, canary.canary) if e not in by_engine]
+    if missing:
+        raise ValueError(f"gateway.canary names engine(s) {missing} that serving did not deploy")
+    return [
+        _backend_ref(by_engine[canary.primary], 100 - canary.percent),
+        _backend_ref(by_engine[canary.canary], canary.percent),
+    ]
+
+
+def gateway_options(cfg: StackConfig) -> dict[str, str]:
+    """Overlays Istio applies to the Gateway's generated Service and Deployment (parametersRef).
+
+    Service type LoadBalancer: on k3s, ServiceLB answers on the node's IP. With the admin
+    restriction on, ``externalTrafficPolicy: Local`` keeps the client's source address (no SNAT
+    to the node), which the AuthorizationPolicy matches.
+    """
+    service: dict[str, Any] = {"type": "LoadBalancer"}
+    if cfg.gateway.restrict_admin_uis:
+        service["externalTrafficPolicy"] = "Local"
+    deployment = {"spec": {"template": {"spec": {"containers": [
+        {"name": "istio-proxy", "resources": cfg.gateway.proxy_resources.as_k8s()}
+    ]}}}}
+    return {"service": yaml.safe_dump({"spec": service}), "deployment": yaml.safe_dump(deployment)}
+
+
 class GatewayRoutes(pulumi.ComponentResource):
     hostnames: list[str]
-    """Hostnames served by the Gateway."""
+    """Hostnames the Gateway serves (UI and API routes), one per enabled backend."""
     etc_hosts_line: pulumi.Output[str]
-    """The ``/etc/hosts`` line mapping every hostname to the gateway address."""
+    """``<gateway address> <hostnames...>``: the line a user adds to ``/etc/hosts``."""
     address: pulumi.Output[str]
-    """The gateway's external address."""
+    """The Gateway's address, from its status once Istio has programmed it."""
 
     def __init__(self, name: str, args: GatewayRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:gateway_routes:GatewayRoutes", name, None, opts)
-        domain = args.config.gateway.base_domain
-        self.hostnames = [f"{h}.{domain}" for h in ("grafana", "prometheus", "tempo")]
-        self.address = pulumi.Output.from_input("127.0.0.1")
-        self.etc_hosts_line = self.address.apply(lambda a: f"{a} {' '.join(self.hostnames)}")
-        self.register_outputs({"hostnames": self.hostnames, "address": self.address})
+        cfg, backends = args.config, args.backends
+        self._cfg, self._name = cfg, name
+        self._namespace = cfg.namespaces.istio
+        self._grants: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        domain = cfg.gateway.base_domain
+        https = cfg.gateway.https.enabled
+
+        web: dict[str, tuple[ServiceRef | list[dict[str, Any]], bool]] = {
+            "grafana": (backends.grafana, False),
+            "prometheus": (backends.prometheus, False),
+            "tempo": (backends.tempo, False),
+        }
+        if backends.langfuse is not None:
+            web["langfuse"] = (backends.langfuse, False)
+        if backends.litellm is not None:
+            web["litellm"] = (backends.litellm, True)
+        if backends.engines:
+            web["llm"] = (engine_backends(cfg, backends.engines), True)
+        self.hostnames = [f"{host}.{domain}" for host in web]
+
+        options = k8s.core.v1.ConfigMap(
+            f"{name}-options",
+            metadata={"name": f"{GATEWAY_NAME}-gateway-options", "namespace": self._namespace,
+                      "labels": labels("gateway", "ingress")},
+            data=gateway_options(cfg),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The HTTPS listener needs its certificate's Secret: issue it first.
+        certificate = [self._certificate(name, cfg)] if https else []
+        gateway = _WithStatus(
+            f"{name}-gateway",
+            api_version=f"{GATEWAY_API}/v1",
+            kind="Gateway",
+            metadata={
+                "name": GATEWAY_NAME,
+                "namespace": self._namespace,
+                "labels": labels("gateway", "ingress"),
+                # `pulumi up` waits until Istio has deployed the gateway and it has an address.
+                "annotations": {"pulumi.com/waitFor": "condition=Programmed"},
+            },
+            spec=self._gateway_spec(cfg, options.metadata.name),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),
+        )
+
+        routes: list[pulumi.Resource] = []
+        for host, (backend, streaming) in web.items():
+            refs = backend if isinstance(backend, list) else [_backend_ref(backend)]
+            rule: dict[str, Any] = {"backendRefs": refs}
+            if streaming:
+                rule["timeouts"] = {"request": cfg.gateway.llm_request_timeout}
+            sections = ["http", "https"] if https else ["http"]
+            routes.append(self._route("HTTPRoute", host, [f"{host}.{domain}"], sections, [rule], gateway))
+        routes.append(self._route("HTTPRoute", "otlp-http", [], ["otlp-http"],
+                                  [{"backendRefs": [_backend_ref(backends.otlp_http)]}], gateway))
+        routes.append(self._route("GRPCRoute", "otlp-grpc", [], ["otlp-grpc"],
+                                  [{"backendRefs": [_backend_ref(backends.otlp_grpc)]}], gateway))
+        self._reference_grants(name)
+        if cfg.gateway.restrict_admin_uis:
+            self._admin_restriction(name, cfg, gateway)
+
+        self.address = gateway.status.apply(
+            lambda status: str(((status or {}).get("addresses") or [{}])[0].get("value", ""))
+        )
+        hostnames = " ".join(self.hostnames)
+        self.etc_hosts_line = self.address.apply(lambda address: f"{address} {hostnames}")
+        self.register_outputs({"hostnames": self.hostnames, "address": self.address,
+                               "etcHostsLine": self.etc_hosts_line})
+
+    def _gateway_spec(self, cfg: StackConfig, options: pulumi.Input[str]) -> dict[str, Any]:
+        def listener(name: str, port: int, kind: str, hostname: str | None = None,
+                     protocol: str = "HTTP") -> dict[str, Any]:
+            entry: dict[str, Any] = {
+                "name": name, "port": port, "protocol": protocol,
+                "allowedRoutes": {"namespaces": {"from": "Same"}, "kinds": [{"group": GATEWAY_API, "kind": kind}]},
+            }
+            if hostname:
+                entry["hostname"] = hostname
+            return entry
+
+        wildcard = f"*.{cfg.gateway.base_domain}"
+        listeners = [listener("http", 80, "HTTPRoute", wildcard)]
+        if cfg.gateway.https.enabled:
+            https = listener("https", 443, "HTTPRoute", wildcard, protocol="HTTPS")
+            https["tls"] = {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
+                                                                      "name": TLS_SECRET}]}
+            listeners.append(https)
+        # OTLP listeners take any host name: SDKs are pointed at <address>:4317/4318.
+        listeners += [listener("otlp-grpc", 4317, "GRPCRoute"), listener("otlp-http", 4318, "HTTPRoute")]
+        return {
+            "gatewayClassName": "istio",
+            "listeners": listeners,
+            "infrastructure": {"parametersRef": {"group": "", "kind": "ConfigMap", "name": options}},
+        }
+
+    def _route(self, kind: str, host: str, hostnames: list[str], sections: list[str],
+               rules: list[dict[str, Any]], gateway: pulumi.Resource) -> pulumi.Resource:
+        for rule in rules:
+            for ref in rule["backendRefs"]:
+                if ref["namespace"] != self._namespace:
+                    self._grants[ref["namespace"]][kind].add(ref["name"])
+        spec: dict[str, Any] = {
+            "parentRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY_NAME, "sectionName": s}
+                           for s in sections],
+            "rules": rules,
+        }
+        if hostnames:
+            spec["hostnames"] = hostnames
+        return k8s.apiextensions.CustomResource(
+            f"{self._name}-{host}",
+            api_version=f"{GATEWAY_API}/v1",
+            kind=kind,
+            metadata={"name": host, "namespace": self._namespace, "labels": labels("gateway", "route")},
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+
+    def _reference_grants(self, name: str) -> None:
+        """One grant per backend namespace: these route kinds, from the Gateway's namespace, to these Services."""
+        for namespace, kinds in sorted(self._grants.items()):
+            services = sorted(set().union(*kinds.values()))
+            k8s.apiextensions.CustomResource(
+                f"{name}-grant-{namespace}",
+                api_version=f"{GATEWAY_API}/v1beta1",
+                kind="ReferenceGrant",
+                metadata={"name": "gateway-routes", "namespace": namespace, "labels": labels("gateway", "grant")},
+                spec={
+                    "from": [
+                        {"group": GATEWAY_API, "kind": kind, "namespace": self._namespace} for kind in sorted(kinds)
+                    ],
+                    "to": [{"group": "", "kind": "Service", "name": service} for service in services],
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+    def _admin_restriction(self, name: str, cfg: StackConfig, gateway: pulumi.Resource) -> None:
+        """Deny the admin UIs to clients outside ``gateway.adminAllowedCidrs``.
+
+        ``notRemoteIpBlocks``, not ``notIpBlocks``: ``ipBlocks`` match the TCP peer, which is a
+        load balancer or proxy hop whenever one sits in front; ``remoteIpBlocks`` match the
+        original client as Envoy determines it (the peer, or X-Forwarded-For/PROXY protocol when
+        the gateway is told to trust a proxy), which is what "source CIDR" means here. A DENY
+        policy (rather than ALLOW) leaves every other host and the OTLP listeners untouched.
+        """
+        domain = cfg.gateway.base_domain
+        hosts = [h for ui in ADMIN_UIS for h in (f"{ui}.{domain}", f"{ui}.{domain}:*")]
+        k8s.apiextensions.CustomResource(
+            f"{name}-admin-uis",
+            api_version="security.istio.io/v1",
+            kind="AuthorizationPolicy",
+            metadata={"name": "admin-uis-source-ranges", "namespace": self._namespace},
+            spec={
+                "targetRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY_NAME}],
+                "action": "DENY",
+                "rules": [{
+                    "from": [{"source": {"notRemoteIpBlocks": list(cfg.gateway.admin_allowed_cidrs)}}],
+                    "to": [{"operation": {"hosts": hosts}}],
+                }],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+
+    def _certificate(self, name: str, cfg: StackConfig) -> pulumi.Resource:
+        """TLS for the HTTPS listener from cert-manager (which must be installed on the cluster).
+
+        Self-signed by default; ACME (HTTP-01 through this Gateway) when ``https.acmeEmail`` is set.
+        """
+        https = cfg.gateway.https
+        if https.acme_email:
+            issuer_spec: dict[str, Any] = {"acme": {
+                "email": https.acme_email,
+                "server": https.acme_server,
+                "privateKeySecretRef": {"name": "platform-acme-account"},
+                "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [
+                    {"name": GATEWAY_NAME, "namespace": self._namespace, "kind": "Gateway", "sectionName": "http"}
+                ]}}}],
+            }}
+        else:
+            issuer_spec = {"selfSigned": {}}
+        issuer_name = "platform-acme" if https.acme_email else "platform-selfsigned"
+        issuer = k8s.apiextensions.CustomResource(
+            f"{name}-issuer",
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": issuer_name},
+            spec=issuer_spec,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return k8s.apiextensions.CustomResource(
+            f"{name}-certificate",
+            api_version="cert-manager.io/v1",
+            kind="Certificate",
+            metadata={"name": "platform-gateway", "namespace": self._namespace},
+            spec={
+                "secretName": TLS_SECRET,
+                "dnsNames": self.hostnames,
+                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer_name},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[issuer]),
+        )

@@ -1,17 +1,49 @@
-"""IstioMesh: the platform's namespaces, Gateway API CRDs, Istio base and istiod."""
+"""IstioMesh: the platform's namespaces and the mesh they live in.
+
+Install order is the point of this component, and each step names its predecessor in
+``depends_on``: Gateway API CRDs (experimental channel, so GRPCRoute and friends exist) ->
+Istio ``base`` (Istio CRDs, validation webhook) -> ``istiod``. istiod watches the Gateway API
+kinds that exist when it starts; registered before the CRDs, it would not program the Gateway.
+
+mTLS. Every workload namespace gets a namespace-wide ``PeerAuthentication`` from
+``istio.mtls`` (PERMISSIVE unless set), and the root namespace a mesh-wide PERMISSIVE baseline.
+Workloads without a sidecar are the exceptions STRICT would break:
+
+* hostNetwork DaemonSets (node-exporter, DCGM) and Jobs carry ``sidecar.istio.io/inject=false``:
+  they have no mesh identity, so as *clients* they can only speak plain text. A STRICT
+  namespace rejects them. The offline check ``check_mtls_plaintext_clients`` fails the preview
+  when such a workload calls a Service in a STRICT namespace, naming both.
+* The ``gpu`` namespace (device plugin, DCGM: host-level, privileged) is never injected and gets
+  no PeerAuthentication: with no sidecars there, a policy would have nothing to act on.
+* As servers, sidecar-less pods are unaffected: PeerAuthentication acts on sidecars only.
+"""
 
 from __future__ import annotations
+
+import os
+import re
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import versions
-from components._k8s import TOKEN_PREFIX, ServiceRef
+from components._k8s import TOKEN_PREFIX, ServiceRef, labels
 from components.charts import helm_chart
-from config import StackConfig
+from config import ConfigError, StackConfig
 
 NAMESPACE_KEYS = ("tracing", "monitoring", "llm", "litellm", "langfuse", "logging", "gpu")
+"""Keys of ``IstioMesh.namespaces``: every platform namespace except Istio's own."""
+
+NEVER_INJECTED = ("gpu",)
+"""Namespaces of host-level agents (privileged, hostNetwork): never in the mesh."""
+
+TRACING_PROVIDER = "otel-tracing"
+"""Name of the OpenTelemetry extension provider in meshConfig, referenced by the Telemetry resource."""
+
+ISTIO_HUB = "docker.io/istio"
+"""Release images; the packaged charts default to the testing hub and ``latest``."""
 
 
 class IstioMeshArgs(BaseModel):
@@ -19,45 +51,145 @@ class IstioMeshArgs(BaseModel):
 
     config: StackConfig
     collector: ServiceRef
-    """OTLP/gRPC port of the collector: istiod's tracing extension provider exports there."""
+    """OTLP/gRPC port of the collector: the mesh exports its spans there."""
+
+
+def gateway_api_bundle(cfg: StackConfig) -> str:
+    """Where the Gateway API CRD bundle comes from: a local copy when given, else upstream.
+
+    A local file is checked against the pinned version (its CRDs' ``bundle-version``
+    annotation), so a stale copy in a mirror is a config error, not a silent downgrade.
+    """
+    version = cfg.versions.gateway_api
+    local = cfg.istio.gateway_api_bundle
+    if local is None and cfg.charts.source == "mirror" and cfg.charts.mirror and "://" not in cfg.charts.mirror:
+        local = cfg.charts.mirror
+    if local is None:
+        return versions.GATEWAY_API_BUNDLE_URL.format(version=version)
+    path = os.path.abspath(os.path.expanduser(local))
+    if os.path.isdir(path):
+        path = os.path.join(path, f"gateway-api-{version}-experimental-install.yaml")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as bundle:
+            found = set(re.findall(r"gateway\.networking\.k8s\.io/bundle-version:\s*['\"]?(v[0-9.]+)", bundle.read()))
+        if found and found != {version}:
+            raise ConfigError([
+                f"llm-tracing-infra:istio.gatewayApiBundle: {path} holds Gateway API {sorted(found)}, but "
+                f"llm-tracing-infra:versions.gatewayApi={version}; use the bundle of the pinned version"
+            ])
+    return path
+
+
+def mtls_mode(cfg: StackConfig, key: str) -> str:
+    """The namespace's PeerAuthentication mode: ``istio.mtls.<key>``, PERMISSIVE when unset."""
+    modes: dict[str, str] = {str(k): v for k, v in cfg.istio.mtls.items()}
+    return modes.get(key, "PERMISSIVE")
+
+
+def istiod_values(cfg: StackConfig, collector: ServiceRef) -> dict[str, Any]:
+    """istiod chart values: pinned images, resources, and tracing through the collector."""
+    return {
+        "global": {"hub": ISTIO_HUB, "tag": cfg.versions.istio, "istioNamespace": cfg.namespaces.istio},
+        "resources": cfg.istio.resources.as_k8s(),
+        "meshConfig": {
+            # The Telemetry resource picks this provider; the collector's OTLP/gRPC port, by reference.
+            "extensionProviders": [
+                {"name": TRACING_PROVIDER, "opentelemetry": {"service": collector.host, "port": collector.port}}
+            ],
+            "defaultProviders": {"tracing": [TRACING_PROVIDER]},
+        },
+    }
 
 
 class IstioMesh(pulumi.ComponentResource):
     namespaces: dict[str, pulumi.Output[str]]
-    """Platform namespace key -> namespace name, resolved once the Namespace exists."""
+    """Namespace key -> name, resolved once the Namespace exists (keys: ``NAMESPACE_KEYS``)."""
     gateway_api_crds: pulumi.Resource
-    """The Gateway API CRD bundle; Gateway API objects depend on it."""
+    """The Gateway API CRD bundle; every Gateway API object depends on it."""
     istiod: pulumi.Resource
-    """The istiod chart."""
+    """The istiod chart: control plane, sidecar injector and Gateway controller."""
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:istio_mesh:IstioMesh", name, None, opts)
         cfg = args.config
         istio_ns = k8s.core.v1.Namespace(
-            f"{name}-ns-istio", metadata={"name": cfg.namespaces.istio}, opts=pulumi.ResourceOptions(parent=self)
-        )
-        self.namespaces = {}
-        for key in NAMESPACE_KEYS:
-            labels = {"istio-injection": "enabled"} if key in cfg.istio.inject_namespaces else {}
-            ns = k8s.core.v1.Namespace(
-                f"{name}-ns-{key}",
-                metadata={"name": getattr(cfg.namespaces, key), "labels": labels},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.namespaces[key] = ns.metadata.apply(lambda m: m["name"])
-        self.gateway_api_crds = k8s.yaml.v2.ConfigFile(
-            f"{name}-gateway-api-crds",
-            file=versions.GATEWAY_API_BUNDLE_URL.format(version=cfg.versions.gateway_api),
+            f"{name}-ns-istio",
+            metadata={"name": cfg.namespaces.istio, "labels": labels("istio", "mesh")},
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.namespaces = {key: self._namespace(name, cfg, key) for key in NAMESPACE_KEYS}
+
+        # Server-side applied (the provider's default), so re-applying a newer bundle never
+        # fights another field manager over the CRDs.
+        self.gateway_api_crds = k8s.yaml.v2.ConfigFile(
+            f"{name}-gateway-api-crds", file=gateway_api_bundle(cfg), opts=pulumi.ResourceOptions(parent=self)
+        )
         base = helm_chart(
-            f"{name}-base", versions.ChartPin("base", cfg.versions.istio, versions.ISTIO_REPO), cfg.charts,
-            namespace=istio_ns.metadata.name, values={},
+            f"{name}-base",
+            versions.ChartPin("base", cfg.versions.istio, versions.ISTIO_REPO),
+            cfg.charts,
+            namespace=istio_ns.metadata.name,
+            values={"global": {"istioNamespace": cfg.namespaces.istio}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway_api_crds]),
         )
         self.istiod = helm_chart(
-            f"{name}-istiod", versions.ChartPin("istiod", cfg.versions.istio, versions.ISTIO_REPO), cfg.charts,
-            namespace=istio_ns.metadata.name, values={},
+            f"{name}-istiod",
+            versions.ChartPin("istiod", cfg.versions.istio, versions.ISTIO_REPO),
+            cfg.charts,
+            namespace=istio_ns.metadata.name,
+            values=istiod_values(cfg, args.collector),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[base]),
         )
+        # Istio resources pass istiod's validating webhook: they wait for it.
+        after_istiod = pulumi.ResourceOptions(parent=self, depends_on=[self.istiod])
+        k8s.apiextensions.CustomResource(
+            f"{name}-tracing",
+            api_version="telemetry.istio.io/v1",
+            kind="Telemetry",
+            metadata={"name": "mesh-default", "namespace": istio_ns.metadata.name},
+            spec={
+                "tracing": [{
+                    "providers": [{"name": TRACING_PROVIDER}],
+                    "randomSamplingPercentage": cfg.istio.tracing_sampling_percent,
+                }]
+            },
+            opts=after_istiod,
+        )
+        self._peer_authentications(name, cfg, istio_ns.metadata.name, after_istiod)
         self.register_outputs({"namespaces": self.namespaces})
+
+    def _namespace(self, name: str, cfg: StackConfig, key: str) -> pulumi.Output[str]:
+        injected = key in cfg.istio.inject_namespaces and key not in NEVER_INJECTED
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-ns-{key}",
+            metadata={
+                "name": getattr(cfg.namespaces, key),
+                "labels": {**labels(key, "namespace"), "istio-injection": "enabled" if injected else "disabled"},
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return namespace.metadata.apply(lambda meta: str(meta["name"]))
+
+    def _peer_authentications(
+        self, name: str, cfg: StackConfig, root: pulumi.Input[str], opts: pulumi.ResourceOptions
+    ) -> None:
+        # In the root namespace and without a selector, this is the mesh-wide default.
+        k8s.apiextensions.CustomResource(
+            f"{name}-mtls-mesh",
+            api_version="security.istio.io/v1",
+            kind="PeerAuthentication",
+            metadata={"name": "default", "namespace": root},
+            spec={"mtls": {"mode": "PERMISSIVE"}},
+            opts=opts,
+        )
+        for key in NAMESPACE_KEYS:
+            if key in NEVER_INJECTED:
+                continue
+            k8s.apiextensions.CustomResource(
+                f"{name}-mtls-{key}",
+                api_version="security.istio.io/v1",
+                kind="PeerAuthentication",
+                metadata={"name": "default", "namespace": self.namespaces[key]},
+                spec={"mtls": {"mode": mtls_mode(cfg, key)}},
+                opts=opts,
+            )

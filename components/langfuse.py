@@ -1,41 +1,98 @@
-"""Langfuse: LLM observability (traces, prompts, evaluations). Minimal interface; being built out."""
+"""Langfuse: LLM observability (traces, prompts, evaluations) from its chart 2.x, headless.
+
+Chart 2.x dropped the bundled Bitnami databases: Postgres (groundhog2k), Valkey and SeaweedFS
+are subcharts, and ClickHouse comes from ClickHouse's own operator as ClickHouseCluster and
+KeeperCluster resources. So this component installs, in order:
+
+1. cert-manager (the operator's admission webhook takes its certificate from it), unless the
+   cluster already runs one (``langfuse.installCertManager=false``);
+2. the ClickHouse operator chart, which brings the ``clickhouse.com/v1alpha1`` CRDs;
+3. the Langfuse chart, with every credential in a Secret this program generated.
+
+Why the program owns every credential: the chart would otherwise generate them at render time
+(``randAlphaNum``), which under ``helm.v4.Chart`` means new values on every preview, and the
+program needs the project API keys anyway (LiteLLM and the collector send to Langfuse).
+Values carry Secret *names* only. Headless initialization (``LANGFUSE_INIT_*``) creates the
+organization, project, API keys and admin user on first start, so there is no sign-up step.
+
+Persistence on ``pulumi destroy`` (``storage.retainOnDestroy``): Postgres is a StatefulSet whose
+claim template is kept (``persistentVolumeClaimRetentionPolicy.whenDeleted: Retain``); the Valkey
+and SeaweedFS claims carry ``helm.sh/resource-policy: keep``, which ``helm.v4.Chart`` turns into
+``retainOnDelete``; ClickHouse and Keeper volumes belong to StatefulSets the operator creates,
+so Pulumi never deletes them (Kubernetes keeps claim-template volumes by default).
+
+Two chart behaviours ``helm.v4.Chart`` changes, and how they are handled: it renders without
+hooks, so SeaweedFS's bucket-creating post-install hook never runs (a Job here creates the
+bucket instead); and it checks ``Capabilities`` against the live cluster, where the operator's
+CRDs do not exist yet at preview, so the chart's CRD guard is off and ``depends_on`` orders it.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import config
-from components._k8s import TOKEN_PREFIX, ServiceRef
+from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels, restricted_security_context
+from components._secrets import generated_secret
+from components.charts import helm_chart
+
+FULLNAME = "langfuse"
+"""Chart ``fullnameOverride``: the web Service is ``langfuse-web``."""
+S3_USER = "langfuse"
+"""SeaweedFS access key id (a user name, not a secret)."""
+S3_BUCKET = "langfuse"
+"""The chart's default bucket for events, exports and media."""
+INIT_USER_NAME = "admin"
+
+# Names of the Secrets this component creates; the chart is given only these names.
+APP_SECRET = f"{FULLNAME}-app-credentials"
+POSTGRES_SECRET = f"{FULLNAME}-postgresql-credentials"
+REDIS_SECRET = f"{FULLNAME}-redis-credentials"
+CLICKHOUSE_SECRET = f"{FULLNAME}-clickhouse-credentials"
+S3_SECRET = f"{FULLNAME}-s3-credentials"
+INIT_SECRET = f"{FULLNAME}-init-credentials"
 
 
 @dataclass(frozen=True)
 class LangfuseEndpoints:
     web: ServiceRef
-    """Langfuse web (UI, public API, OTLP ingestion under ``/api/public/otel``)."""
+    """Langfuse web: UI, public API, and OTLP ingestion under ``/api/public/otel``."""
 
 
 def endpoints(cfg: config.StackConfig) -> LangfuseEndpoints:
-    return LangfuseEndpoints(web=ServiceRef("langfuse-web", cfg.namespaces.langfuse, 3000, "http"))
+    return LangfuseEndpoints(web=ServiceRef(f"{FULLNAME}-web", cfg.namespaces.langfuse, 3000, "http"))
 
 
 @dataclass(frozen=True)
 class LangfuseConnection:
-    """What a client needs to send to Langfuse: its web Service and the project's API keys."""
+    """What a client needs to send traces to Langfuse: the web Service and the project's API keys.
+
+    Consumers put the keys into Secrets of their own namespace; both Outputs are secret.
+    """
 
     web: ServiceRef
     public_key: pulumi.Output[str]
     secret_key: pulumi.Output[str]
 
+    @property
+    def otlp_traces_url(self) -> str:
+        """Langfuse's OTLP/HTTP endpoint (base URL; exporters append ``/v1/traces``)."""
+        return self.web.url(path="/api/public/otel")
+
     def otlp_auth_header(self) -> pulumi.Output[str]:
-        """``Authorization`` header value for Langfuse's OTLP endpoint (Basic pk:sk), secret."""
-        token = pulumi.Output.all(self.public_key, self.secret_key).apply(
-            lambda keys: base64.b64encode(f"{keys[0]}:{keys[1]}".encode()).decode()
+        """``Authorization`` header value for the OTLP endpoint: ``Basic base64(pk:sk)``, secret."""
+        return pulumi.Output.secret(
+            pulumi.Output.all(self.public_key, self.secret_key).apply(
+                lambda keys: "Basic " + base64.b64encode(f"{keys[0]}:{keys[1]}".encode()).decode()
+            )
         )
-        return pulumi.Output.secret(token.apply(lambda t: f"Basic {t}"))
 
 
 class LangfuseArgs(BaseModel):
@@ -47,16 +104,299 @@ class LangfuseArgs(BaseModel):
 
 class Langfuse(pulumi.ComponentResource):
     endpoints: LangfuseEndpoints
+    """Services of the Langfuse chart that peers and the gateway connect to."""
     connection: LangfuseConnection
-    admin_credentials: pulumi.Output[dict]
+    """Web endpoint plus the headless-initialized project's API keys (secret)."""
+    admin_credentials: pulumi.Output[dict[str, str]]
+    """Initial admin e-mail, password and URL (secret)."""
 
     def __init__(self, name: str, args: LangfuseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:langfuse:Langfuse", name, None, opts)
-        self.endpoints = endpoints(args.config)
-        self.connection = LangfuseConnection(
-            web=self.endpoints.web,
-            public_key=pulumi.Output.from_input("pk-lf-pending"),
-            secret_key=pulumi.Output.secret("sk-lf-pending"),
+        cfg = args.config
+        self.endpoints = endpoints(cfg)
+        child = pulumi.ResourceOptions(parent=self)
+
+        def secret(suffix: str, **kwargs: Any) -> pulumi.Output[str]:
+            return generated_secret(f"{name}-{suffix}", cfg.generated_secrets, opts=child, **kwargs)
+
+        public_key = secret("project-public-key", alphabet="hex", prefix="pk-lf-")
+        secret_key = secret("project-secret-key", alphabet="hex", prefix="sk-lf-")
+        admin_password = secret("admin-password", length=24)
+        s3_password = secret("s3-password", length=40)
+        credentials = {
+            APP_SECRET: {
+                "salt": secret("salt"),
+                "encryption-key": secret("encryption-key", length=64, alphabet="hex"),
+                "nextauth-secret": secret("nextauth-secret"),
+            },
+            POSTGRES_SECRET: {
+                # Keys the Postgres subchart reads; Langfuse reads USERDB_PASSWORD.
+                "POSTGRES_USER": pulumi.Output.from_input("postgres"),
+                "POSTGRES_PASSWORD": secret("postgres-superuser-password", length=40),
+                "POSTGRES_DB": pulumi.Output.from_input("langfuse"),
+                "USERDB_USER": pulumi.Output.from_input("langfuse"),
+                "USERDB_PASSWORD": secret("postgres-password", length=40),
+            },
+            # Valkey ACL users: one key per user name.
+            REDIS_SECRET: {"default": secret("redis-password", length=40)},
+            CLICKHOUSE_SECRET: {"password": secret("clickhouse-password", length=40)},
+            S3_SECRET: {
+                "accessKey": pulumi.Output.from_input(S3_USER),
+                "secretKey": s3_password,
+                "seaweedfs_s3_config": s3_password.apply(seaweedfs_iam_config),
+            },
+            INIT_SECRET: {
+                "LANGFUSE_INIT_PROJECT_PUBLIC_KEY": public_key,
+                "LANGFUSE_INIT_PROJECT_SECRET_KEY": secret_key,
+                "LANGFUSE_INIT_USER_PASSWORD": admin_password,
+            },
+        }
+        stored = [
+            k8s.core.v1.Secret(
+                f"{name}-{secret_name.removeprefix(f'{FULLNAME}-')}",
+                metadata={
+                    "name": secret_name,
+                    "namespace": args.namespace,
+                    "labels": labels("langfuse", "credentials"),
+                    # Losing the salt or encryption key makes stored data unreadable.
+                    "annotations": {"helm.sh/resource-policy": "keep"},
+                },
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=cfg.storage.retain_on_destroy),
+            )
+            for secret_name, data in credentials.items()
+        ]
+
+        operator = self._clickhouse_operator(name, cfg)
+        release = f"{name}-chart"
+        chart = helm_chart(
+            release,
+            cfg.versions.chart("langfuse"),
+            cfg.charts,
+            namespace=args.namespace,
+            values=langfuse_values(cfg),
+            # The ClickHouse CRs need the operator's CRDs and webhook; the pods need the Secrets.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *stored]),
         )
-        self.admin_credentials = pulumi.Output.secret({})
-        self.register_outputs({})
+        self._bucket_job(name, cfg, args.namespace, release, chart)
+
+        self.connection = LangfuseConnection(web=self.endpoints.web, public_key=public_key, secret_key=secret_key)
+        self.admin_credentials = pulumi.Output.secret(
+            admin_password.apply(
+                lambda password: {"email": cfg.langfuse.admin_email, "password": password, "url": public_url(cfg)}
+            )
+        )
+        self.register_outputs({"web": self.endpoints.web.url()})
+
+    def _clickhouse_operator(self, name: str, cfg: config.StackConfig) -> pulumi.Resource:
+        """cert-manager (optional) then the ClickHouse operator, each in its own namespace."""
+        lf = cfg.langfuse
+        amounts = lf.operator_resources.as_k8s()
+        after: list[pulumi.Resource] = []
+        if lf.install_cert_manager:
+            cm_ns = k8s.core.v1.Namespace(
+                f"{name}-ns-cert-manager",
+                metadata={"name": lf.cert_manager_namespace, "labels": labels("cert-manager")},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            after.append(
+                helm_chart(
+                    f"{name}-cert-manager",
+                    cfg.versions.chart("cert-manager"),
+                    cfg.charts,
+                    namespace=cm_ns.metadata.apply(lambda m: m["name"]),
+                    values={
+                        "crds": {"enabled": True, "keep": True},
+                        "resources": amounts,
+                        "webhook": {"resources": amounts},
+                        "cainjector": {"resources": amounts},
+                        # A Helm hook: helm.v4.Chart would not run it anyway.
+                        "startupapicheck": {"enabled": False},
+                    },
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        op_ns = k8s.core.v1.Namespace(
+            f"{name}-ns-clickhouse-operator",
+            metadata={"name": lf.clickhouse_operator_namespace, "labels": labels("clickhouse-operator")},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        pin = cfg.versions.chart("clickhouse-operator-helm")
+        return helm_chart(
+            f"{name}-clickhouse-operator",
+            pin,
+            cfg.charts,
+            namespace=op_ns.metadata.apply(lambda m: m["name"]),
+            values={
+                # The chart's values still name the previous release's image; pin it to the chart.
+                "manager": {"image": {"tag": f"v{pin.version.lstrip('v')}"}, "resources": amounts},
+                "certManager": {"enable": True, "install": False},
+            },
+            # The operator renders a cert-manager Certificate and Issuer for its webhook.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+
+    def _bucket_job(
+        self, name: str, cfg: config.StackConfig, namespace: pulumi.Input[str], release: str, chart: pulumi.Resource
+    ) -> k8s.batch.v1.Job:
+        """Create the S3 bucket the SeaweedFS hook would have created (idempotent: 409 = exists)."""
+        host = pulumi.Output.from_input(namespace).apply(lambda ns: f"{seaweedfs_service(release)}.{ns}.svc:8333")
+        script = (
+            "for i in $(seq 1 60); do "
+            'code=$(curl -s -o /dev/null -w "%{http_code}" --aws-sigv4 "aws:amz:us-east-1:s3" '
+            '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -X PUT "http://$S3_HOST/$BUCKET") || code=000; '
+            'case "$code" in 200|409) echo "bucket $BUCKET ready ($code)"; exit 0;; esac; '
+            'echo "attempt $i: HTTP $code"; sleep 5; done; exit 1'
+        )
+        key_ref = [
+            {"name": env, "valueFrom": {"secretKeyRef": {"name": S3_SECRET, "key": key}}}
+            for env, key in (("AWS_ACCESS_KEY_ID", "accessKey"), ("AWS_SECRET_ACCESS_KEY", "secretKey"))
+        ]
+        return k8s.batch.v1.Job(
+            f"{name}-s3-bucket",
+            metadata={"name": f"{FULLNAME}-s3-bucket", "namespace": namespace, "labels": labels("langfuse", "setup")},
+            spec={
+                "backoffLimit": 4,
+                "activeDeadlineSeconds": 1200,
+                "template": {
+                    "metadata": {"labels": {**labels("langfuse", "setup"), **NO_SIDECAR_LABELS}},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "automountServiceAccountToken": False,
+                        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                        "containers": [
+                            {
+                                "name": "create-bucket",
+                                "image": cfg.versions.image("curl"),
+                                "command": ["/bin/sh", "-c", script],
+                                "env": [{"name": "S3_HOST", "value": host}, {"name": "BUCKET", "value": S3_BUCKET}]
+                                + key_ref,
+                                "resources": config.resources("10m", "16Mi", "100m", "64Mi").as_k8s(),
+                                "securityContext": restricted_security_context(),
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[chart]),
+        )
+
+
+def public_url(cfg: config.StackConfig) -> str:
+    """Where users reach the UI through the gateway (NextAuth's canonical URL)."""
+    scheme = "https" if cfg.gateway.https.enabled else "http"
+    return f"{scheme}://langfuse.{cfg.gateway.base_domain}"
+
+
+def seaweedfs_service(release: str) -> str:
+    """The SeaweedFS all-in-one Service, named like the chart's ``langfuse.s3.endpoint`` helper."""
+    fullname = release if "s3" in release else f"{release}-s3"
+    return f"{fullname[:52].rstrip('-')}-all-in-one"
+
+
+def seaweedfs_iam_config(password: str) -> str:
+    """SeaweedFS's S3 identities file: one admin identity for Langfuse."""
+    identity = {
+        "name": S3_USER,
+        "credentials": [{"accessKey": S3_USER, "secretKey": password}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    return json.dumps({"identities": [identity]})
+
+
+def _init_env(cfg: config.StackConfig) -> list[dict[str, Any]]:
+    """Headless initialization: organization, project, API keys and admin user on first start."""
+    lf = cfg.langfuse
+    plain = {
+        "LANGFUSE_INIT_ORG_ID": _slug(lf.organization),
+        "LANGFUSE_INIT_ORG_NAME": lf.organization,
+        "LANGFUSE_INIT_PROJECT_ID": _slug(lf.project),
+        "LANGFUSE_INIT_PROJECT_NAME": lf.project,
+        "LANGFUSE_INIT_USER_EMAIL": lf.admin_email,
+        "LANGFUSE_INIT_USER_NAME": INIT_USER_NAME,
+    }
+    secret_keys = ("LANGFUSE_INIT_PROJECT_PUBLIC_KEY", "LANGFUSE_INIT_PROJECT_SECRET_KEY", "LANGFUSE_INIT_USER_PASSWORD")
+    return [{"name": k, "value": v} for k, v in plain.items()] + [
+        {"name": k, "valueFrom": {"secretKeyRef": {"name": INIT_SECRET, "key": k}}} for k in secret_keys
+    ]
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def langfuse_values(cfg: config.StackConfig) -> dict[str, Any]:
+    """Chart values: Secret names and sizes only, never a credential."""
+    lf = cfg.langfuse
+    retain = cfg.storage.retain_on_destroy
+    keep = {"helm.sh/resource-policy": "keep"} if retain else {}
+
+    def ref(secret_name: str, key: str) -> dict[str, Any]:
+        return {"secretKeyRef": {"name": secret_name, "key": key}}
+
+    return {
+        "fullnameOverride": FULLNAME,
+        "langfuse": {
+            "salt": ref(APP_SECRET, "salt"),
+            "encryptionKey": ref(APP_SECRET, "encryption-key"),
+            "nextauth": {"url": public_url(cfg), "secret": ref(APP_SECRET, "nextauth-secret")},
+            # Accounts come from headless init; usage statistics stay in the cluster.
+            "features": {"telemetryEnabled": False, "signUpDisabled": True},
+            "image": {"pullPolicy": "IfNotPresent"},
+            "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+            "web": {"resources": lf.web_resources.as_k8s(), "pod": {"additionalEnv": _init_env(cfg)}},
+            "worker": {"resources": lf.worker_resources.as_k8s()},
+        },
+        "postgresql": {
+            "auth": {
+                "existingSecret": POSTGRES_SECRET,
+                "secretKeys": {"userPasswordKey": "USERDB_PASSWORD", "adminPasswordKey": "POSTGRES_PASSWORD"},
+            },
+            "settings": {"existingSecret": POSTGRES_SECRET},
+            "userDatabase": {"existingSecret": POSTGRES_SECRET},
+            "storage": {
+                "requestedSize": lf.postgres_storage_size,
+                "persistentVolumeClaimRetentionPolicy": {
+                    "whenDeleted": "Retain" if retain else "Delete",
+                    "whenScaled": "Retain",
+                },
+            },
+            "resources": lf.postgres_resources.as_k8s(),
+        },
+        "redis": {
+            "auth": {
+                "existingSecret": REDIS_SECRET,
+                "existingSecretPasswordKey": "default",
+                "usersExistingSecret": REDIS_SECRET,
+            },
+            "dataStorage": {"requestedSize": lf.redis_storage_size, "keepPvc": retain},
+            "resources": lf.redis_resources.as_k8s(),
+        },
+        "clickhouse": {
+            # The chart's CRD guard reads the live cluster, where the operator's CRDs appear only
+            # after it is installed; depends_on orders the two instead.
+            "crdCheck": False,
+            "auth": {"existingSecret": CLICKHOUSE_SECRET, "existingSecretKey": "password"},
+            "cluster": {
+                "replicas": 1,
+                "storage": {"size": lf.clickhouse_storage_size},
+                "resources": lf.clickhouse_resources.as_k8s(),
+            },
+            "keeper": {
+                "replicas": lf.keeper_replicas,
+                "storage": {"size": lf.keeper_storage_size},
+                "resources": lf.keeper_resources.as_k8s(),
+            },
+        },
+        "s3": {
+            "auth": {"existingSecret": S3_SECRET, "rootUserSecretKey": "accessKey", "rootPasswordSecretKey": "secretKey"},
+            "allInOne": {
+                "s3": {"existingConfigSecret": S3_SECRET},
+                # ``annotations`` is the seaweedfs subchart's own key (allInOne.data.annotations).
+                "data": {"size": lf.s3_storage_size, "annotations": keep},
+                "resources": lf.s3_resources.as_k8s(),
+            },
+        },
+    }

@@ -26,8 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("preview", help="run the program under Pulumi's mock runtime and judge its plan")
     run.add_argument("--stack", required=True, choices=known_stacks())
     run.add_argument("--out", type=Path, default=None, help="write plan.json and manifests/ here")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a config key, e.g. vllm.gpuMemoryUtilization=0.8 (repeatable)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. vllm.gpuMemoryUtilization=0.8 (repeatable)",
+    )
     run.add_argument("--program", type=Path, default=None, help="run this program instead of __main__.py")
     args = parser.parse_args(argv)
     try:

@@ -105,7 +105,8 @@ class Plan:
     def k8s(self, kind: str, api_group_prefix: str = "") -> Iterator[Resource]:
         """Kubernetes objects of a kind created directly by the program (not rendered by charts)."""
         return (
-            r for r in self.resources
+            r
+            for r in self.resources
             if r.is_kubernetes_object and r.kind == kind and r.api_version.startswith(api_group_prefix)
         )
 

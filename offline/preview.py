@@ -13,6 +13,7 @@ import yaml
 
 from offline import policy_bridge
 from offline.checks import run_checks
+from offline.footprint import describe, footprint
 from offline.plan import COMPONENT_PREFIX, Plan, Resource
 from offline.runner import ROOT, run_program
 
@@ -86,8 +87,11 @@ def _label(resource: Resource) -> str:
 
 def report(plan: Plan, stream: TextIO) -> None:
     deployable = [r for r in plan.resources if r.is_deployable]
-    print(f"Offline preview of stack '{plan.stack}': {len(plan.resources)} resources, "
-          f"{len(deployable)} to deploy, {len(plan.waves)} waves", file=stream)
+    print(
+        f"Offline preview of stack '{plan.stack}': {len(plan.resources)} resources, "
+        f"{len(deployable)} to deploy, {len(plan.waves)} waves",
+        file=stream,
+    )
     grouped: dict[str, list[Resource]] = defaultdict(list)
     for resource in deployable:
         grouped[top_component(plan, resource)].append(resource)
@@ -102,6 +106,9 @@ def report(plan: Plan, stream: TextIO) -> None:
         names = ", ".join(_label(index[urn]) for urn in wave)
         print(f"  {number:2d}. {names}", file=stream)
     print("", file=stream)
+    for line in describe(footprint(plan, top_component)):
+        print(line, file=stream)
+    print("", file=stream)
     if not plan.findings:
         print("Findings: none", file=stream)
     for finding in plan.findings:
@@ -110,5 +117,8 @@ def report(plan: Plan, stream: TextIO) -> None:
     mandatory = sum(f.level == "mandatory" for f in plan.findings)
     advisory = sum(f.level == "advisory" for f in plan.findings)
     verdict = "FAILED" if mandatory else "ok"
-    print(f"\nsummary: stack={plan.stack} resources={len(plan.resources)} waves={len(plan.waves)} "
-          f"mandatory={mandatory} advisory={advisory} -> {verdict}", file=stream)
+    print(
+        f"\nsummary: stack={plan.stack} resources={len(plan.resources)} waves={len(plan.waves)} "
+        f"mandatory={mandatory} advisory={advisory} -> {verdict}",
+        file=stream,
+    )

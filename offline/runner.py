@@ -42,7 +42,9 @@ _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 # ---------------------------------------------------------------------------------------------
 
 
-def stack_config(stack: str, overrides: dict[str, str] | None = None, root: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+def stack_config(
+    stack: str, overrides: dict[str, str] | None = None, root: Path = ROOT
+) -> tuple[dict[str, str], list[str]]:
     """Config map and secret keys for ``stack``: its stack file, then ``--set`` overrides.
 
     Overrides behave like ``pulumi config set --path KEY VALUE``: ``vllm.gpuMemoryUtilization=0.5``
@@ -158,7 +160,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             type_ = f"{parent_type}${type_}"
         return f"urn:pulumi:{self.stack}::{PROJECT}::{type_}::{name}"
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             inputs = _clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True))
@@ -182,7 +184,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             }
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
             self.outputs = _clean(json_format.MessageToDict(request.outputs))
         return super().RegisterResourceOutputs(request)
@@ -247,8 +249,9 @@ def run_program(
     config_map, secret_keys = stack_config(stack, overrides, root)
     mocks = PlatformMocks()
     monitor = CapturingMonitor(mocks, stack)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor,
-                             logger=logging.getLogger("offline.program"))
+    pulumi.runtime.set_mocks(
+        mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logging.getLogger("offline.program")
+    )
     pulumi.runtime.set_all_config(config_map, secret_keys)
     target = program or root / "__main__.py"
     saved_path, saved_cwd = list(sys.path), os.getcwd()
@@ -303,9 +306,7 @@ def compute_waves(plan: Plan) -> list[list[str]]:
             descendants[urn] = [d.urn for d in plan.descendants(urn) if d.urn in deployable]
         return descendants[urn]
 
-    edges = {
-        urn: sorted({d for dep in index[urn].dependencies for d in expand(dep) if d != urn}) for urn in deployable
-    }
+    edges = {urn: sorted({d for dep in index[urn].dependencies for d in expand(dep) if d != urn}) for urn in deployable}
     level: dict[str, int] = {}
 
     def depth(urn: str, trail: frozenset[str] = frozenset()) -> int:
@@ -322,4 +323,3 @@ def compute_waves(plan: Plan) -> list[list[str]]:
     for urn, n in level.items():
         waves[n].append(urn)
     return [sorted(w) for w in waves]
-

@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (stack, overrides, expected fragments of the one message about it)
 BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
-    ("gpu", {"vllm.gpuMemoryUtilization": "1.0"}, ["llm-tracing-infra:vllm.gpuMemoryUtilization", "less than 1", '"1.0"']),
+    (
+        "gpu",
+        {"vllm.gpuMemoryUtilization": "1.0"},
+        ["llm-tracing-infra:vllm.gpuMemoryUtilization", "less than 1", '"1.0"'],
+    ),
     ("gpu", {"vllm.gpuMemoryUtilization": "0"}, ["vllm.gpuMemoryUtilization", "greater than 0"]),
     ("gpu", {"vllm.gpuMemoryUtilization": "ninety"}, ["vllm.gpuMemoryUtilization", "valid number"]),
     ("gpu", {"vllm.cacheSize": "50Gb"}, ["vllm.cacheSize", "50Gi", "not Gb", '"50Gb"']),
@@ -33,7 +37,11 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
     ("gpu", {"vllm.maxModelLen": "long"}, ["vllm.maxModelLen", "valid integer"]),
     ("dev", {"istio.tracingSamplingPercent": "150"}, ["istio.tracingSamplingPercent", "less than or equal to 100"]),
     ("dev", {"versions.istio": "latest"}, ["versions.istio", "exact version"]),
-    ("dev", {"versions.istio": "1.25.5"}, ["versions.istio=1.25.5", "versions.gatewayApi=v1.5.1", "1.30.x with v1.5.1"]),
+    (
+        "dev",
+        {"versions.istio": "1.25.5"},
+        ["versions.istio=1.25.5", "versions.gatewayApi=v1.5.1", "1.30.x with v1.5.1"],
+    ),
     ("dev", {"versions.images": '{"vllm": "vllm/vllm-openai:latest"}'}, ["versions.images.vllm", "never :latest"]),
     ("dev", {"versions.charts": '{"tempo": "^2.0"}'}, ["versions.charts.tempo", "exact version"]),
     ("dev", {"versions.charts": '{"tempox": "2.0.0"}'}, ["versions.charts", "unknown chart", "tempox"]),
@@ -42,12 +50,23 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
     ("dev", {"engine": "vllm"}, ["llm-tracing-infra:engine", "needs a GPU", "gpu.enabled=true"]),
     ("dev", {"tracing.collector.exportToLangfuse": "true"}, ["exportToLangfuse=true", "langfuse.enabled=true"]),
     ("dev", {"gateway.adminAllowedCidrs": '["10.0.0.1/8"]'}, ["gateway.adminAllowedCidrs.0", "CIDR"]),
-    ("dev", {"gateway.canary": '{"primary": "mock", "canary": "mock", "percent": 10}'}, ["gateway.canary", "different"]),
-    ("gpu", {"gateway.canary": '{"primary": "vllm", "canary": "sglang", "percent": 150}'},
-     ["gateway.canary.percent", "less than or equal to 100"]),
+    (
+        "dev",
+        {"gateway.canary": '{"primary": "mock", "canary": "mock", "percent": 10}'},
+        ["gateway.canary", "different"],
+    ),
+    (
+        "gpu",
+        {"gateway.canary": '{"primary": "vllm", "canary": "sglang", "percent": 150}'},
+        ["gateway.canary.percent", "less than or equal to 100"],
+    ),
     ("dev", {"charts.source": "mirror"}, ["llm-tracing-infra:charts", "charts.mirror"]),
     ("dev", {"hfToken": "hf_abcdefghijklmnopqrstuvwxyz"}, ["llm-tracing-infra:hfToken", "plain text", "--secret"]),
-    ("gpu", {"vllm.extraArgs": '["--gpu-memory-utilization=0.99"]'}, ["vllm.extraArgs", "dedicated keys", "--gpu-memory-utilization=0.99"]),
+    (
+        "gpu",
+        {"vllm.extraArgs": '["--gpu-memory-utilization=0.99"]'},
+        ["vllm.extraArgs", "dedicated keys", "--gpu-memory-utilization=0.99"],
+    ),
     ("dev", {"gateway.https.acmeEmail": "ops@example.com"}, ["acmeEmail", "https.enabled=false"]),
     ("dev", {"tracing.collector.memoryLimitMib": "900"}, ["memoryLimitMib=900", "resources.limits.memory"]),
     ("dev", {"namespaces.istio": "tracing"}, ["namespaces.istio=tracing", "must differ"]),
@@ -121,8 +140,9 @@ def test_secure_values_become_fake_placeholders(tmp_path: Path) -> None:
 
 def test_set_behaves_like_config_set_path(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.x.yaml").write_text("config:\n  llm-tracing-infra:vllm:\n    model: a/b\n")
-    values, _ = stack_config("x", {"vllm.dtype": "half", "engine": "vllm", "gateway.canary": '{"percent": 5}'},
-                             root=tmp_path)
+    values, _ = stack_config(
+        "x", {"vllm.dtype": "half", "engine": "vllm", "gateway.canary": '{"percent": 5}'}, root=tmp_path
+    )
     assert yaml.safe_load(values["llm-tracing-infra:vllm"]) == {"model": "a/b", "dtype": "half"}
     assert values["llm-tracing-infra:engine"] == "vllm"
     assert yaml.safe_load(values["llm-tracing-infra:gateway"]) == {"canary": {"percent": 5}}

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed by ``python bench/run.py``; never timed tests."""

@@ -1,0 +1,68 @@
+"""Plan speed: wall time and peak memory of the offline preview, each run in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_ONE_RUN = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+t0 = time.perf_counter()
+from offline.runner import run_program
+from offline.checks import run_checks
+from offline import policy_bridge
+t1 = time.perf_counter()
+plan = run_program({stack!r}, {overrides!r})
+t2 = time.perf_counter()
+findings = run_checks(plan) + policy_bridge.evaluate(plan)
+t3 = time.perf_counter()
+print(json.dumps({{"import": t1 - t0, "program": t2 - t1, "checks": t3 - t2, "resources": len(plan.resources),
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+@dataclass
+class Speed:
+    stack: str
+    runs: int
+    resources: int
+    import_s: float
+    program_s: float
+    checks_s: float
+    peak_rss_mib: float
+
+    @property
+    def total_s(self) -> float:
+        return self.import_s + self.program_s + self.checks_s
+
+
+def one_run(stack: str, overrides: dict[str, str] | None = None) -> dict[str, float]:
+    code = _ONE_RUN.format(root=str(ROOT), stack=stack, overrides=overrides or {})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"preview of {stack} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(stack: str, runs: int = 5, overrides: dict[str, str] | None = None) -> Speed:
+    samples = [one_run(stack, overrides) for _ in range(runs)]
+
+    def median(key: str) -> float:
+        return statistics.median(s[key] for s in samples)
+
+    return Speed(
+        stack,
+        runs,
+        int(samples[0]["resources"]),
+        median("import"),
+        median("program"),
+        median("checks"),
+        max(s["peak_rss_mib"] for s in samples),
+    )

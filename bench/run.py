@@ -1,0 +1,113 @@
+"""``python bench/run.py``: plan speed, deploy critical path, footprint; one summary line last.
+
+Every figure is measured on the machine running it (speed) or computed from the program's real
+plan (critical path, footprint) with the stated tables in ``bench/*.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.critical_path import critical_path  # noqa: E402
+from bench.gpu_budget import budget  # noqa: E402
+from bench.plan_speed import measure  # noqa: E402
+from offline.footprint import describe, footprint, gib  # noqa: E402
+from offline.preview import preview, top_component  # noqa: E402
+
+K3S_RESERVED_GIB = 1.5
+"""What k3s itself (server, containerd, CoreDNS, metrics-server, local-path) keeps resident on a
+single node; k3s documents 512 MiB minimum for a server and ~1.6 GiB is typical with the bundled
+add-ons (measured `free` deltas vary). Subtracted from the node before comparing."""
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    with open("/proc/meminfo") as handle:
+        mem_kib = int(handle.readline().split()[1])
+    return f"{platform.machine()} {cpus} cores {mem_kib / 2**20:.0f} GiB, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="runs per stack for the median")
+    args = parser.parse_args(argv)
+    print(f"machine: {machine()}")
+    summary: list[str] = []
+
+    print("\n== 1. Plan speed (offline preview, median of fresh processes)")
+    for stack in ("dev", "gpu"):
+        s = measure(stack, args.runs)
+        print(
+            f"  {stack}: {s.total_s:.2f} s total = import {s.import_s:.2f} + program {s.program_s:.2f} "
+            f"+ checks {s.checks_s:.2f}; {s.resources} resources ({1000 * s.program_s / s.resources:.1f} ms each); "
+            f"peak RSS {s.peak_rss_mib:.0f} MiB (n={s.runs})"
+        )
+        summary.append(f"{stack}_preview={s.total_s:.2f}s")
+
+    print("\n== 2. Deploy critical path (readiness table: bench/readiness.yaml)")
+    plans = {}
+    for stack in ("dev", "gpu"):
+        plan, code = preview(stack, stream=io.StringIO())
+        if plan is None:
+            raise SystemExit(f"offline preview of {stack} failed (exit {code})")
+        plans[stack] = plan
+        cp = critical_path(json.loads(plan.dumps()))
+        chain = " -> ".join(f"{name} ({sec:.0f}s)" for name, sec in cp.chain)
+        phases = " + ".join(f"{name} {sec:.0f}" for name, sec in cp.sequential_phases)
+        print(f"  {stack}: {cp.waves} waves; critical path {cp.seconds:.0f} s: {chain}")
+        print(f"  {stack}: runbook, strictly sequential: {cp.sequential_seconds:.0f} s = {phases}")
+        print(f"  {stack}: ratio {cp.ratio:.2f} (target <= 0.50)")
+        summary.append(f"{stack}_deploy_est={cp.seconds:.0f}s(ratio {cp.ratio:.2f})")
+
+    print("\n== 3. Footprint (requests / limits from the plan)")
+    for stack, plan in plans.items():
+        fp = footprint(plan, top_component)
+        print(f"  -- {stack}")
+        for line in describe(fp):
+            print(f"  {line}")
+        for node_gib in (12, 16):
+            room = node_gib - K3S_RESERVED_GIB
+            verdict = "fits" if fp.total.memory_requests / 2**30 <= room else "does NOT fit"
+            print(
+                f"  {stack}: requests {gib(fp.total.memory_requests)} vs {node_gib} GiB node - k3s "
+                f"{K3S_RESERVED_GIB} GiB = {room:.1f} GiB: {verdict}"
+            )
+        summary.append(f"{stack}_mem_req={fp.total.memory_requests / 2**30:.1f}GiB")
+
+    print("\n== GPU memory budget (bench/models.yaml)")
+    from config import StackConfig
+
+    vllm = StackConfig().vllm
+    for card in (8, 16):
+        b = budget(vllm.model, vllm.gpu_memory_utilization, vllm.max_model_len, card)
+        print(
+            f"  {vllm.model} on {card} GiB at {vllm.gpu_memory_utilization}: usable {b.usable_gib:.1f} GiB = "
+            f"weights {b.weights_gib:.2f} + overhead {b.overhead_gib:.1f} + KV cache {b.kv_cache_gib:.2f} GiB "
+            f"({b.kv_bytes_per_token} B/token -> {b.kv_tokens} tokens, {b.concurrent_full_sequences} "
+            f"full {b.max_model_len}-token sequences): {'fits' if b.fits else 'does NOT fit'}"
+        )
+        summary.append(f"kv_tokens_{card}g={b.kv_tokens}")
+
+    lab = ROOT / "lab-report.json"
+    if lab.exists():
+        print("\n== Lab (real pulumi on the simulated cluster, from lab-report.json)")
+        report = json.loads(lab.read_text())
+        for run in report if isinstance(report, list) else [report]:
+            phases = ", ".join(f"{k} {v:.0f}s" for k, v in run.get("phases", {}).items())
+            print(f"  {run.get('stack')}: {phases}")
+
+    print("\nsummary: " + " ".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

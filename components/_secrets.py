@@ -1,0 +1,53 @@
+"""Generated secrets: passwords and keys the platform makes for itself, kept in Pulumi state.
+
+By default they come from ``pulumi_random.RandomPassword``. Where the random provider plugin
+cannot be installed (air-gapped CLIs, the lab's offline toolchain), ``generatedSecrets.provider:
+command`` makes them with ``pulumi_command.local.Command`` instead: the command runs once at
+create, its stdout is stored in state and marked secret, so a re-run changes nothing.
+Either way the value is a secret Output and is never written into a manifest.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_command as command
+import pulumi_random as random
+
+from config import GeneratedSecrets
+
+_ALPHABET = {
+    "alnum": "string.ascii_letters + string.digits",
+    "hex": "'0123456789abcdef'",
+}
+
+
+def generated_secret(
+    name: str,
+    settings: GeneratedSecrets,
+    *,
+    length: int = 32,
+    alphabet: str = "alnum",
+    prefix: str = "",
+    opts: pulumi.ResourceOptions,
+) -> pulumi.Output[str]:
+    """A random secret of ``length`` characters from ``alphabet`` ("alnum" or "hex"), with ``prefix``."""
+    if settings.provider == "command":
+        chars = _ALPHABET[alphabet]
+        script = (
+            "import secrets, string; "
+            f"print({prefix!r} + ''.join(secrets.choice({chars}) for _ in range({length})), end='')"
+        )
+        generated = command.local.Command(
+            name,
+            create=f'python3 -c "{script}"',
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["stdout"])),
+        )
+        return pulumi.Output.secret(generated.stdout)
+    if alphabet == "hex":
+        # RandomPassword has no hex alphabet: RandomId gives length/2 random bytes as hex.
+        hex_id = random.RandomId(name, byte_length=length // 2, opts=opts)
+        return pulumi.Output.secret(hex_id.hex).apply(lambda h: prefix + h)
+    password = random.RandomPassword(
+        name, length=length, special=False, upper=True, lower=True, numeric=True, opts=opts
+    )
+    return pulumi.Output.secret(password.result).apply(lambda r: prefix + r)
