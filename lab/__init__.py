@@ -1,0 +1,1 @@
+"""The lab: `pulumi preview --policy-pack`, `up`, checks, `destroy` for real on a (simulated) cluster."""

@@ -1,0 +1,150 @@
+"""Cluster checks after `pulumi up`, through the API server only (no pod proxying)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+Get = Callable[..., dict[str, Any]]
+"""``get("crd")`` -> the JSON of ``kubectl get crd -o json`` (``-A`` added for namespaced kinds)."""
+
+
+def _check(name: str, ok: bool, message: str) -> dict[str, Any]:
+    return {"name": name, "ok": ok, "message": message}
+
+
+def _items(get: Get, kind: str) -> list[dict[str, Any]]:
+    return list(get(kind).get("items") or [])
+
+
+def crds_established(get: Get) -> dict[str, Any]:
+    wanted = [
+        "gateways.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io",
+        "grpcroutes.gateway.networking.k8s.io",
+        "referencegrants.gateway.networking.k8s.io",
+        "telemetries.telemetry.istio.io",
+        "servicemonitors.monitoring.coreos.com",
+        "prometheusrules.monitoring.coreos.com",
+    ]
+    established = {
+        c["metadata"]["name"]
+        for c in _items(get, "crd")
+        if any(x["type"] == "Established" and x["status"] == "True" for x in c.get("status", {}).get("conditions", []))
+    }
+    missing = [w for w in wanted if w not in established]
+    return _check("crds-established", not missing, f"not Established: {missing}" if missing else "all Established")
+
+
+def gateway_listeners(get: Get) -> dict[str, Any]:
+    ports = sorted(
+        {
+            listener["port"]
+            for g in _items(get, "gateways.gateway.networking.k8s.io")
+            for listener in g["spec"].get("listeners", [])
+        }
+    )
+    ok = {80, 4317, 4318} <= set(ports)
+    return _check("gateway-listeners", ok, f"listener ports {ports}")
+
+
+def exists(kind: str, minimum: int = 1) -> Callable[[Get], dict[str, Any]]:
+    def check(get: Get) -> dict[str, Any]:
+        count = len(_items(get, kind))
+        return _check(f"{kind}-exist", count >= minimum, f"{count} found (want >= {minimum})")
+
+    return check
+
+
+def nothing_forbidden(get: Get) -> dict[str, Any]:
+    found = []
+    for kind in (
+        "ingresses.networking.k8s.io",
+        "virtualservices.networking.istio.io",
+        "destinationrules.networking.istio.io",
+    ):
+        found += [f"{kind}/{i['metadata']['namespace']}/{i['metadata']['name']}" for i in _items(get, kind)]
+    return _check("no-ingress-virtualservice-destinationrule", not found, f"found {found}" if found else "none")
+
+
+def no_pending_pods(get: Get) -> dict[str, Any]:
+    pending = [
+        f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+        for p in _items(get, "pods")
+        if p.get("status", {}).get("phase") == "Pending"
+    ]
+    return _check("no-pending-pods", not pending, f"Pending: {pending}" if pending else "none Pending")
+
+
+def node_exporter_opt_out(get: Get) -> dict[str, Any]:
+    pods = [p for p in _items(get, "pods") if "node-exporter" in p["metadata"]["name"]]
+    bad = [
+        p["metadata"]["name"]
+        for p in pods
+        if (p["metadata"].get("labels") or {}).get("sidecar.istio.io/inject") != "false"
+        and (p["metadata"].get("annotations") or {}).get("sidecar.istio.io/inject") != "false"
+    ]
+    return _check("node-exporter-sidecar-opt-out", bool(pods) and not bad, f"{len(pods)} pods, without opt-out: {bad}")
+
+
+def crds_before_istiod(get: Get) -> dict[str, Any]:
+    crds = [c for c in _items(get, "crd") if c["metadata"]["name"].endswith("gateway.networking.k8s.io")]
+    istiod = [d for d in _items(get, "deployments") if d["metadata"]["name"] == "istiod"]
+    if not crds or not istiod:
+        return _check("crds-before-istiod", False, f"crds={len(crds)} istiod={len(istiod)}")
+    latest_crd = max(_time(c) for c in crds)
+    ok = latest_crd <= _time(istiod[0])
+    return _check("crds-before-istiod", ok, f"last Gateway API CRD {latest_crd}, istiod {_time(istiod[0])}")
+
+
+def pvcs_bound(get: Get) -> dict[str, Any]:
+    claims = _items(get, "pvc")
+    unbound = [c["metadata"]["name"] for c in claims if c.get("status", {}).get("phase") != "Bound"]
+    return _check("pvcs-bound", bool(claims) and not unbound, f"{len(claims)} claims, not Bound: {unbound}")
+
+
+def gpu_placement(get: Get) -> dict[str, Any]:
+    pods = _items(get, "pods")
+    gpu_pods = [
+        p
+        for p in pods
+        if any(
+            "nvidia.com/gpu" in (c.get("resources", {}).get("limits") or {}) for c in p["spec"].get("containers", [])
+        )
+    ]
+    names = [f"{p['metadata']['name']}@{p['spec'].get('nodeName')}" for p in gpu_pods]
+    ok = bool(gpu_pods) and all("vllm" in p["metadata"]["name"] or "sglang" in p["metadata"]["name"] for p in gpu_pods)
+    ok = ok and all("gpu" in (p["spec"].get("nodeName") or "") for p in gpu_pods)
+    return _check("gpu-only-for-engines-on-gpu-node", ok, f"GPU pods: {names}")
+
+
+def _time(obj: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(obj["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
+
+
+def after_up(get: Get, gpu: bool) -> list[dict[str, Any]]:
+    checks = [
+        crds_established,
+        gateway_listeners,
+        exists("httproutes.gateway.networking.k8s.io", 3),
+        exists("grpcroutes.gateway.networking.k8s.io"),
+        exists("referencegrants.gateway.networking.k8s.io"),
+        exists("telemetries.telemetry.istio.io"),
+        exists("servicemonitors.monitoring.coreos.com"),
+        exists("prometheusrules.monitoring.coreos.com"),
+        nothing_forbidden,
+        no_pending_pods,
+        node_exporter_opt_out,
+        crds_before_istiod,
+        pvcs_bound,
+    ]
+    if gpu:
+        checks.append(gpu_placement)
+    results = []
+    for check in checks:
+        try:
+            results.append(check(get))
+        except Exception as exc:  # a check that cannot read its objects fails, with the reason
+            results.append(_check(getattr(check, "__name__", "check"), False, f"{type(exc).__name__}: {exc}"))
+    return results

@@ -1,0 +1,217 @@
+"""The lab: the real Pulumi CLI against a real API server, in the order users run it.
+
+Phases: ``pulumi preview --policy-pack policies`` (must pass), ``pulumi up``, cluster checks,
+``pulumi preview --expect-no-changes``, ``pulumi destroy``, retained-volume checks; then the lab
+tears down what it started. The project is copied to a scratch directory so the lab's stack
+settings (chart mirror, local CRD bundle, generated secrets by command, verification off) never
+touch the repository's stack files; the state lives in a throw-away file backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("LLM_TRACING_SHARED", ROOT.parent / "shared"))
+TOOLCHAIN = SHARED / "toolchain"
+PULUMI_CACHE = Path(os.environ.get("PULUMI_BUILD_CACHE", Path.home() / ".cache" / "pulumi-offline"))
+K8S_SIM_DIR = Path(os.environ.get("K8S_SIM_DIR", "/tmp/k8s-sim"))
+K8S_SIM_BIN = Path(os.environ.get("K8S_SIM_CACHE", Path.home() / ".cache" / "k8s-sim")) / "bin"
+
+COPY = [
+    "__main__.py",
+    "config.py",
+    "versions.py",
+    "Pulumi.yaml",
+    "components",
+    "policies",
+    "requirements.txt",
+    "pyproject.toml",
+    "verify",
+]
+
+
+def lab_settings(stack: str) -> dict[str, str]:
+    """Stack settings for the lab, applied with `pulumi config set --path` on the scratch copy."""
+    settings = {
+        "charts.source": "mirror",
+        "charts.mirror": str(SHARED / "charts"),
+        "generatedSecrets.provider": "command",
+    }
+    bundle = SHARED / "reference" / "gateway-api"
+    if bundle.exists():
+        settings["istio.gatewayApiBundle"] = str(bundle / "{version}" / "experimental")
+    return settings
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float
+    ok: bool
+    message: str = ""
+
+
+@dataclass
+class Report:
+    stack: str
+    resources: int = 0
+    phases: list[Phase] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    verification: str = "off in the lab: simulated pods cannot be reached (verification.enabled=false)"
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.phases) and all(c["ok"] for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "ok": self.ok,
+            "resources": self.resources,
+            "phases": {p.name: round(p.seconds, 1) for p in self.phases},
+            "phaseResults": [p.__dict__ for p in self.phases],
+            "checks": self.checks,
+            "verification": self.verification,
+        }
+
+    def summary(self) -> str:
+        failed = [p.name for p in self.phases if not p.ok] + [c["name"] for c in self.checks if not c["ok"]]
+        passed = sum(c["ok"] for c in self.checks)
+        seconds = " ".join(f"{p.name}={p.seconds:.0f}s" for p in self.phases)
+        verdict = "ok" if self.ok else f"FAILED ({', '.join(failed)})"
+        return (
+            f"lab: stack={self.stack} resources={self.resources} checks={passed}/{len(self.checks)} "
+            f"{seconds} -> {verdict}"
+        )
+
+
+class Lab:
+    """One lab run: toolchain, cluster, scratch project, phases."""
+
+    def __init__(self, stack: str, workdir: Path | None = None, log=print) -> None:  # type: ignore[no-untyped-def]
+        self.stack = stack
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"lab-{stack}-"))
+        self.log = log
+        self.started_cluster = False
+        self.env = dict(os.environ)
+        self.report = Report(stack)
+
+    # -- toolchain and cluster ---------------------------------------------------------------
+    def ensure_pulumi(self) -> None:
+        env_sh = PULUMI_CACHE / "env.sh"
+        if shutil.which("pulumi", path=self.env.get("PATH")) is None or not env_sh.exists():
+            self._bash(f"bash {TOOLCHAIN / 'pulumi' / 'setup.sh'}", "pulumi toolchain setup")
+        exported = subprocess.run(["bash", "-c", f"source {env_sh} && env -0"], capture_output=True, check=True)
+        for item in exported.stdout.split(b"\0"):
+            key, _, value = item.decode().partition("=")
+            if key.startswith(("PULUMI", "PATH")):
+                self.env[key] = value
+        state = self.workdir / "state"
+        state.mkdir(parents=True, exist_ok=True)
+        self.env.update(
+            PULUMI_BACKEND_URL=f"file://{state}",
+            PULUMI_CONFIG_PASSPHRASE="lab-throwaway",
+            PULUMI_SKIP_UPDATE_CHECK="true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+        )
+
+    def ensure_cluster(self) -> None:
+        if os.environ.get("KUBECONFIG"):
+            self.log(f"lab: using the cluster of KUBECONFIG={os.environ['KUBECONFIG']}")
+            return
+        self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'setup.sh'}", "k8s-sim setup")
+        self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim purge", check=False)
+        self._bash(f"K8S_SIM_FAKE_LB=1 K8S_SIM_FAKE_VOLUMES=1 bash {TOOLCHAIN / 'k8s-sim' / 'up.sh'}", "k8s-sim up")
+        self.started_cluster = True
+        self.env["KUBECONFIG"] = str(K8S_SIM_DIR / "kubeconfig")
+        self.env["PATH"] = f"{K8S_SIM_BIN}:{self.env['PATH']}"
+
+    def teardown(self) -> None:
+        if self.started_cluster:
+            self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim down", check=False)
+
+    # -- project copy ------------------------------------------------------------------------
+    def prepare_project(self) -> Path:
+        project = self.workdir / "project"
+        project.mkdir(parents=True, exist_ok=True)
+        for name in COPY:
+            source = ROOT / name
+            if source.is_dir():
+                shutil.copytree(
+                    source, project / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+                )
+            elif source.exists():
+                shutil.copy2(source, project / name)
+        shutil.copy2(ROOT / f"Pulumi.{self.stack}.yaml", project / f"Pulumi.{self.stack}.yaml")
+        venv = ROOT / ".venv"
+        text = (project / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {venv}")
+        (project / "Pulumi.yaml").write_text(text)
+        policy = project / "policies" / "PulumiPolicy.yaml"
+        if policy.exists():
+            policy.write_text(re.sub(r"virtualenv: .*", f"virtualenv: {venv}", policy.read_text()))
+        self.project = project
+        self.pulumi("stack", "init", self.stack)
+        for key, value in lab_settings(self.stack).items():
+            self.pulumi("config", "set", "--path", key, value)
+        self.pulumi("config", "set", "--path", "verification.enabled", "false", check=False)
+        return project
+
+    # -- commands ----------------------------------------------------------------------------
+    def _bash(self, script: str, what: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(["bash", "-c", script], env=self.env, capture_output=True, text=True, check=False)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{what} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+        return done
+
+    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{_errors(done.stdout + done.stderr)}")
+        return done
+
+    def phase(self, name: str, *args: str) -> bool:
+        start = time.monotonic()
+        done = self.pulumi(*args, check=False)
+        seconds = time.monotonic() - start
+        ok = done.returncode == 0
+        message = "" if ok else _errors(done.stdout + done.stderr)
+        self.report.phases.append(Phase(name, seconds, ok, message))
+        self.log(f"lab: {name}: {'ok' if ok else 'FAILED'} in {seconds:.0f}s" + (f"\n{message}" if message else ""))
+        return ok
+
+    def kubectl_json(self, *args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            ["kubectl", *args, "-o", "json"], env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            return {"items": [], "error": done.stderr.strip()}
+        return json.loads(done.stdout)
+
+    def count_resources(self) -> int:
+        done = self.pulumi("stack", "export", check=False)
+        if done.returncode != 0:
+            return 0
+        return len(json.loads(done.stdout).get("deployment", {}).get("resources") or [])
+
+
+def _errors(output: str) -> str:
+    """The lines that say what failed: the engine's and the API server's messages, with resources."""
+    lines = [line for line in output.splitlines() if re.search(r"error|failed|violation|mandatory", line, re.I)]
+    return "\n".join(lines[-40:]) or output[-3000:]

@@ -1,0 +1,71 @@
+"""The lab's cluster checks, on API-server-shaped JSON (the lab itself runs them for real)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab import checks
+from lab.runner import Phase, Report
+
+
+def meta(name: str, namespace: str = "default", created: str = "2026-01-01T00:00:00Z", **extra: Any) -> dict:
+    return {"name": name, "namespace": namespace, "creationTimestamp": created, **extra}
+
+
+def cluster(**kinds: list[dict[str, Any]]) -> checks.Get:
+    def get(kind: str) -> dict[str, Any]:
+        return {"items": kinds.get(kind.split(".")[0], [])}
+
+    return get
+
+
+def test_crds_before_istiod_uses_creation_timestamps() -> None:
+    crd = {"metadata": meta("httproutes.gateway.networking.k8s.io", created="2026-01-01T00:00:05Z")}
+    early = {"metadata": meta("istiod", "istio-system", created="2026-01-01T00:00:01Z")}
+    late = {"metadata": meta("istiod", "istio-system", created="2026-01-01T00:00:09Z")}
+    assert checks.crds_before_istiod(cluster(crd=[crd], deployments=[late]))["ok"]
+    assert not checks.crds_before_istiod(cluster(crd=[crd], deployments=[early]))["ok"]
+
+
+def test_forbidden_kinds_are_reported() -> None:
+    ingress = {"metadata": meta("grafana", "monitoring")}
+    assert checks.nothing_forbidden(cluster())["ok"]
+    result = checks.nothing_forbidden(cluster(ingresses=[ingress]))
+    assert not result["ok"] and "monitoring/grafana" in result["message"]
+
+
+def test_node_exporter_needs_the_opt_out() -> None:
+    good = {"metadata": meta("kps-prometheus-node-exporter-abc", labels={"sidecar.istio.io/inject": "false"})}
+    bad = {"metadata": meta("kps-prometheus-node-exporter-xyz", labels={})}
+    assert checks.node_exporter_opt_out(cluster(pods=[good]))["ok"]
+    assert not checks.node_exporter_opt_out(cluster(pods=[good, bad]))["ok"]
+    assert not checks.node_exporter_opt_out(cluster(pods=[]))["ok"], "no node-exporter at all is a failure"
+
+
+def test_gpu_only_for_engines_on_the_gpu_node() -> None:
+    def pod(name: str, node: str, gpu: bool) -> dict[str, Any]:
+        limits = {"nvidia.com/gpu": 1} if gpu else {}
+        return {"metadata": meta(name), "spec": {"nodeName": node, "containers": [{"resources": {"limits": limits}}]}}
+
+    assert checks.gpu_placement(cluster(pods=[pod("vllm-1", "kwok-gpu-0", True), pod("x", "kwok-cpu-0", False)]))["ok"]
+    assert not checks.gpu_placement(cluster(pods=[pod("vllm-1", "kwok-cpu-0", True)]))["ok"]
+    assert not checks.gpu_placement(cluster(pods=[pod("vllm-1", "kwok-gpu-0", True), pod("x", "kwok-gpu-0", True)]))[
+        "ok"
+    ]
+
+
+def test_pending_pods_and_unbound_claims_fail() -> None:
+    pending = {"metadata": meta("a"), "status": {"phase": "Pending"}}
+    assert not checks.no_pending_pods(cluster(pods=[pending]))["ok"]
+    claim = {"metadata": meta("c"), "status": {"phase": "Pending"}}
+    assert not checks.pvcs_bound(cluster(pvc=[claim]))["ok"]
+    assert checks.pvcs_bound(cluster(pvc=[{"metadata": meta("c"), "status": {"phase": "Bound"}}]))["ok"]
+
+
+def test_report_summary_names_failures() -> None:
+    report = Report("dev", resources=10, phases=[Phase("up", 12.0, True), Phase("destroy", 3.0, False, "boom")])
+    report.checks = [{"name": "pvcs-bound", "ok": True, "message": ""}]
+    line = report.summary()
+    assert line.startswith("lab: stack=dev resources=10 checks=1/1")
+    assert "FAILED (destroy)" in line
+    assert report.to_json()["phases"] == {"up": 12.0, "destroy": 3.0}
