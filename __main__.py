@@ -13,17 +13,24 @@ from components import gateway_routes, logging_stack, serving, tracing_pipeline
 from components.dcgm import Dcgm, DcgmArgs
 from components.gateway_routes import GatewayRoutes, GatewayRoutesArgs
 from components.istio_mesh import IstioMesh, IstioMeshArgs
+from components.k3s_host import K3sHost, K3sHostArgs
 from components.langfuse import Langfuse, LangfuseArgs
 from components.litellm import LiteLlm, LiteLlmArgs
 from components.logging_stack import LoggingStack, LoggingStackArgs
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.tracing_pipeline import TracingPipeline, TracingPipelineArgs
+from components.verification import Verification, VerificationArgs, scrape_targets
 
 # Configuration: validated as a whole before any resource is registered.
 cfg, secrets = config.load()
 
-provider = k8s.Provider("k8s", kubeconfig=cfg.kubernetes.kubeconfig, context=cfg.kubernetes.context)
-on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
+# The cluster: k3s installed on the stack's host (k3s.host), else an existing one (kubeconfig/context).
+host = K3sHost("host", K3sHostArgs(config=cfg, secrets=secrets)) if cfg.k3s.host else None
+if host:
+    provider = k8s.Provider("k8s", kubeconfig=host.kubeconfig)
+else:
+    provider = k8s.Provider("k8s", kubeconfig=cfg.kubernetes.kubeconfig, context=cfg.kubernetes.context)
+on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[host.ready] if host else None)
 
 # Endpoints each component will serve, known before it exists: peers wire to these, never to
 # retyped names, and the wiring checks prove that each one is a Service the program creates.
@@ -91,8 +98,28 @@ routes = GatewayRoutes(
     ),
     # Routes are custom resources of the Gateway API CRDs that IstioMesh installs; grants go into its
     # namespaces and the AuthorizationPolicy passes istiod's webhook: wait for the whole mesh.
-    pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[mesh, mesh.gateway_api_crds]),
+    # With HTTPS, its Certificate needs the cert-manager that Langfuse installs.
+    pulumi.ResourceOptions(
+        providers={"kubernetes": provider},
+        depends_on=[mesh, mesh.gateway_api_crds, *([observer] if observer and cfg.gateway.https.enabled else [])],
+    ),
 )
+
+if cfg.verification.enabled:
+    checks = Verification(
+        "verification",
+        VerificationArgs(
+            config=cfg, address=routes.address, hostnames=routes.hostnames,
+            targets=scrape_targets(cfg, engines, tracing.endpoints.otlp_grpc, tracing.endpoints.tempo_http),
+            grafana_admin_password=monitoring.grafana_admin_password,
+            litellm_master_key=proxy.master_key if proxy else None,
+        ),
+        # Last: the checks reach every component through the gateway, on a host that is fully ready.
+        pulumi.ResourceOptions(
+            depends_on=[c for c in (host, mesh, monitoring, observer, tracing, gpu, proxy, routes) if c is not None]
+        ),
+    )
+    pulumi.export("verifyCommand", checks.command_line)
 
 pulumi.export("hostnames", routes.hostnames)
 pulumi.export("etcHostsLine", routes.etc_hosts_line)

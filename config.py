@@ -227,9 +227,10 @@ class Istio(_Model):
     resources: Resources = resources("100m", "256Mi", "1", "1Gi")
     gateway_api_bundle: str | None = Field(
         default=None,
-        description="Local Gateway API CRD bundle for air-gapped installs: a file, or a directory holding "
-        "gateway-api-<version>-experimental-install.yaml. Unset: the charts.mirror directory when "
-        "charts.source=mirror, else the upstream release asset.",
+        description="Local Gateway API CRDs for air-gapped installs ({version} is replaced by the pin): a file, "
+        "or a directory holding gateway-api-<version>-experimental-install.yaml or upstream's per-CRD files "
+        "with their kustomization.yaml. Unset: the charts.mirror directory when charts.source=mirror, else "
+        "the upstream release asset.",
     )
 
 
@@ -273,6 +274,11 @@ class Gateway(_Model):
     )
     canary: Canary | None = None
     proxy_resources: Resources = resources("100m", "128Mi", "2", "1Gi")
+    await_programmed: bool = Field(
+        default=True,
+        description="`pulumi up` waits until Istio has programmed the Gateway, so its address is known on the "
+        "first run. Turn off where no controller programs Gateways (the simulated lab cluster).",
+    )
 
     @model_validator(mode="after")
     def _gateway_api_duration(self) -> Gateway:
@@ -292,12 +298,25 @@ class Tempo(_Model):
 
 
 class Collector(_Model):
-    replicas: int = Field(default=1, ge=1, le=10)
+    replicas: int = Field(default=1, ge=1, le=10, description="StatefulSet replicas, each with its own queue volume.")
     memory_limit_mib: int = Field(default=400, ge=64, description="memory_limiter limit; below the container limit.")
-    queue_size: int = Field(default=5000, ge=100, description="Batches held in the persistent sending queue.")
+    queue_size: int = Field(
+        default=1000, ge=100, description="Batches (up to 1024 spans each) held per exporter in the persistent queue."
+    )
     queue_storage_size: Quantity = "1Gi"
     export_to_langfuse: bool = False
     resources: Resources = resources("100m", "256Mi", "1", "512Mi")
+
+    @model_validator(mode="after")
+    def _limiter_below_container_limit(self) -> Collector:
+        # memory_limiter must refuse data before the kernel kills the container (and its queue in flight).
+        limit = _mebibytes(self.resources.limits.memory)
+        if limit is not None and self.memory_limit_mib >= limit:
+            raise ValueError(
+                f"memoryLimitMib {self.memory_limit_mib} must be below resources.limits.memory "
+                f"{self.resources.limits.memory} ({limit:g} MiB); about 80% of it leaves room for spikes"
+            )
+        return self
 
 
 class Tracing(_Model):
@@ -371,6 +390,12 @@ class Vllm(_Model):
         default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
     )
     resources: Resources = resources("2", "8Gi", "4", "12Gi")
+    shm_size: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed; counts against the memory limit).")
+    otel_bootstrap: bool = Field(
+        default=True,
+        description="Install the OpenTelemetry packages the vLLM image lacks (pinned, from PyPI) in an init "
+        "container; false if your image already has them (air-gapped clusters).",
+    )
 
     @field_validator("extra_args")
     @classmethod
@@ -389,7 +414,28 @@ class Sglang(_Model):
     model: str = "Qwen/Qwen2.5-3B-Instruct"
     served_model_name: DnsName = "qwen2.5-3b-instruct"
     mem_fraction_static: float = Field(default=0.8, gt=0.0, lt=1.0)
+    extra_args: list[str] = Field(default_factory=list)
+    gated_model: bool = Field(default=False, description="The model needs a Hugging Face token (hfToken secret).")
+    cache_size: Quantity = "50Gi"
+    startup_timeout_seconds: int = Field(default=1800, ge=60, description="Budget to download and load the model.")
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(
+        default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
+    )
     resources: Resources = resources("2", "8Gi", "4", "12Gi")
+    shm_size: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed; counts against the memory limit).")
+    otel_bootstrap: bool = Field(
+        default=True, description="Install the OpenTelemetry packages the SGLang image lacks; see vllm.otelBootstrap."
+    )
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_owned_flags(cls, value: list[str]) -> list[str]:
+        owned = ("--model-path", "--port", "--served-model-name", "--mem-fraction-static", "--otlp-traces-endpoint")
+        clash = [arg for arg in value if arg.split("=")[0] in owned]
+        if clash:
+            raise ValueError(f"must not set {clash}: use the dedicated keys of the sglang section")
+        return value
 
 
 class MockEngine(_Model):
@@ -397,6 +443,7 @@ class MockEngine(_Model):
 
     served_model_name: DnsName = "mock-llm"
     tokens_per_second: float = Field(default=50.0, gt=0)
+    max_tokens: int = Field(default=64, ge=1, description="Length of a reply when the request sets no max_tokens.")
     replicas: int = Field(default=1, ge=1, le=10)
     resources: Resources = resources("50m", "64Mi", "500m", "128Mi")
 
@@ -407,7 +454,14 @@ class Gpu(_Model):
     enabled: bool = False
     runtime_class_name: DnsLabel = "nvidia"
     install_device_plugin: bool = True
-    node_selector: dict[str, str] = Field(default_factory=dict)
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, description="GPU nodes (device plugin, DCGM; engines add their own). Empty: every node."
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
+    )
+    device_plugin_resources: Resources = resources("10m", "32Mi", "100m", "128Mi")
+    exporter_resources: Resources = resources("100m", "128Mi", "200m", "512Mi")
 
 
 class Litellm(_Model):
@@ -476,6 +530,50 @@ class Kubernetes(_Model):
     context: str | None = None
 
 
+_K3S_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+\+k3s[0-9]+$")
+
+
+def _k3s_version(value: str) -> str:
+    if not _K3S_VERSION.match(value):
+        raise ValueError("a k3s release tag such as v1.35.8+k3s1 (no channels, no 'latest')")
+    return value
+
+
+class K3s(_Model):
+    """Bootstrap: install k3s on a host and deploy onto it. Off unless ``host`` is set.
+
+    ``host: local`` installs on the machine running ``pulumi up``; any other value is an SSH
+    host (``user``/``port``; key from the ``k3sSshPrivateKey`` secret, else the SSH agent).
+    Either way the user needs root or passwordless sudo there.
+    """
+
+    host: str | None = Field(default=None, description="'local', or an SSH host name/address to install k3s on.")
+    user: str = "root"
+    port: int = Field(default=22, ge=1, le=65535)
+    host_key: str | None = Field(
+        default=None, description="Expected SSH host public key (e.g. 'ssh-ed25519 AAAA...'); unchecked when unset."
+    )
+    version: Annotated[str, AfterValidator(_k3s_version)] = versions.K3S
+    uninstall_on_destroy: bool = Field(
+        default=False, description="`pulumi destroy` runs k3s-uninstall.sh; by default the host is left alone."
+    )
+    ready_timeout_seconds: int = Field(default=600, ge=30, description="Budget for the node to become Ready.")
+    gpu_timeout_seconds: int = Field(
+        default=1800, ge=60, description="Budget for nvidia.com/gpu capacity (the device plugin must start)."
+    )
+
+    @property
+    def is_local(self) -> bool:
+        return self.host == "local"
+
+
+class Verification(_Model):
+    """Post-deploy checks through the gateway (``python -m verify``); they fail `pulumi up` when unmet."""
+
+    enabled: bool = True
+    timeout_seconds: int = Field(default=300, ge=10, description="Deadline of each check that waits (spans, targets).")
+
+
 class StackConfig(_Model):
     """Everything a stack can set. Defaults serve the CPU-only ``dev`` stack."""
 
@@ -497,6 +595,8 @@ class StackConfig(_Model):
     storage: Storage = Storage()
     generated_secrets: GeneratedSecrets = GeneratedSecrets()
     kubernetes: Kubernetes = Kubernetes()
+    k3s: K3s = K3s()
+    verification: Verification = Verification()
 
     def engines(self) -> list[Engine]:
         """Serving engines deployed: the primary one, plus the canary's when configured."""
@@ -538,6 +638,12 @@ def _cross_checks(stack: StackConfig) -> list[str]:
             f"{p}:tracing.collector.memoryLimitMib={collector.memory_limit_mib} must be below "
             f"{p}:tracing.collector.resources.limits.memory={collector.resources.limits.memory}"
         )
+    if "vllm" in stack.engines() and stack.monitoring.alerts.gpu_memory_ratio <= stack.vllm.gpu_memory_utilization:
+        problems.append(
+            f"{p}:monitoring.alerts.gpuMemoryRatio={stack.monitoring.alerts.gpu_memory_ratio} must be above "
+            f"{p}:vllm.gpuMemoryUtilization={stack.vllm.gpu_memory_utilization}: vLLM reserves that share of GPU "
+            f"memory up front, so a lower threshold fires forever"
+        )
     workload = {stack.namespaces.name(k) for k in ("tracing", "monitoring", "llm", "litellm", "langfuse", "logging")}
     if stack.namespaces.istio in workload:
         problems.append(
@@ -551,6 +657,11 @@ def _cross_checks(stack: StackConfig) -> list[str]:
             f"{p}:gateway.https.acmeEmail needs a public {p}:gateway.baseDomain (given 'local'); "
             f"ACME cannot validate .local names"
         )
+    if stack.k3s.host and (stack.kubernetes.kubeconfig or stack.kubernetes.context):
+        problems.append(
+            f"{p}:k3s.host={stack.k3s.host} installs the cluster, so {p}:kubernetes.kubeconfig/context must be "
+            f"unset; remove one of them"
+        )
     return problems
 
 
@@ -559,10 +670,11 @@ def _cross_checks(stack: StackConfig) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 SECRET_KEYS: dict[str, str] = {
-    "hfToken": "Hugging Face token, needed for gated models (vllm.gatedModel=true)",
+    "hfToken": "Hugging Face token, needed for gated models (vllm.gatedModel / sglang.gatedModel)",
     "grafanaAdminPassword": "Grafana admin password; generated when unset",
     "alertmanagerWebhookUrl": "Slack incoming-webhook or generic webhook URL for Alertmanager",
     "litellmMasterKey": "LiteLLM master key (must start with sk-); generated when unset",
+    "k3sSshPrivateKey": "SSH private key for k3s.host (PEM/OpenSSH); the SSH agent is used when unset",
 }
 
 
@@ -644,6 +756,8 @@ def _missing_secrets(stack: StackConfig, given: set[str]) -> list[str]:
         )
     if stack.vllm.gated_model and "vllm" in stack.engines():
         needed.append(("hfToken", "vllm.gatedModel=true"))
+    if stack.sglang.gated_model and "sglang" in stack.engines():
+        needed.append(("hfToken", "sglang.gatedModel=true"))
     return [
         f"{PROJECT}:{key}: required by {PROJECT}:{reason}; set it with `pulumi config set --secret {key} <value>`"
         for key, reason in needed

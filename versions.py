@@ -43,6 +43,9 @@ GATEWAY_API_BUNDLE_URL = (
     "https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}/experimental-install.yaml"
 )
 
+# renovate: datasource=github-releases depName=k3s-io/k3s (k3s.host bootstrap; Istio 1.30 supports its Kubernetes)
+K3S = "v1.35.8+k3s1"
+
 CHARTS: dict[str, ChartPin] = {
     pin.name: pin
     for pin in (

@@ -15,12 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 import config
+from components import _engine
 
 Rule = dict[str, Any]
 Group = dict[str, Any]
-
-VLLM_JOB = ".*vllm.*"
-"""vLLM scrape jobs: a ServiceMonitor's job is its Service name, a PodMonitor's ``<ns>/<name>``."""
 
 
 def _num(value: float) -> str:
@@ -123,7 +121,9 @@ def platform_rules(cfg: config.StackConfig) -> list[Rule]:
 
 def llm_rules(cfg: config.StackConfig) -> list[Rule]:
     t = cfg.monitoring.alerts
-    vllm_up = f'up{{namespace="{cfg.namespaces.llm}", job=~"{VLLM_JOB}"}}'
+    # The engine's ServiceMonitor scrapes its Service: the job label is the Service name.
+    vllm = _engine.endpoint(cfg, "vllm").service
+    vllm_up = f'up{{namespace="{vllm.namespace}", job="{vllm.name}"}}'
     down = f"max by (namespace, job) ({vllm_up}) == 0"
     if "vllm" in cfg.engines():
         # A crash-looping pod leaves the Service's endpoints, and its `up` series with them.

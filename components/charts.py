@@ -45,10 +45,16 @@ def helm_chart(
     values: dict[str, Any],
     opts: pulumi.ResourceOptions,
     skip_crds: bool = False,
+    release_name: str | None = None,
 ) -> k8s.helm.v4.Chart:
-    """Register one chart; ``values`` must hold no secrets (charts take them from Secrets)."""
+    """Register one chart; ``values`` must hold no secrets (charts take them from Secrets).
+
+    ``release_name`` fixes the Helm release name (default: the resource name), which charts use
+    to name what they render when no ``fullnameOverride`` applies (e.g. subcharts).
+    """
     return k8s.helm.v4.Chart(
         name,
+        name=release_name,
         namespace=namespace,
         values=values,
         skip_crds=skip_crds,

@@ -1,21 +1,80 @@
-"""Dcgm: NVIDIA device plugin, the ``nvidia`` RuntimeClass and the DCGM exporter. Minimal interface; being built out."""
+"""Dcgm: what makes a GPU schedulable and visible: RuntimeClass, device plugin, DCGM exporter.
+
+* The ``nvidia`` RuntimeClass (handler ``nvidia``): k3s registers the NVIDIA container runtime
+  under that handler but keeps runc as the default, so every pod that touches the GPU names it.
+* NVIDIA's device plugin chart advertises ``nvidia.com/gpu``; GPU workloads wait for it
+  (``device_plugin``). Its default node affinity wants Node Feature Discovery labels, which a
+  plain k3s node lacks, so placement here is ``gpu.nodeSelector`` (every node when empty).
+* The dcgm-exporter chart, a DaemonSet with its Service and ServiceMonitor (port 9400). The
+  chart renders the ServiceMonitor itself, so the whole chart waits for the monitoring CRDs.
+  MonitoringStack provisions the GPU dashboard and alert rules on its metrics.
+
+The ``gpu`` namespace is never injected: these are host-level agents without a sidecar.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import config
-from components._k8s import TOKEN_PREFIX
+from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels
+from components.charts import helm_chart
+
+RUNTIME_HANDLER = "nvidia"
+"""containerd runtime name k3s gives the NVIDIA container runtime."""
+DEVICE_PLUGIN_FULLNAME = "nvidia-device-plugin"
+EXPORTER_FULLNAME = "dcgm-exporter"
+EXPORTER_PORT = 9400
 
 
 class DcgmArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     config: config.StackConfig
-    namespace: pulumi.Input[str]
+    namespace: pulumi.Output[str] | str
+    """IstioMesh's Output (``pulumi.Input`` has a forward ref pydantic cannot resolve)."""
     monitoring_crds: pulumi.Resource
+
+
+def exporter_endpoint(cfg: config.StackConfig) -> ServiceRef:
+    """The exporter's Service (chart template ``service.yaml``: fullname, port ``metrics``)."""
+    return ServiceRef(EXPORTER_FULLNAME, cfg.namespaces.gpu, EXPORTER_PORT, "http")
+
+
+def _tolerations(cfg: config.StackConfig) -> list[dict[str, Any]]:
+    return [t.model_dump(by_alias=True, exclude_none=True) for t in cfg.gpu.tolerations]
+
+
+def device_plugin_values(cfg: config.StackConfig) -> dict[str, Any]:
+    gpu = cfg.gpu
+    match = [{"key": k, "operator": "In", "values": [v]} for k, v in gpu.node_selector.items()]
+    terms = [{"matchExpressions": match or [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]
+    return {
+        "fullnameOverride": DEVICE_PLUGIN_FULLNAME,
+        "runtimeClassName": gpu.runtime_class_name,
+        # Replaces the chart's NFD-label affinity (lists are replaced, not merged, by Helm).
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}},
+        "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, *_tolerations(cfg)],
+        "resources": gpu.device_plugin_resources.as_k8s(),
+    }
+
+
+def exporter_values(cfg: config.StackConfig) -> dict[str, Any]:
+    gpu = cfg.gpu
+    return {
+        "fullnameOverride": EXPORTER_FULLNAME,
+        "runtimeClassName": gpu.runtime_class_name,
+        "nodeSelector": dict(gpu.node_selector),
+        "tolerations": _tolerations(cfg),
+        "resources": gpu.exporter_resources.as_k8s(),
+        "podLabels": dict(NO_SIDECAR_LABELS),
+        "service": {"enable": True, "port": EXPORTER_PORT},
+        "serviceMonitor": {"enabled": True, "interval": "15s"},
+    }
 
 
 class Dcgm(pulumi.ComponentResource):
@@ -23,15 +82,38 @@ class Dcgm(pulumi.ComponentResource):
     """RuntimeClass GPU pods must run with (k3s + NVIDIA container toolkit)."""
     device_plugin: pulumi.Resource
     """What GPU workloads wait for: ``nvidia.com/gpu`` is allocatable only once it runs."""
+    exporter: ServiceRef
+    """DCGM exporter metrics (Prometheus format)."""
 
     def __init__(self, name: str, args: DcgmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:dcgm:Dcgm", name, None, opts)
         cfg = args.config
         self.runtime_class_name = cfg.gpu.runtime_class_name
-        self.device_plugin = k8s.node.v1.RuntimeClass(
+        self.exporter = exporter_endpoint(cfg)
+        runtime_class = k8s.node.v1.RuntimeClass(
             f"{name}-runtime-class",
-            metadata={"name": self.runtime_class_name},
-            handler="nvidia",
+            metadata={"name": self.runtime_class_name, "labels": labels("nvidia-runtime", "gpu")},
+            handler=RUNTIME_HANDLER,
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.device_plugin = runtime_class
+        if cfg.gpu.install_device_plugin:
+            self.device_plugin = helm_chart(
+                f"{name}-device-plugin",
+                cfg.versions.chart("nvidia-device-plugin"),
+                cfg.charts,
+                namespace=args.namespace,
+                values=device_plugin_values(cfg),
+                # Its pods run with the RuntimeClass, which must exist before they are admitted.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[runtime_class]),
+            )
+        helm_chart(
+            f"{name}-dcgm-exporter",
+            cfg.versions.chart("dcgm-exporter"),
+            cfg.charts,
+            namespace=args.namespace,
+            values=exporter_values(cfg),
+            # The chart renders its own ServiceMonitor: all of it waits for the monitoring CRDs.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring_crds, runtime_class]),
         )
         self.register_outputs({})

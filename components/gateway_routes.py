@@ -161,7 +161,7 @@ class GatewayRoutes(pulumi.ComponentResource):
                 "namespace": self._namespace,
                 "labels": labels("gateway", "ingress"),
                 # `pulumi up` waits until Istio has deployed the gateway and it has an address.
-                "annotations": {"pulumi.com/waitFor": "condition=Programmed"},
+                "annotations": {"pulumi.com/waitFor": "condition=Programmed"} if cfg.gateway.await_programmed else {},
             },
             spec=self._gateway_spec(cfg, options.metadata.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),

@@ -20,12 +20,12 @@ Workloads without a sidecar are the exceptions STRICT would break:
 
 from __future__ import annotations
 
-import os
-import re
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 import versions
@@ -54,30 +54,45 @@ class IstioMeshArgs(BaseModel):
     """OTLP/gRPC port of the collector: the mesh exports its spans there."""
 
 
-def gateway_api_bundle(cfg: StackConfig) -> str:
-    """Where the Gateway API CRD bundle comes from: a local copy when given, else upstream.
+def gateway_api_bundle(cfg: StackConfig) -> list[str]:
+    """Where the Gateway API CRD bundle comes from: a local copy when given, else the upstream release.
 
-    A local file is checked against the pinned version (its CRDs' ``bundle-version``
-    annotation), so a stale copy in a mirror is a config error, not a silent downgrade.
+    ``istio.gatewayApiBundle`` (``{version}`` is replaced by the pin) names a file, or a directory
+    holding either ``gateway-api-<version>-experimental-install.yaml`` or the per-CRD files of the
+    upstream ``config/crd/experimental`` directory (the files its ``kustomization.yaml`` lists).
+    Unset, a ``charts.mirror`` directory is searched for the install file. Local CRDs are checked
+    against the pin (``bundle-version`` annotation): a stale copy is a config error, not a downgrade.
     """
     version = cfg.versions.gateway_api
     local = cfg.istio.gateway_api_bundle
+    install = f"gateway-api-{version}-experimental-install.yaml"
     if local is None and cfg.charts.source == "mirror" and cfg.charts.mirror and "://" not in cfg.charts.mirror:
         local = cfg.charts.mirror
     if local is None:
-        return versions.GATEWAY_API_BUNDLE_URL.format(version=version)
-    path = os.path.abspath(os.path.expanduser(local))
-    if os.path.isdir(path):
-        path = os.path.join(path, f"gateway-api-{version}-experimental-install.yaml")
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as bundle:
-            found = set(re.findall(r"gateway\.networking\.k8s\.io/bundle-version:\s*['\"]?(v[0-9.]+)", bundle.read()))
-        if found and found != {version}:
-            raise ConfigError([
-                f"llm-tracing-infra:istio.gatewayApiBundle: {path} holds Gateway API {sorted(found)}, but "
-                f"llm-tracing-infra:versions.gatewayApi={version}; use the bundle of the pinned version"
-            ])
-    return path
+        return [versions.GATEWAY_API_BUNDLE_URL.format(version=version)]
+    path = Path(local.replace("{version}", version)).expanduser().absolute()
+    files = [path]
+    if path.is_dir() and not (path / install).is_file() and (path / "kustomization.yaml").is_file():
+        listed = yaml.safe_load((path / "kustomization.yaml").read_text()).get("resources", [])
+        files = [path / name for name in listed]
+    elif path.is_dir():
+        files = [path / install]
+    _check_bundle_version(files, version)
+    return [str(f) for f in files]
+
+
+def _check_bundle_version(files: list[Path], version: str) -> None:
+    found: set[str] = set()
+    for file in (f for f in files if f.is_file()):
+        for doc in yaml.safe_load_all(file.read_text()):
+            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                annotations = (doc.get("metadata") or {}).get("annotations") or {}
+                found.add(str(annotations.get("gateway.networking.k8s.io/bundle-version")))
+    if found and found != {version}:
+        raise ConfigError([
+            f"llm-tracing-infra:istio.gatewayApiBundle: {files[0].parent} holds Gateway API CRDs {sorted(found)}, "
+            f"but llm-tracing-infra:versions.gatewayApi={version}; use the bundle of the pinned version"
+        ])
 
 
 def mtls_mode(cfg: StackConfig, key: str) -> str:
@@ -121,8 +136,12 @@ class IstioMesh(pulumi.ComponentResource):
 
         # Server-side applied (the provider's default), so re-applying a newer bundle never
         # fights another field manager over the CRDs.
-        self.gateway_api_crds = k8s.yaml.v2.ConfigFile(
-            f"{name}-gateway-api-crds", file=gateway_api_bundle(cfg), opts=pulumi.ResourceOptions(parent=self)
+        bundle = gateway_api_bundle(cfg)
+        crd_opts = pulumi.ResourceOptions(parent=self)
+        self.gateway_api_crds = (
+            k8s.yaml.v2.ConfigFile(f"{name}-gateway-api-crds", file=bundle[0], opts=crd_opts)
+            if len(bundle) == 1
+            else k8s.yaml.v2.ConfigGroup(f"{name}-gateway-api-crds", files=bundle, opts=crd_opts)
         )
         base = helm_chart(
             f"{name}-base",
@@ -168,7 +187,7 @@ class IstioMesh(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return namespace.metadata.apply(lambda meta: str(meta["name"]))
+        return namespace.metadata.name
 
     def _peer_authentications(
         self, name: str, cfg: StackConfig, root: pulumi.Input[str], opts: pulumi.ResourceOptions

@@ -99,7 +99,7 @@ class LangfuseArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     config: config.StackConfig
-    namespace: pulumi.Input[str]
+    namespace: pulumi.Output[str] | str
 
 
 class Langfuse(pulumi.ComponentResource):

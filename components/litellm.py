@@ -1,19 +1,52 @@
-"""LiteLLM proxy: one OpenAI-compatible front for every engine. Minimal interface; being built out."""
+"""LiteLLM proxy: one OpenAI-compatible endpoint in front of every serving engine.
+
+Deployed from the project's own manifests (there is no released LiteLLM chart in the mirror),
+which also keeps its configuration and secrets under the program's control:
+
+- the proxy ``config.yaml`` (a ConfigMap) lists one model per engine, built from the engines'
+  own outputs (served model name and Service), so renaming a model or moving an engine moves
+  LiteLLM with it;
+- the master key comes from the ``litellmMasterKey`` secret config or is generated (``sk-``
+  prefixed), lives in a Secret, reaches the pod through ``secretKeyRef`` and is exported secret;
+- every request is traced to the OpenTelemetry collector (LiteLLM's ``otel`` callback, OTLP/gRPC)
+  and, when Langfuse is on, also logged to Langfuse (``langfuse`` callback, project keys from a
+  Secret in this namespace);
+- ``/metrics`` (the ``prometheus`` callback, open source since LiteLLM 1.80; Enterprise-only
+  before) is scraped by a ServiceMonitor that authenticates with the master key, because
+  LiteLLM 1.85+ protects ``/metrics`` by default.
+
+The stock image runs as root and writes its UI assets at start, so the container drops every
+capability and privilege escalation but keeps a writable root filesystem.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 import pulumi
+import pulumi_kubernetes as k8s
+import yaml
 from pydantic import BaseModel, ConfigDict
 
 import config
-from components._k8s import TOKEN_PREFIX, ServiceRef
+from components._k8s import TOKEN_PREFIX, ServiceRef, labels
+from components._secrets import generated_secret
 from components.langfuse import LangfuseConnection
 from components.serving import EngineEndpoint
 
 if TYPE_CHECKING:
     from components.tracing_pipeline import TracingEndpoints
+else:  # until tracing_pipeline lands (temporary); only ``otlp_grpc`` is read
+    TracingEndpoints = Any
+
+NAME = "litellm"
+PORT = 4000
+CONFIG_PATH = "/etc/litellm/config.yaml"
+MASTER_KEY_SECRET = f"{NAME}-master-key"
+LANGFUSE_SECRET = f"{NAME}-langfuse"
+ENGINE_API_KEY = "EMPTY"
+"""The engines run without authentication; the OpenAI client still wants a non-empty key."""
 
 
 class LiteLlmArgs(BaseModel):
@@ -21,22 +54,194 @@ class LiteLlmArgs(BaseModel):
 
     config: config.StackConfig
     secrets: config.Secrets
-    namespace: pulumi.Input[str]
+    namespace: pulumi.Output[str] | str
     engines: list[EngineEndpoint]
-    tracing: Any  # TracingEndpoints
+    tracing: TracingEndpoints
     langfuse: LangfuseConnection | None = None
-    monitoring_crds: pulumi.Resource | None = None
+    monitoring_crds: pulumi.Resource
+
+
+def proxy_config(engines: list[EngineEndpoint], *, langfuse: bool, prometheus: bool) -> dict[str, Any]:
+    """LiteLLM's ``config.yaml``: one model per engine, named as the engine serves it."""
+    model_list = [
+        {
+            "model_name": engine.served_model_name,
+            "litellm_params": {
+                "model": f"openai/{engine.served_model_name}",
+                "api_base": engine.service.url(path="/v1"),
+                "api_key": ENGINE_API_KEY,
+            },
+            "model_info": {"engine": engine.engine, "source_model": engine.model},
+        }
+        for engine in engines
+    ]
+    settings: dict[str, Any] = {"callbacks": ["otel", "prometheus"] if prometheus else ["otel"], "drop_params": True}
+    if langfuse:
+        settings["success_callback"] = ["langfuse"]
+        settings["failure_callback"] = ["langfuse"]
+    return {
+        "model_list": model_list,
+        "litellm_settings": settings,
+        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+    }
 
 
 class LiteLlm(pulumi.ComponentResource):
     endpoint: ServiceRef
+    """The proxy's OpenAI-compatible API (``/v1``) on port 4000."""
     master_key: pulumi.Output[str]
+    """Admin key of the proxy (secret)."""
 
     def __init__(self, name: str, args: LiteLlmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:litellm:LiteLlm", name, None, opts)
-        self.endpoint = ServiceRef("litellm", args.config.namespaces.litellm, 4000, "http")
-        self.master_key = args.secrets.get("litellmMasterKey") or pulumi.Output.secret("sk-pending")
-        self.register_outputs({})
+        cfg = args.config
+        if not args.engines:
+            raise ValueError("LiteLLM needs at least one serving engine to route to")
+        self.endpoint = ServiceRef(NAME, cfg.namespaces.litellm, PORT, "http")
+        child = pulumi.ResourceOptions(parent=self)
+        app_labels = labels(NAME, "proxy")
+
+        given = args.secrets.get("litellmMasterKey")
+        key = given.apply(_require_sk_prefix) if given is not None else generated_secret(
+            f"{name}-master-key-value", cfg.generated_secrets, length=48, prefix="sk-", opts=child
+        )
+        self.master_key = pulumi.Output.secret(key)
+        secrets = [
+            k8s.core.v1.Secret(
+                f"{name}-master-key",
+                metadata={"name": MASTER_KEY_SECRET, "namespace": args.namespace, "labels": app_labels},
+                type="Opaque",
+                string_data={"masterKey": self.master_key},
+                opts=child,
+            )
+        ]
+        env: list[dict[str, Any]] = [
+            _secret_env("LITELLM_MASTER_KEY", MASTER_KEY_SECRET, "masterKey"),
+            {"name": "OTEL_EXPORTER", "value": "otlp_grpc"},
+            {"name": "OTEL_ENDPOINT", "value": args.tracing.otlp_grpc.url()},
+            {"name": "OTEL_SERVICE_NAME", "value": NAME},
+        ]
+        if args.langfuse is not None:
+            secrets.append(
+                k8s.core.v1.Secret(
+                    f"{name}-langfuse",
+                    metadata={"name": LANGFUSE_SECRET, "namespace": args.namespace, "labels": app_labels},
+                    type="Opaque",
+                    string_data={
+                        "publicKey": pulumi.Output.secret(args.langfuse.public_key),
+                        "secretKey": pulumi.Output.secret(args.langfuse.secret_key),
+                    },
+                    opts=child,
+                )
+            )
+            env += [
+                {"name": "LANGFUSE_HOST", "value": args.langfuse.web.url()},
+                _secret_env("LANGFUSE_PUBLIC_KEY", LANGFUSE_SECRET, "publicKey"),
+                _secret_env("LANGFUSE_SECRET_KEY", LANGFUSE_SECRET, "secretKey"),
+            ]
+
+        document = yaml.safe_dump(
+            proxy_config(args.engines, langfuse=args.langfuse is not None, prometheus=cfg.litellm.prometheus_metrics),
+            sort_keys=False,
+        )
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata={"name": f"{NAME}-config", "namespace": args.namespace, "labels": app_labels},
+            data={"config.yaml": document},
+            opts=child,
+        )
+        probe = {"httpGet": {"port": "http"}, "periodSeconds": 10, "timeoutSeconds": 5}
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": NAME, "namespace": args.namespace, "labels": app_labels},
+            spec={
+                "replicas": cfg.litellm.replicas,
+                "selector": {"matchLabels": {"app": NAME}},
+                "template": {
+                    "metadata": {
+                        "labels": app_labels,
+                        # Roll the pods when the model list or callbacks change.
+                        "annotations": {"checksum/config": hashlib.sha256(document.encode()).hexdigest()},
+                    },
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                        "containers": [
+                            {
+                                "name": NAME,
+                                "image": cfg.versions.image("litellm"),
+                                "args": ["--config", CONFIG_PATH, "--port", str(PORT), "--num_workers", "1"],
+                                "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                                "env": env,
+                                "resources": cfg.litellm.resources.as_k8s(),
+                                "startupProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 30},
+                                "livenessProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 3},
+                                "readinessProbe": {**_path(probe, "/health/readiness"), "failureThreshold": 3},
+                                "volumeMounts": [
+                                    {"name": "config", "mountPath": "/etc/litellm", "readOnly": True},
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
+                                "securityContext": {
+                                    "allowPrivilegeEscalation": False,
+                                    "capabilities": {"drop": ["ALL"]},
+                                    "readOnlyRootFilesystem": False,
+                                },
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "config", "configMap": {"name": config_map.metadata.apply(lambda m: m["name"])}},
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                        ],
+                    },
+                },
+            },
+            # The pod reads both Secrets at start; create them first rather than crash-loop.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=secrets),
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": NAME, "namespace": args.namespace, "labels": app_labels},
+            spec={
+                "selector": {"app": NAME},
+                "ports": [{"name": "http", "port": PORT, "targetPort": "http", "appProtocol": "http"}],
+            },
+            opts=child,
+        )
+        if cfg.litellm.prometheus_metrics:
+            k8s.apiextensions.CustomResource(
+                f"{name}-servicemonitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="ServiceMonitor",
+                metadata={"name": NAME, "namespace": args.namespace, "labels": app_labels},
+                spec={
+                    "selector": {"matchLabels": {"app": NAME}},
+                    "endpoints": [
+                        {
+                            "port": "http",
+                            # LiteLLM mounts the exporter at /metrics/ (/metrics redirects there).
+                            "path": "/metrics/",
+                            "interval": "30s",
+                            "authorization": {
+                                "type": "Bearer",
+                                "credentials": {"name": MASTER_KEY_SECRET, "key": "masterKey"},
+                            },
+                        }
+                    ],
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring_crds]),
+            )
+        self.register_outputs({"endpoint": self.endpoint.url(path="/v1")})
 
 
-__all__ = ["LiteLlm", "LiteLlmArgs", "TracingEndpoints"]
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _path(probe: dict[str, Any], path: str) -> dict[str, Any]:
+    return {**probe, "httpGet": {**probe["httpGet"], "path": path}}
+
+
+def _require_sk_prefix(key: str) -> str:
+    if not key.startswith("sk-"):
+        raise ValueError("litellmMasterKey must start with 'sk-' (LiteLLM rejects other master keys)")
+    return key

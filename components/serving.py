@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 import config
-from components._k8s import ServiceRef
+from components._engine import EngineEndpoint, endpoint
+from components.dcgm import Dcgm
+from components.mock_engine import MockEngine, MockEngineArgs
+from components.sglang_server import SglangServer, SglangServerArgs
+from components.vllm_server import VllmServer, VllmServerArgs
 
 if TYPE_CHECKING:
-    from components.dcgm import Dcgm
     from components.tracing_pipeline import TracingEndpoints
+else:
+    TracingEndpoints = Any
 
-
-@dataclass(frozen=True)
-class EngineEndpoint:
-    """An OpenAI-compatible engine as LiteLLM and the gateway see it."""
-
-    engine: str
-    """``vllm``, ``sglang`` or ``mock``."""
-    service: ServiceRef
-    served_model_name: str
-    model: str
-
-
-def endpoint(cfg: config.StackConfig, engine: config.Engine) -> EngineEndpoint:
-    """Where ``engine`` will answer, known before it exists."""
-    ns = cfg.namespaces.llm
-    if engine == "vllm":
-        return EngineEndpoint("vllm", ServiceRef("vllm", ns, 8000, "http"), cfg.vllm.served_model_name, cfg.vllm.model)
-    if engine == "sglang":
-        return EngineEndpoint(
-            "sglang", ServiceRef("sglang", ns, 8000, "http"), cfg.sglang.served_model_name, cfg.sglang.model
-        )
-    name = cfg.mock_engine.served_model_name
-    return EngineEndpoint("mock", ServiceRef("mock-llm", ns, 8000, "http"), name, name)
+__all__ = ["EngineEndpoint", "deploy", "endpoint"]
 
 
 def deploy(
@@ -49,5 +31,36 @@ def deploy(
     gpu: Dcgm | None,
     opts: pulumi.ResourceOptions,
 ) -> list[EngineEndpoint]:
-    """One component per engine of the stack, primary first. Minimal interface; being built out."""
-    return [endpoint(cfg, engine) for engine in cfg.engines()]
+    """One component per engine of the stack (``cfg.engines()``, primary first); their endpoints."""
+    endpoints: list[EngineEndpoint] = []
+    for engine in cfg.engines():
+        if engine == "mock":
+            mock = MockEngine(
+                "mock-engine",
+                MockEngineArgs(config=cfg, namespace=namespace, tracing=tracing, monitoring_crds=monitoring_crds),
+                opts,
+            )
+            endpoints.append(mock.endpoint)
+            continue
+        if gpu is None:  # config validation makes GPU engines require gpu.enabled
+            raise ValueError(f"engine {engine!r} needs the Dcgm component (gpu.enabled=true)")
+        if engine == "vllm":
+            server: VllmServer | SglangServer = VllmServer(
+                "vllm",
+                VllmServerArgs(
+                    config=cfg, secrets=secrets, namespace=namespace, tracing=tracing,
+                    monitoring_crds=monitoring_crds, gpu=gpu,
+                ),
+                opts,
+            )  # fmt: skip
+        else:
+            server = SglangServer(
+                "sglang",
+                SglangServerArgs(
+                    config=cfg, secrets=secrets, namespace=namespace, tracing=tracing,
+                    monitoring_crds=monitoring_crds, gpu=gpu,
+                ),
+                opts,
+            )  # fmt: skip
+        endpoints.append(server.endpoint)
+    return endpoints

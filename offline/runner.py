@@ -152,7 +152,6 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         self.stack = stack
         self.captured: list[Resource] = []
         self.options: dict[str, dict[str, Any]] = {}
-        self.outputs: dict[str, Any] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         if parent:
@@ -249,6 +248,7 @@ def run_program(
     config_map, secret_keys = stack_config(stack, overrides, root)
     mocks = PlatformMocks()
     monitor = CapturingMonitor(mocks, stack)
+    pulumi.runtime.settings.ROOT.set(None)  # a fresh Stack resource per run: exports must not carry over
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logging.getLogger("offline.program")
     )
@@ -265,11 +265,27 @@ def run_program(
     finally:
         sys.path[:] = saved_path
         os.chdir(saved_cwd)
-    plan = build_plan(stack, monitor.captured, monitor.options, monitor.outputs)
+    plan = build_plan(stack, monitor.captured, monitor.options, {} if failure else stack_outputs())
     if failure is not None:
         failure.plan = plan  # type: ignore[attr-defined]
         raise failure
     return plan
+
+
+def stack_outputs() -> dict[str, Any]:
+    """The program's ``pulumi.export`` values, secrets as ``[secret]``, as ``pulumi stack output`` shows them."""
+    root = pulumi.runtime.settings.get_root_resource()
+    exported = dict(getattr(root, "outputs", {}) or {})
+
+    async def resolve() -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in exported.items():
+            output = pulumi.Output.from_input(value)
+            secret = await output.is_secret()
+            values[key] = SECRET if secret else _clean(await output.future())
+        return values
+
+    return _sync_await(resolve())
 
 
 def build_plan(

@@ -23,7 +23,9 @@ import versions
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = Path("/work/shared/reference")
 FIXTURES = ROOT / "tests" / "fixtures" / "gateway_api"
-KINDS = {"Gateway": "gateways", "HTTPRoute": "httproutes", "GRPCRoute": "grpcroutes", "ReferenceGrant": "referencegrants"}
+KINDS = {
+    "Gateway": "gateways", "HTTPRoute": "httproutes", "GRPCRoute": "grpcroutes", "ReferenceGrant": "referencegrants"
+}
 """Kinds the program creates -> CRD plural (file ``gateway.networking.k8s.io_<plural>.yaml``)."""
 
 

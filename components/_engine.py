@@ -1,0 +1,298 @@
+"""What every serving engine shares: its endpoint, Service, ServiceMonitor, and the GPU workload shape.
+
+vLLM and SGLang differ only in their command line; the rest (model cache volume, /dev/shm,
+GPU limit and placement, probes with a startup budget, PodDisruptionBudget, tracing bootstrap)
+is one function here, so the two engines cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+import config
+from components._k8s import ServiceRef, labels
+
+PORT = 8000
+"""Every engine serves its OpenAI API (and /metrics, /health) on this port."""
+
+SERVICE_NAMES: dict[str, str] = {"vllm": "vllm", "sglang": "sglang", "mock": "mock-llm"}
+
+OTEL_PACKAGES = (
+    # renovate: datasource=pypi depName=opentelemetry-sdk (the api, sdk and exporters move together)
+    "opentelemetry-api==1.37.0",
+    "opentelemetry-sdk==1.37.0",
+    "opentelemetry-proto==1.37.0",
+    "opentelemetry-exporter-otlp==1.37.0",
+    "opentelemetry-exporter-otlp-proto-common==1.37.0",
+    "opentelemetry-exporter-otlp-proto-grpc==1.37.0",
+    "opentelemetry-exporter-otlp-proto-http==1.37.0",
+    "opentelemetry-semantic-conventions==0.58b0",
+    "opentelemetry-semantic-conventions-ai==0.4.13",
+    "googleapis-common-protos==1.70.0",
+)
+"""What vLLM's and SGLang's tracing import but their images lack. Installed ``--no-deps`` so the
+image's own protobuf, grpcio and friends stay the ones the engine was built with."""
+
+CACHE_DIR = "/models"
+"""Model cache volume: ``HF_HOME`` and the engine's compile caches, kept across restarts."""
+OTEL_DIR = "/opt/otel"
+ISTIO_PROXY_UID = 1337
+"""Istio never redirects this UID's traffic: an init container runs before the sidecar is up."""
+
+
+@dataclass(frozen=True)
+class EngineEndpoint:
+    """An OpenAI-compatible engine as LiteLLM and the gateway see it."""
+
+    engine: str
+    """``vllm``, ``sglang`` or ``mock``."""
+    service: ServiceRef
+    served_model_name: str
+    model: str
+
+
+def endpoint(cfg: config.StackConfig, engine: config.Engine) -> EngineEndpoint:
+    """Where ``engine`` answers, known before it exists (the Service name is fixed here)."""
+    ref = ServiceRef(SERVICE_NAMES[engine], cfg.namespaces.llm, PORT, "http")
+    if engine == "vllm":
+        return EngineEndpoint(engine, ref, cfg.vllm.served_model_name, cfg.vllm.model)
+    if engine == "sglang":
+        return EngineEndpoint(engine, ref, cfg.sglang.served_model_name, cfg.sglang.model)
+    name = cfg.mock_engine.served_model_name
+    return EngineEndpoint(engine, ref, name, name)
+
+
+def metadata(name: str, namespace: pulumi.Input[str], app: str, component: str = "engine") -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": labels(app, component)}
+
+
+def selector(app: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/component": "engine"}
+
+
+def engine_service(
+    parent: pulumi.Resource, name: str, ref: ServiceRef, namespace: pulumi.Input[str], app: str
+) -> k8s.core.v1.Service:
+    return k8s.core.v1.Service(
+        f"{name}-service",
+        metadata=metadata(ref.name, namespace, app),
+        spec={
+            "selector": selector(app),
+            "ports": [{"name": "http", "port": ref.port, "targetPort": "http", "appProtocol": ref.app_protocol}],
+        },
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def service_monitor(
+    parent: pulumi.Resource,
+    name: str,
+    ref: ServiceRef,
+    namespace: pulumi.Input[str],
+    app: str,
+    monitoring_crds: pulumi.Resource,
+) -> k8s.apiextensions.CustomResource:
+    """Scrape ``/metrics`` of the engine's Service; the job label is the Service name."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-service-monitor",
+        api_version="monitoring.coreos.com/v1",
+        kind="ServiceMonitor",
+        metadata=metadata(ref.name, namespace, app),
+        spec={
+            "selector": {"matchLabels": selector(app)},
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"}],
+        },
+        # The ServiceMonitor kind exists once kube-prometheus-stack has installed its CRDs.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[monitoring_crds]),
+    )
+
+
+def http_probe(path: str, period: int, failures: int, timeout: int = 5) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
+
+
+@dataclass(frozen=True)
+class GpuEngine:
+    """One GPU-served model: what differs between vLLM and SGLang."""
+
+    app: str
+    image: str
+    command: list[str]
+    args: list[pulumi.Input[str]]
+    env: list[dict[str, Any]]
+    gpus: int
+    resources: config.Resources
+    cache_size: str
+    shm_size: str
+    startup_timeout_seconds: int
+    node_selector: dict[str, str]
+    tolerations: list[config.Toleration]
+    otel_bootstrap: bool
+    hf_token: pulumi.Output[str] | None
+
+
+def gpu_workload(
+    parent: pulumi.Resource,
+    name: str,
+    spec: GpuEngine,
+    *,
+    namespace: pulumi.Input[str],
+    runtime_class_name: str,
+    device_plugin: pulumi.Resource,
+    retain_cache: bool,
+) -> k8s.apps.v1.Deployment:
+    """Model cache claim, optional HF token Secret, the Deployment and its PodDisruptionBudget."""
+    app = spec.app
+    cache = k8s.core.v1.PersistentVolumeClaim(
+        f"{name}-model-cache",
+        metadata=metadata(f"{app}-model-cache", namespace, app, "model-cache"),
+        spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": spec.cache_size}}},
+        # Re-downloading a model takes minutes to hours: the cache outlives `pulumi destroy` by default.
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_cache),
+    )
+    env = [
+        {"name": "HF_HOME", "value": f"{CACHE_DIR}/huggingface"},
+        {"name": "HOME", "value": "/tmp/home"},
+        {"name": "USER", "value": app},  # no passwd entry for the UID: libraries asking getpass need this
+        {"name": "NUMBA_CACHE_DIR", "value": "/tmp/numba"},  # default is next to the (read-only) sources
+        {"name": "OTEL_SERVICE_NAME", "value": app},
+        {"name": "OTEL_EXPORTER_OTLP_TRACES_INSECURE", "value": "true"},  # plain gRPC in-cluster; the mesh encrypts
+        {"name": "DO_NOT_TRACK", "value": "1"},
+        *spec.env,
+    ]
+    if spec.hf_token is not None:
+        token = k8s.core.v1.Secret(
+            f"{name}-hf-token",
+            metadata=metadata(f"{app}-hf-token", namespace, app),
+            type="Opaque",
+            string_data={"token": spec.hf_token},
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        env.append(
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": token.metadata["name"], "key": "token"}}}
+        )
+    volumes: list[dict[str, Any]] = [
+        {"name": "model-cache", "persistentVolumeClaim": {"claimName": cache.metadata["name"]}},
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}},
+        {"name": "tmp", "emptyDir": {}},
+    ]
+    mounts = [
+        {"name": "model-cache", "mountPath": CACHE_DIR},
+        {"name": "dshm", "mountPath": "/dev/shm"},
+        {"name": "tmp", "mountPath": "/tmp"},
+    ]
+    init_containers = []
+    if spec.otel_bootstrap:
+        volumes.append({"name": "otel", "emptyDir": {}})
+        mounts.append({"name": "otel", "mountPath": OTEL_DIR, "readOnly": True})
+        env.append({"name": "PYTHONPATH", "value": OTEL_DIR})
+        init_containers.append(otel_bootstrap_container(spec.image))
+    resources: dict[str, Any] = spec.resources.as_k8s()
+    resources["limits"]["nvidia.com/gpu"] = str(spec.gpus)
+    startup_budget = spec.startup_timeout_seconds
+    container = {
+        "name": app,
+        "image": spec.image,
+        "command": spec.command,
+        "args": spec.args,
+        "env": env,
+        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+        "resources": resources,
+        "volumeMounts": mounts,
+        # Download and load may take the whole budget; liveness starts only once this passes.
+        "startupProbe": http_probe("/health", 10, math.ceil(startup_budget / 10)),
+        "readinessProbe": http_probe("/health", 10, 3),
+        "livenessProbe": http_probe("/health", 20, 3, timeout=10),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    pod_labels = labels(app, "engine")
+    deployment = k8s.apps.v1.Deployment(
+        f"{name}-deployment",
+        metadata={
+            **metadata(app, namespace, app),
+            # Pulumi waits for the rollout; the first one includes the model download.
+            "annotations": {"pulumi.com/timeoutSeconds": str(startup_budget + 600)},
+        },
+        spec={
+            "replicas": 1,
+            # One GPU: the old pod must release it (and the cache claim) before the new one starts.
+            "strategy": {"type": "Recreate"},
+            "progressDeadlineSeconds": startup_budget + 300,
+            "selector": {"matchLabels": selector(app)},
+            "template": {
+                "metadata": {
+                    "labels": pod_labels,
+                    # The model download goes through the sidecar: start it first.
+                    "annotations": {"proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}'},
+                },
+                "spec": {
+                    "runtimeClassName": runtime_class_name,
+                    # A Service named vllm injects VLLM_PORT=tcp://..., which vLLM reads as its own setting.
+                    "enableServiceLinks": False,
+                    "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": 60,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 1000,
+                        "runAsGroup": 1000,
+                        "fsGroup": 1000,
+                        "fsGroupChangePolicy": "OnRootMismatch",  # the cache holds many files: no chown per start
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    **({"nodeSelector": spec.node_selector} if spec.node_selector else {}),
+                    "tolerations": [t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations],
+                    "initContainers": init_containers,
+                    "containers": [container],
+                    "volumes": volumes,
+                },
+            },
+        },
+        # nvidia.com/gpu is allocatable only once the device plugin runs on the node.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[device_plugin]),
+    )
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb",
+        metadata=metadata(app, namespace, app),
+        spec={
+            # One replica whose restart reloads the model: a drain must be a deliberate act
+            # (delete the pod), never a side effect. A pod that is not ready never blocks one.
+            "minAvailable": 1,
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+            "selector": {"matchLabels": selector(app)},
+        },
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[deployment]),
+    )
+    return deployment
+
+
+def otel_bootstrap_container(image: str) -> dict[str, Any]:
+    """Installs ``OTEL_PACKAGES`` into the shared volume the engine puts on its PYTHONPATH."""
+    return {
+        "name": "otel-packages",
+        "image": image,
+        "command": ["python3", "-m", "pip", "install", "--no-deps", "--no-cache-dir", "--disable-pip-version-check"],
+        "args": ["--target", OTEL_DIR, *OTEL_PACKAGES],
+        "env": [{"name": "HOME", "value": "/tmp"}],
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "volumeMounts": [{"name": "otel", "mountPath": OTEL_DIR}, {"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": {
+            "runAsUser": ISTIO_PROXY_UID,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }

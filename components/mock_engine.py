@@ -1,0 +1,107 @@
+"""MockEngine: the CPU-only stand-in for vLLM, so the whole platform runs without a GPU.
+
+The server is ``mock_engine_server.py`` (standard library only), mounted from a ConfigMap into
+the stock pinned Python image: no image to build or push. It exports its spans as OTLP/HTTP
+JSON to the collector's HTTP ServiceRef and serves vLLM-named metrics, so traces, dashboards
+and alerts behave as on the GPU stack. A checksum of the script rolls the pods when it changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import BaseModel, ConfigDict
+
+import config
+from components import _engine
+from components._engine import EngineEndpoint
+from components._k8s import TOKEN_PREFIX, labels, restricted_security_context
+
+if TYPE_CHECKING:
+    from components.tracing_pipeline import TracingEndpoints
+else:
+    TracingEndpoints = Any
+
+SCRIPT = Path(__file__).with_name("mock_engine_server.py")
+APP = "mock-llm"
+
+
+class MockEngineArgs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    config: config.StackConfig
+    namespace: pulumi.Output[str] | str
+    """IstioMesh's Output (``pulumi.Input`` has a forward ref pydantic cannot resolve)."""
+    tracing: TracingEndpoints
+    monitoring_crds: pulumi.Resource
+
+
+class MockEngine(pulumi.ComponentResource):
+    endpoint: EngineEndpoint
+    """The ``mock-llm`` Service as LiteLLM and the gateway reach it."""
+
+    def __init__(self, name: str, args: MockEngineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TOKEN_PREFIX}:mock_engine:MockEngine", name, None, opts)
+        cfg = args.config
+        m = cfg.mock_engine
+        self.endpoint = _engine.endpoint(cfg, "mock")
+        script = SCRIPT.read_text(encoding="utf-8")
+        script_map = k8s.core.v1.ConfigMap(
+            f"{name}-script",
+            metadata=_engine.metadata(f"{APP}-script", args.namespace, APP),
+            data={SCRIPT.name: script},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        env = {
+            "PORT": str(_engine.PORT),
+            "MOCK_MODEL": m.served_model_name,
+            "MOCK_TOKENS_PER_SECOND": f"{m.tokens_per_second:g}",
+            "MOCK_MAX_TOKENS": str(m.max_tokens),
+            "OTEL_EXPORTER_OTLP_ENDPOINT": args.tracing.otlp_http.url(),
+            "OTEL_SERVICE_NAME": APP,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        pod_labels = labels(APP, "engine")
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=_engine.metadata(APP, args.namespace, APP),
+            spec={
+                "replicas": m.replicas,
+                "selector": {"matchLabels": _engine.selector(APP)},
+                "template": {
+                    "metadata": {
+                        "labels": pod_labels,
+                        "annotations": {"checksum/script": hashlib.sha256(script.encode()).hexdigest()},
+                    },
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "enableServiceLinks": False,
+                        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                        "containers": [
+                            {
+                                "name": "mock-engine",
+                                "image": cfg.versions.image("mockEngine"),
+                                "command": ["python", f"/app/{SCRIPT.name}"],
+                                "env": [{"name": k, "value": v} for k, v in env.items()],
+                                "ports": [{"name": "http", "containerPort": _engine.PORT, "protocol": "TCP"}],
+                                "resources": m.resources.as_k8s(),
+                                "readinessProbe": _engine.http_probe("/health", 5, 3, timeout=2),
+                                "livenessProbe": _engine.http_probe("/health", 10, 3, timeout=5),
+                                "securityContext": restricted_security_context(),
+                                "volumeMounts": [{"name": "script", "mountPath": "/app", "readOnly": True}],
+                            }
+                        ],
+                        "volumes": [{"name": "script", "configMap": {"name": script_map.metadata["name"]}}],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        _engine.engine_service(self, name, self.endpoint.service, args.namespace, APP)
+        _engine.service_monitor(self, name, self.endpoint.service, args.namespace, APP, args.monitoring_crds)
+        self.register_outputs({})

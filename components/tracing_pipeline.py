@@ -1,0 +1,462 @@
+"""TracingPipeline: one OpenTelemetry Collector in front of Grafana Tempo.
+
+Every span in the platform enters through the collector's OTLP Service (gRPC 4317, HTTP 4318);
+nothing talks to Tempo directly, so memory protection, Kubernetes metadata, batching and the
+retrying, disk-backed queue apply to all of it. Tempo (single binary) stores the spans on a
+volume and its metrics-generator turns them into service-graph and span metrics, remote-written
+to Prometheus with exemplars, which is what links a latency panel to the trace behind it.
+
+Two chart behaviours this module works around, and why:
+
+* The collector chart merges ``config`` over a default config (jaeger, zipkin, prometheus
+  receivers, a debug exporter, logs and metrics pipelines) that only ``null`` can delete, and
+  Pulumi's Python SDK drops ``None`` from values. So the config goes in ``alternateConfig``,
+  which the chart uses as is: ``collector_config`` is exactly what the collector runs.
+* The chart's ``kubernetesAttributes`` preset would prepend its processor before
+  ``memory_limiter`` and inject config of its own; the RBAC it would add is given as
+  ``clusterRole.rules`` instead, and the processor is configured here.
+
+The collector runs as a StatefulSet, not a Deployment: the sending queue lives on a volume,
+and a StatefulSet gives each replica its own claim and gives a restarted pod the same claim
+back, which is what makes the queue survive a restart (a Deployment's replicas would share one
+ReadWriteOnce claim and lock each other out of the queue file).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+import config
+from components import litellm
+from components._k8s import TOKEN_PREFIX, ServiceRef, labels, restricted_security_context
+from components.charts import helm_chart
+from components.langfuse import LangfuseConnection
+
+COLLECTOR_FULLNAME = "otel-collector"
+"""Collector chart ``fullnameOverride``: its Service is ``otel-collector``."""
+COLLECTOR_CHART_NAME = "opentelemetry-collector"
+"""``app.kubernetes.io/name`` of the collector's objects (the chart name; no nameOverride)."""
+TEMPO_FULLNAME = "tempo"
+"""Tempo chart ``fullnameOverride``: its Service is ``tempo``."""
+
+QUEUE_DIR = "/var/lib/otelcol/queue"
+"""Where the collector's persistent sending queue (file_storage) lives: a claim per replica."""
+QUEUE_VOLUME = "queue"
+LANGFUSE_SECRET = "otel-collector-langfuse"
+"""Secret (tracing namespace) holding the Langfuse OTLP ``Authorization`` header."""
+LANGFUSE_AUTH_ENV = "LANGFUSE_OTLP_AUTHORIZATION"
+METRICS_PORT = 8888
+HEALTH_PORT = 13133
+TEMPO_DATA = "/var/tempo"
+
+LLM_SPAN_ATTRIBUTES = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.request.model")
+"""A span carrying any of these (OpenTelemetry GenAI semantic conventions) is an LLM span."""
+LANGFUSE_SELF_REPORTING = (litellm.NAME,)
+"""Services that log to Langfuse themselves (LiteLLM's ``langfuse`` callback): not forwarded twice."""
+
+
+@dataclass(frozen=True)
+class TracingEndpoints:
+    otlp_grpc: ServiceRef
+    """The collector's OTLP/gRPC port: applications and Istio's tracing provider send here."""
+    otlp_http: ServiceRef
+    """The collector's OTLP/HTTP port (``/v1/traces``), for clients without gRPC."""
+    tempo_http: ServiceRef
+    """Tempo's HTTP API (query, search, metrics): Grafana's datasource and the tempo.<domain> route."""
+    tempo_otlp_grpc: ServiceRef
+    """Tempo's OTLP/gRPC receiver: the collector's exporter target (port name ``grpc-tempo-otlp``)."""
+
+
+def endpoints(cfg: config.StackConfig) -> TracingEndpoints:
+    """Services as the charts render them.
+
+    Collector 0.170.0 ``templates/service.yaml``: ``<fullname>``, one port per enabled ``ports.*``
+    with its ``appProtocol`` (``otlp``: grpc). Tempo 2.2.4 ``templates/service.yaml`` and
+    ``_ports.tpl``: ``<fullname>``, 3200 and the receiver ports, without ``appProtocol``.
+    """
+    ns = cfg.namespaces.tracing
+    return TracingEndpoints(
+        otlp_grpc=ServiceRef(COLLECTOR_FULLNAME, ns, 4317, "grpc"),
+        otlp_http=ServiceRef(COLLECTOR_FULLNAME, ns, 4318),
+        tempo_http=ServiceRef(TEMPO_FULLNAME, ns, 3200),
+        tempo_otlp_grpc=ServiceRef(TEMPO_FULLNAME, ns, 4317),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The collector's configuration
+# ---------------------------------------------------------------------------------------------
+
+
+def _exporter_reliability(cfg: config.Collector) -> dict[str, Any]:
+    """Retry and a disk-backed queue: a span leaves the queue only once the backend has it.
+
+    ``max_elapsed_time: 0`` retries without a deadline, so an outage of any length only fills
+    the queue (bounded by ``queueSize``; the queue-fill alert fires first) and never drops a batch.
+    """
+    return {
+        "retry_on_failure": {"enabled": True, "initial_interval": "1s", "max_interval": "30s", "max_elapsed_time": "0s"},
+        "sending_queue": {
+            "enabled": True,
+            "storage": "file_storage/queue",
+            "queue_size": cfg.queue_size,
+            "num_consumers": 4,
+        },
+    }
+
+
+def _langfuse_filter() -> dict[str, Any]:
+    """Drop what Langfuse should not get: spans without GenAI attributes, and self-reporting services."""
+    no_genai = " and ".join(f'attributes["{key}"] == nil' for key in LLM_SPAN_ATTRIBUTES)
+    self_reporting = [f'resource.attributes["service.name"] == "{service}"' for service in LANGFUSE_SELF_REPORTING]
+    return {"error_mode": "ignore", "traces": {"span": [no_genai, *self_reporting]}}
+
+
+def collector_config(
+    cfg: config.StackConfig, tempo: ServiceRef, langfuse: LangfuseConnection | None = None
+) -> dict[str, Any]:
+    """The collector's whole configuration (otelcol-contrib 0.158.0 component names).
+
+    Pipeline ``traces``: memory_limiter (first, so pressure is refused before anything is
+    buffered), k8s_attributes, batch, then OTLP/gRPC to Tempo. With Langfuse, ``traces/langfuse``
+    fans the same receiver out to Langfuse's OTLP/HTTP endpoint, LLM spans only.
+    """
+    collector = cfg.tracing.collector
+    limit = collector.memory_limit_mib
+    config_: dict[str, Any] = {
+        "extensions": {
+            "health_check": {"endpoint": f"${{env:MY_POD_IP}}:{HEALTH_PORT}"},
+            "file_storage/queue": {
+                "directory": QUEUE_DIR,
+                "create_directory": True,
+                "timeout": "10s",
+                "compaction": {"on_start": True, "on_rebound": True, "directory": QUEUE_DIR},
+            },
+        },
+        "receivers": {
+            "otlp": {
+                "protocols": {
+                    "grpc": {"endpoint": "${env:MY_POD_IP}:4317"},
+                    "http": {"endpoint": "${env:MY_POD_IP}:4318"},
+                }
+            }
+        },
+        "processors": {
+            "memory_limiter": {"check_interval": "1s", "limit_mib": limit, "spike_limit_mib": max(limit // 5, 16)},
+            "k8s_attributes": {
+                "auth_type": "serviceAccount",
+                "passthrough": False,
+                "extract": {
+                    "metadata": [
+                        "k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.node.name",
+                        "k8s.deployment.name", "k8s.statefulset.name", "k8s.daemonset.name",
+                    ],
+                    "labels": [{"tag_name": "app", "key": "app.kubernetes.io/name", "from": "pod"}],
+                },
+                # Istio sidecars and SDKs connect from the pod itself: its IP names the pod.
+                "pod_association": [
+                    {"sources": [{"from": "resource_attribute", "name": "k8s.pod.ip"}]},
+                    {"sources": [{"from": "resource_attribute", "name": "k8s.pod.uid"}]},
+                    {"sources": [{"from": "connection"}]},
+                ],
+            },
+            "batch": {"send_batch_size": 512, "send_batch_max_size": 1024, "timeout": "1s"},
+        },
+        "exporters": {
+            "otlp_grpc/tempo": {
+                "endpoint": tempo.authority,
+                # Plain gRPC inside the cluster; the Istio sidecars add mTLS where the namespace wants it.
+                "tls": {"insecure": True},
+                **_exporter_reliability(collector),
+            }
+        },
+        "service": {
+            "extensions": ["health_check", "file_storage/queue"],
+            "telemetry": {
+                "logs": {"level": "info"},
+                "metrics": {
+                    "level": "normal",
+                    "readers": [
+                        {"pull": {"exporter": {"prometheus": {"host": "${env:MY_POD_IP}", "port": METRICS_PORT}}}}
+                    ],
+                },
+            },
+            "pipelines": {
+                "traces": {
+                    "receivers": ["otlp"],
+                    "processors": ["memory_limiter", "k8s_attributes", "batch"],
+                    "exporters": ["otlp_grpc/tempo"],
+                }
+            },
+        },
+    }
+    if langfuse is not None:
+        config_["processors"]["filter/langfuse"] = _langfuse_filter()
+        config_["exporters"]["otlp_http/langfuse"] = {
+            "endpoint": langfuse.otlp_traces_url,
+            "headers": {"Authorization": f"${{env:{LANGFUSE_AUTH_ENV}}}"},
+            "compression": "none",
+            **_exporter_reliability(collector),
+        }
+        config_["service"]["pipelines"]["traces/langfuse"] = {
+            "receivers": ["otlp"],
+            "processors": ["memory_limiter", "filter/langfuse", "k8s_attributes", "batch"],
+            "exporters": ["otlp_http/langfuse"],
+        }
+    return config_
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart values
+# ---------------------------------------------------------------------------------------------
+
+
+def _image(ref: str) -> tuple[str, str]:
+    repository, _, tag = ref.rpartition(":")
+    return repository, tag
+
+
+def _claim(name: str, size: str, retain: bool) -> dict[str, Any]:
+    annotations = {"helm.sh/resource-policy": "keep"} if retain else {}
+    return {
+        "metadata": {"name": name, "annotations": annotations},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
+    }
+
+
+def collector_values(cfg: config.StackConfig, config_: dict[str, Any], langfuse: bool) -> dict[str, Any]:
+    collector = cfg.tracing.collector
+    repository, tag = _image(cfg.versions.image("otelCollector"))
+    retain = cfg.storage.retain_on_destroy
+    env = []
+    if langfuse:
+        env.append(
+            {"name": LANGFUSE_AUTH_ENV, "valueFrom": {"secretKeyRef": {"name": LANGFUSE_SECRET, "key": "authorization"}}}
+        )
+    disabled = {"enabled": False}
+    return {
+        "fullnameOverride": COLLECTOR_FULLNAME,
+        "mode": "statefulset",
+        "replicaCount": collector.replicas,
+        "image": {"repository": repository, "tag": tag},
+        "alternateConfig": config_,
+        "clusterRole": {
+            "create": True,
+            # What k8s_attributes reads (the chart's kubernetesAttributes preset grants the same).
+            "rules": [
+                {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes"], "verbs": ["get", "watch", "list"]},
+                {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "watch", "list"]},
+            ],
+        },
+        "ports": {
+            "otlp": {"enabled": True, "containerPort": 4317, "servicePort": 4317, "appProtocol": "grpc"},
+            "otlp-http": {"enabled": True, "containerPort": 4318, "servicePort": 4318},
+            "jaeger-compact": disabled,
+            "jaeger-thrift": disabled,
+            "jaeger-grpc": disabled,
+            "zipkin": disabled,
+            "metrics": {"enabled": True, "containerPort": METRICS_PORT, "servicePort": METRICS_PORT},
+        },
+        "extraEnvs": env,
+        "extraVolumeMounts": [{"name": QUEUE_VOLUME, "mountPath": QUEUE_DIR}],
+        "statefulset": {
+            "volumeClaimTemplates": [_claim(QUEUE_VOLUME, collector.queue_storage_size, retain)],
+            "persistentVolumeClaimRetentionPolicy": {
+                "enabled": True,
+                "whenDeleted": "Retain" if retain else "Delete",
+                "whenScaled": "Retain",
+            },
+        },
+        "resources": collector.resources.as_k8s(),
+        "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
+        "securityContext": restricted_security_context(run_as_user=10001),
+        # The chart's own selector labels name the pod; ``app`` is what Istio's telemetry reads.
+        "podLabels": {"app": COLLECTOR_FULLNAME},
+        # The chart's liveness/readiness probes already ask health_check on HEALTH_PORT.
+        # The queue is flushed to disk on shutdown; give it time before SIGKILL.
+        "terminationGracePeriodSeconds": 60,
+    }
+
+
+def _go_duration(duration: str) -> str:
+    """``7d`` -> ``168h``: Tempo parses Go durations, which have no days or weeks."""
+    factors = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    seconds = sum(float(n) * factors[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", duration))
+    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60)}m{int(seconds % 60)}s".replace("h0m0s", "h")
+
+
+def tempo_config(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, Any]:
+    """Tempo's ``tempo.yaml``: OTLP receivers only, local storage on the volume, metrics-generator on."""
+    return {
+        "multitenancy_enabled": False,
+        "usage_report": {"reporting_enabled": False},
+        "server": {"http_listen_port": 3200, "log_level": "info"},
+        "distributor": {
+            "receivers": {
+                "otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"}, "http": {"endpoint": "0.0.0.0:4318"}}}
+            }
+        },
+        "compactor": {"compaction": {"block_retention": _go_duration(cfg.tracing.tempo.retention)}},
+        "storage": {
+            "trace": {
+                "backend": "local",
+                "local": {"path": f"{TEMPO_DATA}/traces"},
+                "wal": {"path": f"{TEMPO_DATA}/wal"},
+            }
+        },
+        "metrics_generator": {
+            "registry": {"external_labels": {"source": "tempo"}},
+            "storage": {
+                "path": f"{TEMPO_DATA}/generator/wal",
+                # Exemplars carry the trace ID to Prometheus: a latency panel links to its traces.
+                "remote_write": [{"url": prometheus.url(path="/api/v1/write"), "send_exemplars": True}],
+            },
+            "traces_storage": {"path": f"{TEMPO_DATA}/generator/traces"},
+        },
+        "overrides": {
+            "defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}},
+            "per_tenant_override_config": "/conf/overrides.yaml",
+        },
+    }
+
+
+def tempo_values(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, Any]:
+    tempo = cfg.tracing.tempo
+    rendered = yaml.safe_dump(tempo_config(cfg, prometheus), sort_keys=False)
+    if "{{" in rendered:  # the chart passes `config` through `tpl`
+        raise ValueError("Tempo config must not contain '{{'")
+    return {
+        "fullnameOverride": TEMPO_FULLNAME,
+        "tempo": {
+            "reportingEnabled": False,
+            # Only mounts /tmp as an emptyDir here: ``config`` (tempo_config) configures the generator.
+            "metricsGenerator": {"enabled": True},
+            # The Service template renders receiver ports from these: only OTLP, no Jaeger.
+            "receivers": {
+                "jaeger": {"protocols": {p: {"endpoint": ""} for p in ("grpc", "thrift_binary", "thrift_compact",
+                                                                          "thrift_http")}},
+                "otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"}, "http": {"endpoint": "0.0.0.0:4318"}}},
+            },
+            "resources": tempo.resources.as_k8s(),
+            "securityContext": restricted_security_context(run_as_user=10001),
+        },
+        "config": rendered,
+        "persistence": {
+            "enabled": True,
+            "size": tempo.storage_size,
+            "accessModes": ["ReadWriteOnce"],
+            # The chart's claim template is kept by Kubernetes unless this turns on deletion.
+            "enableStatefulSetAutoDeletePVC": not cfg.storage.retain_on_destroy,
+        },
+        "podLabels": {"app": TEMPO_FULLNAME},
+    }
+
+
+def _service_monitor(
+    parent: pulumi.Resource, name: str, k8s_name: str, namespace: pulumi.Input[str], selector: dict[str, str],
+    port: str, monitoring_crds: pulumi.Resource,
+) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="monitoring.coreos.com/v1",
+        kind="ServiceMonitor",
+        metadata={"name": k8s_name, "namespace": namespace, "labels": labels(k8s_name, "metrics")},
+        spec={
+            "selector": {"matchLabels": selector},
+            "endpoints": [{"port": port, "path": "/metrics", "interval": "30s"}],
+        },
+        # The ServiceMonitor kind exists once kube-prometheus-stack has installed its CRDs.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[monitoring_crds]),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The component
+# ---------------------------------------------------------------------------------------------
+
+
+class TracingPipelineArgs(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    config: config.StackConfig
+    namespace: pulumi.Output[str] | str
+    """The tracing namespace (IstioMesh's Output). Not ``pulumi.Input``: pydantic cannot resolve its forward ref."""
+    prometheus: ServiceRef
+    """Prometheus's remote-write receiver (``/api/v1/write``): Tempo's metrics-generator target."""
+    monitoring_crds: pulumi.Resource
+    """The prometheus-operator CRDs: the ServiceMonitors wait for them."""
+    langfuse: LangfuseConnection | None = None
+    """When set, LLM spans are also exported to Langfuse with its project keys."""
+
+
+class TracingPipeline(pulumi.ComponentResource):
+    """Tempo and the OpenTelemetry Collector, wired: collector -> Tempo -> Prometheus."""
+
+    endpoints: TracingEndpoints
+    """Where to send spans (collector) and where to read them (Tempo)."""
+    collector_config: dict[str, Any]
+    """The exact collector configuration handed to the chart (``alternateConfig``)."""
+
+    def __init__(self, name: str, args: TracingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TOKEN_PREFIX}:tracing_pipeline:TracingPipeline", name, None, opts)
+        cfg, ns = args.config, args.namespace
+        self.endpoints = endpoints(cfg)
+
+        tempo = helm_chart(
+            f"{name}-tempo", cfg.versions.chart("tempo"), cfg.charts, namespace=ns,
+            values=tempo_values(cfg, args.prometheus), opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        collector_deps: list[pulumi.Resource] = []
+        if args.langfuse is not None:
+            collector_deps.append(
+                k8s.core.v1.Secret(
+                    f"{name}-langfuse-auth",
+                    metadata={"name": LANGFUSE_SECRET, "namespace": ns, "labels": labels(COLLECTOR_FULLNAME, "auth")},
+                    string_data={"authorization": args.langfuse.otlp_auth_header()},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        self.collector_config = collector_config(cfg, self.endpoints.tempo_otlp_grpc, args.langfuse)
+        helm_chart(
+            f"{name}-collector", cfg.versions.chart("opentelemetry-collector"), cfg.charts, namespace=ns,
+            values=collector_values(cfg, self.collector_config, langfuse=args.langfuse is not None),
+            # Tempo first: the exporter's target exists when the collector starts (the queue covers the rest).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[tempo, *collector_deps]),
+        )
+
+        _service_monitor(
+            self, f"{name}-collector-metrics", COLLECTOR_FULLNAME, ns,
+            {"app.kubernetes.io/name": COLLECTOR_CHART_NAME, "component": "statefulset-collector"},
+            "metrics", args.monitoring_crds,
+        )
+        _service_monitor(
+            self, f"{name}-tempo-metrics", TEMPO_FULLNAME, ns, {"app.kubernetes.io/name": "tempo"},
+            "tempo-prom-metrics", args.monitoring_crds,
+        )
+        self.register_outputs({"otlpGrpc": self.endpoints.otlp_grpc.url(), "tempo": self.endpoints.tempo_http.url()})
+
+    def app_environment(self, service_name: str) -> dict[str, str]:
+        """OpenTelemetry SDK environment for an application that sends its spans to the collector."""
+        return app_environment(self.endpoints, service_name)
+
+
+def app_environment(endpoints_: TracingEndpoints, service_name: str) -> dict[str, str]:
+    """SDK settings (OTLP/gRPC to the collector); pure, so peers can use it before the component exists."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints_.otlp_grpc.url(),
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        "OTEL_SERVICE_NAME": service_name,
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_PROPAGATORS": "tracecontext,baggage",
+    }

@@ -1,0 +1,156 @@
+"""IstioMesh: install order, namespaces and injection, mTLS, mesh tracing, and where the CRD bundle comes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import config
+import versions
+from components import istio_mesh
+from offline.plan import Plan, Resource
+from offline.runner import run_program
+
+MESH_ONLY = '''
+import config
+from components._k8s import ServiceRef
+from components.istio_mesh import IstioMesh, IstioMeshArgs
+
+cfg, secrets = config.load()
+collector = ServiceRef("otel-collector", cfg.namespaces.tracing, 4317, "grpc")
+IstioMesh("mesh", IstioMeshArgs(config=cfg, collector=collector))
+'''
+
+
+def mesh_plan(tmp_path: Path, overrides: dict[str, str] | None = None) -> Plan:
+    program = tmp_path / "mesh.py"
+    program.write_text(MESH_ONLY)
+    return run_program("dev", overrides, program=program)
+
+
+def by_name(plan: Plan, name: str) -> Resource:
+    (found,) = [r for r in plan.resources if r.name == name]
+    return found
+
+
+def namespace_labels(plan: Plan) -> dict[str, dict[str, str]]:
+    return {r.k8s_name: r.metadata["labels"] for r in plan.resources if r.kind == "Namespace"}
+
+
+def peer_authentications(plan: Plan) -> dict[str, Any]:
+    policies = [r for r in plan.resources if r.kind == "PeerAuthentication"]
+    return {str(r.namespace): r.inputs["spec"]["mtls"]["mode"] for r in policies}
+
+
+def test_install_order(tmp_path: Path) -> None:
+    plan = mesh_plan(tmp_path)
+    crds, base, istiod = (by_name(plan, n).urn for n in ("mesh-gateway-api-crds", "mesh-base", "mesh-istiod"))
+    assert crds in by_name(plan, "mesh-base").dependencies
+    assert base in by_name(plan, "mesh-istiod").dependencies
+    assert plan.depends_on(istiod, crds)
+    for istio_object in ("mesh-tracing", "mesh-mtls-mesh", "mesh-mtls-llm"):
+        assert istiod in by_name(plan, istio_object).dependencies
+
+
+def test_namespaces_and_injection(tmp_path: Path) -> None:
+    labels = namespace_labels(mesh_plan(tmp_path))
+    assert {ns: ls.get("istio-injection") for ns, ls in labels.items()} == {
+        "istio-system": None, "tracing": "enabled", "monitoring": "enabled", "llm": "enabled",
+        "litellm": "disabled", "langfuse": "disabled", "logging": "disabled", "nvidia-gpu": "disabled",
+    }
+    labels = namespace_labels(mesh_plan(tmp_path, {"istio.injectNamespaces": '["llm", "litellm"]'}))
+    assert sorted(ns for ns, ls in labels.items() if ls.get("istio-injection") == "enabled") == ["litellm", "llm"]
+
+
+def test_gpu_namespace_cannot_be_injected(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigError, match=r"istio\.injectNamespaces"):
+        mesh_plan(tmp_path, {"istio.injectNamespaces": '["gpu"]'})
+
+
+def test_mtls_permissive_by_default_and_per_namespace(tmp_path: Path) -> None:
+    modes = peer_authentications(mesh_plan(tmp_path))
+    assert modes == {ns: "PERMISSIVE" for ns in
+                     ("istio-system", "tracing", "monitoring", "llm", "litellm", "langfuse", "logging")}
+    modes = peer_authentications(mesh_plan(tmp_path, {"istio.mtls": '{"llm": "STRICT", "logging": "DISABLE"}'}))
+    assert (modes["llm"], modes["logging"], modes["tracing"]) == ("STRICT", "DISABLE", "PERMISSIVE")
+    assert "nvidia-gpu" not in modes
+
+
+def test_istiod_values(tmp_path: Path) -> None:
+    plan = mesh_plan(tmp_path, {"istio.resources": '{"requests": {"cpu": "200m", "memory": "512Mi"}, '
+                                                   '"limits": {"cpu": "2", "memory": "2Gi"}}'})
+    values = by_name(plan, "mesh-istiod").inputs["values"]
+    assert values["global"]["hub"] == "docker.io/istio"
+    assert values["global"]["tag"] == versions.ISTIO
+    assert values["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
+    (provider,) = values["meshConfig"]["extensionProviders"]
+    assert provider["opentelemetry"] == {"service": "otel-collector.tracing.svc.cluster.local", "port": 4317}
+    assert values["meshConfig"]["defaultProviders"]["tracing"] == [provider["name"]]
+    assert by_name(plan, "mesh-istiod").inputs["version"] == versions.ISTIO
+
+
+def test_telemetry_samples_from_config(tmp_path: Path) -> None:
+    plan = mesh_plan(tmp_path, {"istio.tracingSamplingPercent": "12.5"})
+    telemetry = by_name(plan, "mesh-tracing").inputs
+    assert telemetry["metadata"]["namespace"] == "istio-system"
+    (tracing,) = telemetry["spec"]["tracing"]
+    assert tracing == {"providers": [{"name": istio_mesh.TRACING_PROVIDER}], "randomSamplingPercentage": 12.5}
+
+
+def test_bundle_upstream_by_default(tmp_path: Path) -> None:
+    source = by_name(mesh_plan(tmp_path), "mesh-gateway-api-crds").inputs["file"]
+    assert source == versions.GATEWAY_API_BUNDLE_URL.format(version=versions.GATEWAY_API)
+
+
+def _crd(version: str) -> str:
+    annotation = f"gateway.networking.k8s.io/bundle-version: {version}"
+    return f"kind: CustomResourceDefinition\nmetadata:\n  annotations:\n    {annotation}\n"
+
+
+def _bundle(directory: Path, version: str) -> Path:
+    path = directory / f"gateway-api-{versions.GATEWAY_API}-experimental-install.yaml"
+    path.write_text(_crd(version))
+    return path
+
+
+def test_bundle_from_upstream_crd_directory(tmp_path: Path) -> None:
+    # The layout of gateway-api's config/crd/experimental: per-CRD files and a kustomization listing them.
+    directory = tmp_path / versions.GATEWAY_API / "experimental"
+    directory.mkdir(parents=True)
+    for name in ("gateways.yaml", "httproutes.yaml", "unlisted.yaml"):
+        (directory / name).write_text(_crd(versions.GATEWAY_API))
+    (directory / "kustomization.yaml").write_text("resources:\n- gateways.yaml\n- httproutes.yaml\n")
+    plan = mesh_plan(tmp_path, {"istio.gatewayApiBundle": str(tmp_path / "{version}" / "experimental")})
+    crds = by_name(plan, "mesh-gateway-api-crds")
+    assert crds.type == "kubernetes:yaml/v2:ConfigGroup"
+    assert crds.inputs["files"] == [str(directory / "gateways.yaml"), str(directory / "httproutes.yaml")]
+    assert plan.depends_on(by_name(plan, "mesh-istiod").urn, crds.urn)
+
+
+def test_bundle_from_local_directory_or_mirror(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, versions.GATEWAY_API)
+    plan = mesh_plan(tmp_path, {"istio.gatewayApiBundle": str(tmp_path)})
+    assert by_name(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
+    plan = mesh_plan(tmp_path, {"charts.source": "mirror", "charts.mirror": str(tmp_path)})
+    assert by_name(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
+
+
+def test_bundle_of_another_version_is_a_config_error(tmp_path: Path) -> None:
+    bundle = _bundle(tmp_path, "v1.2.0")
+    with pytest.raises(config.ConfigError, match=r"holds Gateway API CRDs \['v1.2.0'\]"):
+        mesh_plan(tmp_path, {"istio.gatewayApiBundle": str(bundle)})
+
+
+def test_unsupported_istio_gateway_api_pair(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigError, match=r"versions\.istio=1\.30\.3 and .*versions\.gatewayApi=v1\.2\.0"):
+        mesh_plan(tmp_path, {"versions.gatewayApi": "v1.2.0"})
+
+
+def test_program_points_mesh_tracing_at_the_collector(dev_plan: Plan) -> None:
+    from components import tracing_pipeline
+
+    collector = tracing_pipeline.endpoints(config.StackConfig()).otlp_grpc
+    provider = by_name(dev_plan, "mesh-istiod").inputs["values"]["meshConfig"]["extensionProviders"][0]
+    assert provider["opentelemetry"] == {"service": collector.host, "port": collector.port}

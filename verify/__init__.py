@@ -1,0 +1,1 @@
+"""Post-deploy verification of the platform through its gateway (see ``verify/__main__.py``)."""
