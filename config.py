@@ -224,6 +224,10 @@ class Istio(_Model):
     )
     mtls: dict[NamespaceKey, MtlsMode] = Field(default_factory=dict, description="Per namespace; PERMISSIVE if unset.")
     tracing_sampling_percent: float = Field(default=100.0, ge=0.0, le=100.0)
+    proxy_resources: Resources = Field(
+        default=resources("20m", "64Mi", "1", "256Mi"),
+        description="Every injected sidecar (istio-proxy); Istio's default 100m/128Mi per pod crowds a small node.",
+    )
     resources: Resources = resources("100m", "256Mi", "1", "1Gi")
     gateway_api_bundle: str | None = Field(
         default=None,
@@ -366,9 +370,13 @@ class Monitoring(_Model):
 
 
 class Logging(_Model):
+    """Loki (single binary) and the Alloy DaemonSet; on by default, it fits both stacks' nodes."""
+
     enabled: bool = True
-    retention: Duration = "168h"
+    retention: Duration = Field(default="168h", description="Rounded down to whole hours (Loki's compactor).")
     storage_size: Quantity = "10Gi"
+    loki_resources: Resources = resources("100m", "256Mi", "1", "1Gi")
+    alloy_resources: Resources = resources("50m", "128Mi", "500m", "256Mi")
 
 
 class Vllm(_Model):
@@ -389,7 +397,10 @@ class Vllm(_Model):
     tolerations: list[Toleration] = Field(
         default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
     )
-    resources: Resources = resources("2", "8Gi", "4", "12Gi")
+    resources: Resources = Field(
+        default=resources("2", "3Gi", "4", "10Gi"),
+        description="Host RAM: weights pass through it while loading (mmap), so the limit must exceed their size.",
+    )
     shm_size: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed; counts against the memory limit).")
     otel_bootstrap: bool = Field(
         default=True,
@@ -487,18 +498,18 @@ class Langfuse(_Model):
     )
     cert_manager_namespace: DnsLabel = "cert-manager"
     clickhouse_operator_namespace: DnsLabel = "clickhouse-operator"
-    keeper_replicas: Literal[1, 3, 5] = 1
+    keeper_replicas: int = Field(default=1, ge=1, le=5, description="ClickHouse Keeper quorum: 1, 3 or 5.")
     postgres_storage_size: Quantity = "8Gi"
     redis_storage_size: Quantity = "1Gi"
     clickhouse_storage_size: Quantity = "10Gi"
     keeper_storage_size: Quantity = "2Gi"
     s3_storage_size: Quantity = "10Gi"
-    web_resources: Resources = resources("100m", "512Mi", "1", "2Gi")
-    worker_resources: Resources = resources("100m", "512Mi", "1", "2Gi")
+    web_resources: Resources = resources("100m", "384Mi", "1", "2Gi")
+    worker_resources: Resources = resources("100m", "384Mi", "1", "2Gi")
     postgres_resources: Resources = resources("100m", "256Mi", "1", "1Gi")
     redis_resources: Resources = resources("50m", "64Mi", "500m", "512Mi")
-    clickhouse_resources: Resources = resources("500m", "2Gi", "2", "4Gi")
-    keeper_resources: Resources = resources("100m", "256Mi", "500m", "1Gi")
+    clickhouse_resources: Resources = resources("250m", "1Gi", "2", "3Gi")
+    keeper_resources: Resources = resources("100m", "128Mi", "500m", "1Gi")
     s3_resources: Resources = resources("100m", "256Mi", "1", "1Gi")
     operator_resources: Resources = resources("50m", "64Mi", "500m", "256Mi")
 
@@ -506,6 +517,8 @@ class Langfuse(_Model):
     def _email(self) -> Langfuse:
         if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", self.admin_email):
             raise ValueError(f"adminEmail {self.admin_email!r} is not an e-mail address (Langfuse rejects it)")
+        if self.keeper_replicas % 2 == 0:
+            raise ValueError(f"keeperReplicas must be odd (1, 3 or 5) for a Keeper quorum, not {self.keeper_replicas}")
         return self
 
 
@@ -631,13 +644,6 @@ def _cross_checks(stack: StackConfig) -> list[str]:
         )
     if stack.tracing.collector.export_to_langfuse and not stack.langfuse.enabled:
         problems.append(f"{p}:tracing.collector.exportToLangfuse=true needs {p}:langfuse.enabled=true")
-    collector = stack.tracing.collector
-    limit = _mebibytes(collector.resources.limits.memory)
-    if limit is not None and collector.memory_limit_mib >= limit:
-        problems.append(
-            f"{p}:tracing.collector.memoryLimitMib={collector.memory_limit_mib} must be below "
-            f"{p}:tracing.collector.resources.limits.memory={collector.resources.limits.memory}"
-        )
     if "vllm" in stack.engines() and stack.monitoring.alerts.gpu_memory_ratio <= stack.vllm.gpu_memory_utilization:
         problems.append(
             f"{p}:monitoring.alerts.gpuMemoryRatio={stack.monitoring.alerts.gpu_memory_ratio} must be above "

@@ -20,13 +20,8 @@ sys.path.insert(0, str(ROOT))
 from bench.critical_path import critical_path  # noqa: E402
 from bench.gpu_budget import budget  # noqa: E402
 from bench.plan_speed import measure  # noqa: E402
-from offline.footprint import describe, footprint, gib  # noqa: E402
+from offline.footprint import K3S_RESERVED_GIB, describe, footprint, gib  # noqa: E402
 from offline.preview import preview, top_component  # noqa: E402
-
-K3S_RESERVED_GIB = 1.5
-"""What k3s itself (server, containerd, CoreDNS, metrics-server, local-path) keeps resident on a
-single node; k3s documents 512 MiB minimum for a server and ~1.6 GiB is typical with the bundled
-add-ons (measured `free` deltas vary). Subtracted from the node before comparing."""
 
 
 def machine() -> str:

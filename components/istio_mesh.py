@@ -104,7 +104,12 @@ def mtls_mode(cfg: StackConfig, key: str) -> str:
 def istiod_values(cfg: StackConfig, collector: ServiceRef) -> dict[str, Any]:
     """istiod chart values: pinned images, resources, and tracing through the collector."""
     return {
-        "global": {"hub": ISTIO_HUB, "tag": cfg.versions.istio, "istioNamespace": cfg.namespaces.istio},
+        "global": {
+            "hub": ISTIO_HUB,
+            "tag": cfg.versions.istio,
+            "istioNamespace": cfg.namespaces.istio,
+            "proxy": {"resources": cfg.istio.proxy_resources.as_k8s()},
+        },
         "resources": cfg.istio.resources.as_k8s(),
         "meshConfig": {
             # The Telemetry resource picks this provider; the collector's OTLP/gRPC port, by reference.

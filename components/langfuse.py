@@ -58,6 +58,21 @@ REDIS_SECRET = f"{FULLNAME}-redis-credentials"
 CLICKHOUSE_SECRET = f"{FULLNAME}-clickhouse-credentials"
 S3_SECRET = f"{FULLNAME}-s3-credentials"
 INIT_SECRET = f"{FULLNAME}-init-credentials"
+SECRET_LAYOUT: dict[str, tuple[str, ...]] = {
+    APP_SECRET: ("salt", "encryption-key", "nextauth-secret"),
+    # Keys the Postgres subchart reads; Langfuse itself reads USERDB_PASSWORD.
+    POSTGRES_SECRET: ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "USERDB_USER", "USERDB_PASSWORD"),
+    # Valkey ACL users: one key per user name.
+    REDIS_SECRET: ("default",),
+    CLICKHOUSE_SECRET: ("password",),
+    S3_SECRET: ("accessKey", "secretKey", "seaweedfs_s3_config"),
+    INIT_SECRET: (
+        "LANGFUSE_INIT_PROJECT_PUBLIC_KEY",
+        "LANGFUSE_INIT_PROJECT_SECRET_KEY",
+        "LANGFUSE_INIT_USER_PASSWORD",
+    ),
+}
+"""Every Secret this component creates and its keys; the chart values may reference only these."""
 
 
 @dataclass(frozen=True)
@@ -130,14 +145,12 @@ class Langfuse(pulumi.ComponentResource):
                 "nextauth-secret": secret("nextauth-secret"),
             },
             POSTGRES_SECRET: {
-                # Keys the Postgres subchart reads; Langfuse reads USERDB_PASSWORD.
                 "POSTGRES_USER": pulumi.Output.from_input("postgres"),
                 "POSTGRES_PASSWORD": secret("postgres-superuser-password", length=40),
                 "POSTGRES_DB": pulumi.Output.from_input("langfuse"),
                 "USERDB_USER": pulumi.Output.from_input("langfuse"),
                 "USERDB_PASSWORD": secret("postgres-password", length=40),
             },
-            # Valkey ACL users: one key per user name.
             REDIS_SECRET: {"default": secret("redis-password", length=40)},
             CLICKHOUSE_SECRET: {"password": secret("clickhouse-password", length=40)},
             S3_SECRET: {
@@ -151,6 +164,8 @@ class Langfuse(pulumi.ComponentResource):
                 "LANGFUSE_INIT_USER_PASSWORD": admin_password,
             },
         }
+        if {n: tuple(data) for n, data in credentials.items()} != SECRET_LAYOUT:
+            raise AssertionError("Langfuse credentials drifted from SECRET_LAYOUT")
         stored = [
             k8s.core.v1.Secret(
                 f"{name}-{secret_name.removeprefix(f'{FULLNAME}-')}",
@@ -158,11 +173,10 @@ class Langfuse(pulumi.ComponentResource):
                     "name": secret_name,
                     "namespace": args.namespace,
                     "labels": labels("langfuse", "credentials"),
-                    # Losing the salt or encryption key makes stored data unreadable.
-                    "annotations": {"helm.sh/resource-policy": "keep"},
                 },
                 type="Opaque",
                 string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+                # Retained with the volumes: losing the salt or encryption key makes stored data unreadable.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=cfg.storage.retain_on_destroy),
             )
             for secret_name, data in credentials.items()
@@ -249,9 +263,10 @@ class Langfuse(pulumi.ComponentResource):
             'case "$code" in 200|409) echo "bucket $BUCKET ready ($code)"; exit 0;; esac; '
             'echo "attempt $i: HTTP $code"; sleep 5; done; exit 1'
         )
-        key_ref = [
-            {"name": env, "valueFrom": {"secretKeyRef": {"name": S3_SECRET, "key": key}}}
-            for env, key in (("AWS_ACCESS_KEY_ID", "accessKey"), ("AWS_SECRET_ACCESS_KEY", "secretKey"))
+        env: list[dict[str, Any]] = [{"name": "S3_HOST", "value": host}, {"name": "BUCKET", "value": S3_BUCKET}]
+        env += [
+            {"name": var, "valueFrom": {"secretKeyRef": {"name": S3_SECRET, "key": key}}}
+            for var, key in (("AWS_ACCESS_KEY_ID", "accessKey"), ("AWS_SECRET_ACCESS_KEY", "secretKey"))
         ]
         return k8s.batch.v1.Job(
             f"{name}-s3-bucket",
@@ -270,8 +285,7 @@ class Langfuse(pulumi.ComponentResource):
                                 "name": "create-bucket",
                                 "image": cfg.versions.image("curl"),
                                 "command": ["/bin/sh", "-c", script],
-                                "env": [{"name": "S3_HOST", "value": host}, {"name": "BUCKET", "value": S3_BUCKET}]
-                                + key_ref,
+                                "env": env,
                                 "resources": config.resources("10m", "16Mi", "100m", "64Mi").as_k8s(),
                                 "securityContext": restricted_security_context(),
                             }
@@ -316,9 +330,8 @@ def _init_env(cfg: config.StackConfig) -> list[dict[str, Any]]:
         "LANGFUSE_INIT_USER_EMAIL": lf.admin_email,
         "LANGFUSE_INIT_USER_NAME": INIT_USER_NAME,
     }
-    secret_keys = ("LANGFUSE_INIT_PROJECT_PUBLIC_KEY", "LANGFUSE_INIT_PROJECT_SECRET_KEY", "LANGFUSE_INIT_USER_PASSWORD")
     return [{"name": k, "value": v} for k, v in plain.items()] + [
-        {"name": k, "valueFrom": {"secretKeyRef": {"name": INIT_SECRET, "key": k}}} for k in secret_keys
+        {"name": k, "valueFrom": {"secretKeyRef": {"name": INIT_SECRET, "key": k}}} for k in SECRET_LAYOUT[INIT_SECRET]
     ]
 
 
@@ -391,7 +404,11 @@ def langfuse_values(cfg: config.StackConfig) -> dict[str, Any]:
             },
         },
         "s3": {
-            "auth": {"existingSecret": S3_SECRET, "rootUserSecretKey": "accessKey", "rootPasswordSecretKey": "secretKey"},
+            "auth": {
+                "existingSecret": S3_SECRET,
+                "rootUserSecretKey": "accessKey",
+                "rootPasswordSecretKey": "secretKey",
+            },
             "allInOne": {
                 "s3": {"existingConfigSecret": S3_SECRET},
                 # ``annotations`` is the seaweedfs subchart's own key (allInOne.data.annotations).

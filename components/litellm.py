@@ -22,18 +22,18 @@ capability and privilege escalation but keeps a writable root filesystem.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-import config
 from components._k8s import TOKEN_PREFIX, ServiceRef, labels
 from components._secrets import generated_secret
 from components.langfuse import LangfuseConnection
 from components.serving import EngineEndpoint
+from config import Secrets, StackConfig
 
 if TYPE_CHECKING:
     from components.tracing_pipeline import TracingEndpoints
@@ -52,8 +52,8 @@ ENGINE_API_KEY = "EMPTY"
 class LiteLlmArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: config.StackConfig
-    secrets: config.Secrets
+    config: StackConfig
+    secrets: Secrets
     namespace: pulumi.Output[str] | str
     engines: list[EngineEndpoint]
     tracing: TracingEndpoints
@@ -105,7 +105,7 @@ class LiteLlm(pulumi.ComponentResource):
         key = given.apply(_require_sk_prefix) if given is not None else generated_secret(
             f"{name}-master-key-value", cfg.generated_secrets, length=48, prefix="sk-", opts=child
         )
-        self.master_key = pulumi.Output.secret(key)
+        self.master_key = _secret(key)
         secrets = [
             k8s.core.v1.Secret(
                 f"{name}-master-key",
@@ -128,8 +128,8 @@ class LiteLlm(pulumi.ComponentResource):
                     metadata={"name": LANGFUSE_SECRET, "namespace": args.namespace, "labels": app_labels},
                     type="Opaque",
                     string_data={
-                        "publicKey": pulumi.Output.secret(args.langfuse.public_key),
-                        "secretKey": pulumi.Output.secret(args.langfuse.secret_key),
+                        "publicKey": _secret(args.langfuse.public_key),
+                        "secretKey": _secret(args.langfuse.secret_key),
                     },
                     opts=child,
                 )
@@ -150,63 +150,61 @@ class LiteLlm(pulumi.ComponentResource):
             data={"config.yaml": document},
             opts=child,
         )
-        probe = {"httpGet": {"port": "http"}, "periodSeconds": 10, "timeoutSeconds": 5}
-        k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata={"name": NAME, "namespace": args.namespace, "labels": app_labels},
-            spec={
-                "replicas": cfg.litellm.replicas,
-                "selector": {"matchLabels": {"app": NAME}},
-                "template": {
-                    "metadata": {
-                        "labels": app_labels,
-                        # Roll the pods when the model list or callbacks change.
-                        "annotations": {"checksum/config": hashlib.sha256(document.encode()).hexdigest()},
-                    },
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                        "containers": [
-                            {
-                                "name": NAME,
-                                "image": cfg.versions.image("litellm"),
-                                "args": ["--config", CONFIG_PATH, "--port", str(PORT), "--num_workers", "1"],
-                                "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                                "env": env,
-                                "resources": cfg.litellm.resources.as_k8s(),
-                                "startupProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 30},
-                                "livenessProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 3},
-                                "readinessProbe": {**_path(probe, "/health/readiness"), "failureThreshold": 3},
-                                "volumeMounts": [
-                                    {"name": "config", "mountPath": "/etc/litellm", "readOnly": True},
-                                    {"name": "tmp", "mountPath": "/tmp"},
-                                ],
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": False,
-                                    "capabilities": {"drop": ["ALL"]},
-                                    "readOnlyRootFilesystem": False,
-                                },
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "config", "configMap": {"name": config_map.metadata.apply(lambda m: m["name"])}},
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
-                        ],
-                    },
+        probe: dict[str, Any] = {"httpGet": {"port": "http"}, "periodSeconds": 10, "timeoutSeconds": 5}
+        metadata: dict[str, Any] = {"name": NAME, "namespace": args.namespace, "labels": app_labels}
+        deployment_spec: dict[str, Any] = {
+            "replicas": cfg.litellm.replicas,
+            "selector": {"matchLabels": {"app": NAME}},
+            "template": {
+                "metadata": {
+                    "labels": app_labels,
+                    # Roll the pods when the model list or callbacks change.
+                    "annotations": {"checksum/config": hashlib.sha256(document.encode()).hexdigest()},
+                },
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [
+                        {
+                            "name": NAME,
+                            "image": cfg.versions.image("litellm"),
+                            "args": ["--config", CONFIG_PATH, "--port", str(PORT), "--num_workers", "1"],
+                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                            "env": env,
+                            "resources": cfg.litellm.resources.as_k8s(),
+                            "startupProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 30},
+                            "livenessProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 3},
+                            "readinessProbe": {**_path(probe, "/health/readiness"), "failureThreshold": 3},
+                            "volumeMounts": [
+                                {"name": "config", "mountPath": "/etc/litellm", "readOnly": True},
+                                {"name": "tmp", "mountPath": "/tmp"},
+                            ],
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                                "readOnlyRootFilesystem": False,
+                            },
+                        }
+                    ],
+                    "volumes": [
+                        {"name": "config", "configMap": {"name": config_map.metadata.apply(lambda m: m["name"])}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                    ],
                 },
             },
+        }
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=metadata,
+            spec=deployment_spec,
             # The pod reads both Secrets at start; create them first rather than crash-loop.
             opts=pulumi.ResourceOptions(parent=self, depends_on=secrets),
         )
-        k8s.core.v1.Service(
-            f"{name}-service",
-            metadata={"name": NAME, "namespace": args.namespace, "labels": app_labels},
-            spec={
-                "selector": {"app": NAME},
-                "ports": [{"name": "http", "port": PORT, "targetPort": "http", "appProtocol": "http"}],
-            },
-            opts=child,
-        )
+        service_spec: dict[str, Any] = {
+            "selector": {"app": NAME},
+            "ports": [{"name": "http", "port": PORT, "targetPort": "http", "appProtocol": "http"}],
+        }
+        k8s.core.v1.Service(f"{name}-service", metadata=metadata, spec=service_spec, opts=child)
         if cfg.litellm.prometheus_metrics:
             k8s.apiextensions.CustomResource(
                 f"{name}-servicemonitor",
@@ -233,6 +231,11 @@ class LiteLlm(pulumi.ComponentResource):
         self.register_outputs({"endpoint": self.endpoint.url(path="/v1")})
 
 
+def _secret(value: pulumi.Input[str]) -> pulumi.Output[str]:
+    """``Output.secret`` with the type mypy cannot infer through its overloads."""
+    return cast(pulumi.Output[str], pulumi.Output.secret(cast(Any, value)))
+
+
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
@@ -242,6 +245,7 @@ def _path(probe: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def _require_sk_prefix(key: str) -> str:
+    """Warn, not fail: the offline preview reads every secret as a placeholder without the prefix."""
     if not key.startswith("sk-"):
-        raise ValueError("litellmMasterKey must start with 'sk-' (LiteLLM rejects other master keys)")
+        pulumi.log.warn("litellmMasterKey does not start with 'sk-': LiteLLM will refuse it as master key")
     return key

@@ -20,6 +20,9 @@ The collector runs as a StatefulSet, not a Deployment: the sending queue lives o
 and a StatefulSet gives each replica its own claim and gives a restarted pod the same claim
 back, which is what makes the queue survive a restart (a Deployment's replicas would share one
 ReadWriteOnce claim and lock each other out of the queue file).
+
+Neither the collector nor Tempo carries an Istio sidecar: ``k8s_attributes`` tells which pod sent
+a span by the connection's source address, which a sidecar would replace with its own.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 import config
 from components import litellm
-from components._k8s import TOKEN_PREFIX, ServiceRef, labels, restricted_security_context
+from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels, restricted_security_context
 from components.charts import helm_chart
 from components.langfuse import LangfuseConnection
 
@@ -102,7 +105,9 @@ def _exporter_reliability(cfg: config.Collector) -> dict[str, Any]:
     the queue (bounded by ``queueSize``; the queue-fill alert fires first) and never drops a batch.
     """
     return {
-        "retry_on_failure": {"enabled": True, "initial_interval": "1s", "max_interval": "30s", "max_elapsed_time": "0s"},
+        "retry_on_failure": {
+            "enabled": True, "initial_interval": "1s", "max_interval": "30s", "max_elapsed_time": "0s",
+        },
         "sending_queue": {
             "enabled": True,
             "storage": "file_storage/queue",
@@ -172,7 +177,7 @@ def collector_config(
         "exporters": {
             "otlp_grpc/tempo": {
                 "endpoint": tempo.authority,
-                # Plain gRPC inside the cluster; the Istio sidecars add mTLS where the namespace wants it.
+                # Plain gRPC: neither end has a sidecar (see collector_values).
                 "tls": {"insecure": True},
                 **_exporter_reliability(collector),
             }
@@ -237,9 +242,8 @@ def collector_values(cfg: config.StackConfig, config_: dict[str, Any], langfuse:
     retain = cfg.storage.retain_on_destroy
     env = []
     if langfuse:
-        env.append(
-            {"name": LANGFUSE_AUTH_ENV, "valueFrom": {"secretKeyRef": {"name": LANGFUSE_SECRET, "key": "authorization"}}}
-        )
+        secret_ref = {"secretKeyRef": {"name": LANGFUSE_SECRET, "key": "authorization"}}
+        env.append({"name": LANGFUSE_AUTH_ENV, "valueFrom": secret_ref})
     disabled = {"enabled": False}
     return {
         "fullnameOverride": COLLECTOR_FULLNAME,
@@ -277,8 +281,9 @@ def collector_values(cfg: config.StackConfig, config_: dict[str, Any], langfuse:
         "resources": collector.resources.as_k8s(),
         "podSecurityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001},
         "securityContext": restricted_security_context(run_as_user=10001),
-        # The chart's own selector labels name the pod; ``app`` is what Istio's telemetry reads.
-        "podLabels": {"app": COLLECTOR_FULLNAME},
+        # No sidecar: k8s_attributes names the sending pod by the connection's source IP, which a
+        # sidecar would replace with its own (127.0.0.6). Meshed clients then speak plain gRPC to it.
+        "podLabels": {"app": COLLECTOR_FULLNAME, **NO_SIDECAR_LABELS},
         # The chart's liveness/readiness probes already ask health_check on HEALTH_PORT.
         # The queue is flushed to disk on shutdown; give it time before SIGKILL.
         "terminationGracePeriodSeconds": 60,
@@ -296,6 +301,8 @@ def tempo_config(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, A
     """Tempo's ``tempo.yaml``: OTLP receivers only, local storage on the volume, metrics-generator on."""
     return {
         "multitenancy_enabled": False,
+        # Grafana's Tempo datasource streams search results over the HTTP port when Tempo allows it.
+        "stream_over_http_enabled": True,
         "usage_report": {"reporting_enabled": False},
         "server": {"http_listen_port": 3200, "log_level": "info"},
         "distributor": {
@@ -355,7 +362,8 @@ def tempo_values(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, A
             # The chart's claim template is kept by Kubernetes unless this turns on deletion.
             "enableStatefulSetAutoDeletePVC": not cfg.storage.retain_on_destroy,
         },
-        "podLabels": {"app": TEMPO_FULLNAME},
+        # Out of the mesh like the collector, its only writer: a STRICT tracing namespace cannot refuse it.
+        "podLabels": {"app": TEMPO_FULLNAME, **NO_SIDECAR_LABELS},
     }
 
 

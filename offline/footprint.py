@@ -5,6 +5,11 @@ values: every ``resources`` block with requests/limits found in a chart's values
 per workload it configures (replica counts in values are honoured where they sit next to the
 block). What a chart runs without a resources block in our values is not counted, and the
 report says which charts those are, so the totals are a floor, never a guess.
+
+Istio sidecars are added as their own line: one ``istio-proxy`` (resources from istiod's
+``global.proxy.resources``) per raw workload in an injected namespace without the opt-out, and
+per resources block of a chart deployed into an injected namespace unless that block's pod
+labels/annotations opt out (an upper bound: a block may also size a container of a pod counted already).
 """
 
 from __future__ import annotations
@@ -20,6 +25,13 @@ _UNITS = {
     "": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
     "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
 }  # fmt: skip
+K3S_RESERVED_GIB = 1.5
+"""Memory k3s itself keeps on a single node (server, containerd, CoreDNS, metrics-server,
+local-path provisioner): k3s documents 512 MiB as the server minimum; with the bundled add-ons
+about 1.5 GiB is a realistic planning figure. Node budgets below subtract it."""
+NODE_BUDGET_GIB = {"gpu": 12, "dev": 8}
+"""The node each stack must fit: the original system requirements (12 GiB minimum) for gpu, a
+laptop-sized 8 GiB for dev."""
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 
 
@@ -77,39 +89,86 @@ def _workload_containers(resource: Resource) -> tuple[list[dict[str, Any]], int]
     return containers, replicas
 
 
-def _value_blocks(values: Any) -> list[tuple[dict[str, Any], int]]:
-    """Every ``resources`` block in chart values, with the replica count next to it (default 1)."""
-    found: list[tuple[dict[str, Any], int]] = []
+def _opt_out_marks(values: dict[str, Any]) -> bool:
+    """A chart values block whose pod labels/annotations carry Istio's injection opt-out."""
+    holders = [values.get(k) for k in ("podLabels", "podAnnotations", "labels", "annotations")]
+    metadata = values.get("podMetadata")
+    if isinstance(metadata, dict):
+        holders += [metadata.get("labels"), metadata.get("annotations")]
+    return any(isinstance(h, dict) and h.get("sidecar.istio.io/inject") == "false" for h in holders)
+
+
+def _value_blocks(values: Any, opted_out: bool = False) -> list[tuple[dict[str, Any], int, bool]]:
+    """Every ``resources`` block in chart values: (block, replicas next to it, pod opts out of sidecars).
+
+    ``global`` holds settings shared by a chart's workloads (istiod's sidecar template, for one),
+    not a workload of its own, so it is skipped.
+    """
+    found: list[tuple[dict[str, Any], int, bool]] = []
     if isinstance(values, dict):
+        opted_out = opted_out or _opt_out_marks(values)
         block = values.get("resources")
         if isinstance(block, dict) and (block.get("requests") or block.get("limits")):
             replicas = values.get("replicas", values.get("replicaCount", 1))
-            found.append((block, int(replicas) if isinstance(replicas, int | float) else 1))
+            found.append((block, int(replicas) if isinstance(replicas, int | float) else 1, opted_out))
         for key, child in values.items():
-            if key != "resources":
-                found.extend(_value_blocks(child))
+            if key not in ("resources", "global"):
+                found.extend(_value_blocks(child, opted_out))
     elif isinstance(values, list):
         for item in values:
-            found.extend(_value_blocks(item))
+            found.extend(_value_blocks(item, opted_out))
     return found
+
+
+def _injected_namespaces(plan: Plan) -> set[str]:
+    return {
+        r.k8s_name
+        for r in plan.k8s("Namespace")
+        if (r.metadata.get("labels") or {}).get("istio-injection") == "enabled"
+    }
+
+
+def _proxy_resources(plan: Plan) -> dict[str, Any] | None:
+    for chart in plan.charts():
+        proxy = ((chart.inputs.get("values") or {}).get("global") or {}).get("proxy") or {}
+        if isinstance(proxy.get("resources"), dict):
+            return dict(proxy["resources"])
+    return None
+
+
+def _opted_out(resource: Resource) -> bool:
+    spec = resource.inputs.get("spec") or {}
+    template = (spec.get("template") or {}).get("metadata") or {}
+    marks = {**(template.get("labels") or {}), **(template.get("annotations") or {})}
+    return marks.get("sidecar.istio.io/inject") == "false" or bool(
+        (spec.get("template") or {}).get("spec", {}).get("hostNetwork")
+    )
 
 
 def footprint(plan: Plan, owner: Any) -> Footprint:
     """Sum requests and limits per top-level component; ``owner(plan, resource) -> name``."""
     result = Footprint()
     by_component: dict[str, Totals] = defaultdict(Totals)
+    injected, proxy = _injected_namespaces(plan), _proxy_resources(plan)
+    sidecars = 0
     for resource in plan.resources:
         if resource.is_kubernetes_object and resource.kind in WORKLOAD_KINDS:
             containers, replicas = _workload_containers(resource)
             for container in containers:
                 if container.get("resources"):
                     by_component[owner(plan, resource)].add(container["resources"], replicas)
+            if resource.namespace in injected and not _opted_out(resource):
+                sidecars += replicas
         elif resource.type.startswith("kubernetes:helm.sh"):
             blocks = _value_blocks(resource.inputs.get("values") or {})
             if not blocks:
                 result.charts_without_resources.append(resource.name)
-            for block, replicas in blocks:
+            for block, replicas, opted_out in blocks:
                 by_component[owner(plan, resource)].add(block, replicas)
+                if resource.inputs.get("namespace") in injected and not opted_out:
+                    sidecars += replicas
+    if proxy and sidecars:
+        by_component["istio-proxy"].add(proxy, sidecars)
     result.by_component = dict(sorted(by_component.items()))
     return result
 

@@ -25,10 +25,11 @@ def preview(
     overrides: dict[str, str] | None = None,
     program: Path | None = None,
     out: Path | None = None,
-    stream: TextIO = sys.stdout,
+    stream: TextIO | None = None,
     root: Path = ROOT,
 ) -> tuple[Plan | None, int]:
     """Run everything the offline preview does; return the plan (None on bad config) and exit code."""
+    stream = stream or sys.stdout
     try:
         plan = run_program(stack, overrides, program=program, root=root)
     except pulumi.RunError as exc:

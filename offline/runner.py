@@ -8,6 +8,9 @@ provider fills in (names, cluster addresses), so Output-derived wiring resolves 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import json
 import logging
 import os
@@ -20,8 +23,10 @@ import pulumi
 import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from offline.plan import SECRET, Plan, Resource
 
@@ -30,6 +35,8 @@ PROJECT = "llm-tracing-infra"
 FAKE_SECRET = "offline-placeholder-not-a-real-secret"
 """What a ``secure:`` value of the stack file reads as in the offline preview."""
 
+_SOURCE_MARKERS = (FAKE_SECRET, "offline-random-", "offline-command-", b"offline-random-".hex())
+"""How values from secret config, generated secrets (also hex-encoded) read in the offline preview."""
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 _SIG_KEY = _SECRET_SIG
 _SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
@@ -131,7 +138,7 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_VALUE:
-            return SECRET
+            return SECRET if _from_secret_source(value.get("value")) else _clean(value.get("value"))
         if sig == _RESOURCE_REF:
             return value.get("urn")
         return {k: _clean(v) for k, v in value.items()}
@@ -142,6 +149,26 @@ def _clean(value: Any) -> Any:
     if value == _UNKNOWN:
         return "[unknown]"
     return value
+
+
+def _from_secret_source(value: Any) -> bool:
+    """True when a secret-marked value carries a secret config value or a generated secret.
+
+    pulumi-kubernetes marks every Secret's data secret, literals typed into the program included.
+    Values that come from a real secret source are hidden as ``[secret]``; a literal stays as
+    written (it is in the source code already), so the policy pack can flag it.
+    """
+    if isinstance(value, dict):
+        return any(_from_secret_source(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_from_secret_source(v) for v in value)
+    if not isinstance(value, str):
+        return False
+    texts = [value]
+    for token in value.split():  # also "Basic <base64>" and similar
+        with contextlib.suppress(binascii.Error, ValueError):
+            texts.append(base64.b64decode(token, validate=True).decode("utf-8", "replace"))
+    return any(marker in text for text in texts for marker in _SOURCE_MARKERS)
 
 
 class CapturingMonitor(pulumi_mocks.MockMonitor):
@@ -160,33 +187,41 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         return f"urn:pulumi:{self.stack}::{PROJECT}::{type_}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            inputs = _clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True))
-            stack_urn = self.make_urn("", "pulumi:pulumi:Stack", f"{PROJECT}-{self.stack}")
-            parent = request.parent if request.parent and request.parent != stack_urn else None
-            resource = Resource(
-                urn=response.urn,
+        if request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        args = pulumi.runtime.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(args)
+        # The engine marks these outputs secret (e.g. RandomPassword.result); the SDK's mock does not.
+        for key in request.additionalSecretOutputs:
+            if key in state and not (isinstance(state[key], dict) and state[key].get(_SIG_KEY) == _SECRET_VALUE):
+                state[key] = {_SIG_KEY: _SECRET_VALUE, "value": state[key]}
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        stack_urn = self.make_urn("", "pulumi:pulumi:Stack", f"{PROJECT}-{self.stack}")
+        self.captured.append(
+            Resource(
+                urn=urn,
                 type=request.type,
                 name=request.name,
-                parent=parent,
+                parent=request.parent if request.parent and request.parent != stack_urn else None,
                 custom=bool(request.custom),
                 remote=bool(request.remote),
                 dependencies=sorted(set(request.dependencies)),
-                inputs=inputs,
+                inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
             )
-            self.captured.append(resource)
-            self.options[response.urn] = {
-                "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
-                "protect": bool(request.protect) if request.HasField("protect") else False,
-                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-            }
-        return response
-
-    def RegisterResourceOutputs(self, request: Any) -> Any:
-        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            self.outputs = _clean(json_format.MessageToDict(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        )
+        self.options[urn] = {
+            "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
+            "protect": bool(request.protect) if request.HasField("protect") else False,
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+        }
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
@@ -203,6 +238,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             outputs.update(_status(args.typ, outputs))
         elif args.typ.startswith("random:"):
             outputs.update(_random_outputs(args.typ, args.name))
+        elif args.typ == "command:local:Command" or args.typ == "command:remote:Command":
+            outputs.update({"stdout": f"offline-command-{args.name}", "stderr": ""})
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import require_tool
 
 import config
 from components import _engine, alert_rules
+from tests.support import require_tool
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
 GPU_STACK = {"engine": "vllm", "gpu": {"enabled": True}}

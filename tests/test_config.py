@@ -68,7 +68,7 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
         ["vllm.extraArgs", "dedicated keys", "--gpu-memory-utilization=0.99"],
     ),
     ("dev", {"gateway.https.acmeEmail": "ops@example.com"}, ["acmeEmail", "https.enabled=false"]),
-    ("dev", {"tracing.collector.memoryLimitMib": "900"}, ["memoryLimitMib=900", "resources.limits.memory"]),
+    ("dev", {"tracing.collector.memoryLimitMib": "900"}, ["tracing.collector", "memoryLimitMib 900", "resources.limits.memory"]),
     ("dev", {"namespaces.istio": "tracing"}, ["namespaces.istio=tracing", "must differ"]),
     ("gpu", {"monitoring.alerts.gpuMemoryRatio": "0.85"}, ["gpuMemoryRatio=0.85", "vllm.gpuMemoryUtilization=0.9"]),
     ("dev", {"litellm.replicas": "-1"}, ["litellm.replicas", "greater than or equal to 1"]),

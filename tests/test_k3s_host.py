@@ -150,7 +150,7 @@ def stub(directory: Path, name: str, body: str) -> None:
 def run_script(stubs: Path, script: str, inputs: dict[str, str | int], **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", **env}
     return subprocess.run(["sh", "-c", render_script(script, inputs)], env=environment, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=300)
 
 
 @pytest.fixture

@@ -84,14 +84,18 @@ def walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
 
 
 def test_endpoints_are_the_services_the_fullname_overrides_produce(tmp_path: Path) -> None:
-    values = values_of(monitoring_plan(tmp_path, overrides={"namespaces.monitoring": "observability"}))
+    plan = monitoring_plan(tmp_path, overrides={"namespaces.monitoring": "observability"})
+    values = values_of(plan)
+    (chart,) = [c for c in plan.charts() if c.inputs.get("chart") == "kube-prometheus-stack"]
     cfg = config.StackConfig.model_validate({"namespaces": {"monitoring": "observability"}})
     refs = monitoring_stack.endpoints(cfg)
     # templates: "<fullname>-prometheus" / "<fullname>-alertmanager" (fullname truncated to 26), grafana.fullname
     assert len(values["fullnameOverride"]) <= 26
     assert refs.prometheus == ServiceRef(f"{values['fullnameOverride']}-prometheus", "observability", 9090, "http")
     assert refs.alertmanager == ServiceRef(f"{values['fullnameOverride']}-alertmanager", "observability", 9093, "http")
-    assert refs.grafana == ServiceRef(values["grafana"]["fullnameOverride"], "observability", 80, "http")
+    # the Grafana subchart names its Service "<release>-grafana" (no fullnameOverride key in its values.yaml)
+    assert "fullnameOverride" not in values["grafana"]
+    assert refs.grafana == ServiceRef(f"{chart.inputs['name']}-grafana", "observability", 80, "http")
 
 
 def test_prometheus_settings_follow_config(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from llm_policies import offline as policy_offline
 
 from offline.plan import Plan
 from offline.preview import preview
-from tests.conftest import stack_plan
+from tests.support import stack_plan
 
 PREAMBLE = '''
 import pulumi

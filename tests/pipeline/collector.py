@@ -2,9 +2,10 @@
 
 ``generated_config(stack)`` is what the chart hands the collector, from the chart values of the
 offline preview: ``alternateConfig`` as is (what the program sets), or else ``config`` coalesced
-over the chart's default ``config`` like Helm does; then the chart's rename of deprecated names. ``localize`` changes only addresses (and the
-Kubernetes-only processor, see ``KUBERNETES_ONLY``): receivers, health check and metrics on free
-127.0.0.1 ports, every exporter to a local sink, file storage to a temporary directory.
+over the chart's default ``config`` like Helm does; then the chart's rename of deprecated names.
+``localize`` changes only addresses (and the Kubernetes-only processor, see ``KUBERNETES_ONLY``):
+receivers, health check and metrics on free 127.0.0.1 ports, every exporter to a local sink, file
+storage to a temporary directory.
 """
 
 from __future__ import annotations
@@ -232,13 +233,7 @@ def _remove_processors(config: dict[str, Any], kinds: tuple[str, ...]) -> list[s
     return names
 
 
-def set_memory_limit(config: dict[str, Any], limit_mib: int, spike_limit_mib: int, check_interval: str) -> None:
-    """Override every memory_limiter of ``config`` (the burst test's documented override)."""
-    for name, processor in (config.get("processors") or {}).items():
-        if name.split("/", 1)[0] == "memory_limiter":
-            config["processors"][name] = {
-                "check_interval": check_interval, "limit_mib": limit_mib, "spike_limit_mib": spike_limit_mib,
-            }
+PROMETHEUS_8888 = {"host": "0.0.0.0", "port": 8888}
 
 
 def minimal_config() -> dict[str, Any]:
@@ -249,7 +244,7 @@ def minimal_config() -> dict[str, Any]:
         "exporters": {"otlp_grpc": {"endpoint": "tempo:4317"}},
         "service": {
             "pipelines": {"traces": {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["otlp_grpc"]}},
-            "telemetry": {"metrics": {"readers": [{"pull": {"exporter": {"prometheus": {"host": "0.0.0.0", "port": 8888}}}}]}},
+            "telemetry": {"metrics": {"readers": [{"pull": {"exporter": {"prometheus": PROMETHEUS_8888}}}]}},
         },
     }
 
@@ -372,9 +367,11 @@ class CollectorProcess:
             self.process.wait(10)
 
     def log_tail(self, lines: int = 30) -> str:
+        """The collector's last log lines, without gRPC's connection chatter, each cut to 300 characters."""
         if not self.log_path.exists():
             return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        kept = [line[:300] for line in self.log_path.read_text(errors="replace").splitlines() if "grpc_log" not in line]
+        return "\n".join(kept[-lines:])
 
 
 class Pipeline:
@@ -395,6 +392,9 @@ def running_pipeline(binary: Path, config: dict[str, Any], workdir: Path) -> Ite
             sink.start()
         pipeline.collector.start()
         yield pipeline
+    except BaseException:
+        print(f"collector log ({pipeline.collector.log_path}):\n{pipeline.collector.log_tail()}")
+        raise
     finally:
         pipeline.collector.stop()
         for sink in pipeline.sinks.values():

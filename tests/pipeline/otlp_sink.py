@@ -119,7 +119,7 @@ class OtlpSink:
         sink = self
 
         class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request: Any, context: Any) -> trace_service_pb2.ExportTraceServiceResponse:  # noqa: N802
+            def Export(self, request: Any, context: Any) -> trace_service_pb2.ExportTraceServiceResponse:
                 sink.record(request)
                 return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -138,7 +138,7 @@ class OtlpSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path != "/v1/traces" or "protobuf" not in self.headers.get("Content-Type", ""):
                     self.send_response(400)

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from components.tracing_pipeline import LANGFUSE_SELF_REPORTING, LLM_SPAN_ATTRIBUTES
 from offline.plan import Plan
 from tests.pipeline.collector import (
     KUBERNETES_ONLY,
@@ -53,10 +54,11 @@ def test_manifest_holds_exactly_the_generated_components(dev_plan: Plan, gpu_pla
     assert build_collector.check_versions(manifest, build_collector.collector_release()) == []
 
     with_transform = coalesce(configs[0], {"processors": {"transform/redact": {}}})
-    assert any("'transform'" in p and "lacks it" in p for p in build_collector.check_components(manifest, [with_transform]))
+    problems = build_collector.check_components(manifest, [with_transform])
+    assert any("'transform'" in p and "lacks it" in p for p in problems)
     assert any("no generated config uses" in p for p in build_collector.check_components(manifest, [{}]))
-    assert build_collector.check_versions({"receivers": [{"gomod": f"{build_collector.CORE}/receiver/otlpreceiver v0.1.0"}]},
-                                          build_collector.collector_release())
+    old_receiver = {"receivers": [{"gomod": f"{build_collector.CORE}/receiver/otlpreceiver v0.1.0"}]}
+    assert build_collector.check_versions(old_receiver, build_collector.collector_release())
 
 
 def test_chart_defaults_are_rendered_like_helm() -> None:
@@ -95,23 +97,49 @@ def test_k8sattributes_needs_a_cluster(collector_binary: Path, tmp_path: Path) -
         collector.stop(timeout=5)
 
 
+def exporter_is_filtered(config: dict[str, Any], exporter: str) -> bool:
+    """True when every traces pipeline feeding ``exporter`` runs a filter processor."""
+    pipelines = [p for n, p in config["service"]["pipelines"].items()
+                 if n.split("/")[0] == "traces" and exporter in p.get("exporters", [])]
+    return all(any(proc.split("/")[0] == "filter" for proc in p.get("processors", [])) for p in pipelines)
+
+
+def bound_for_langfuse(attributes: dict[str, Any], service: str) -> bool:
+    """What the Langfuse pipeline keeps (components/tracing_pipeline.py): LLM spans of non-self-reporting services."""
+    return any(key in attributes for key in LLM_SPAN_ATTRIBUTES) and service not in LANGFUSE_SELF_REPORTING
+
+
 @pytest.mark.parametrize("stack", ["dev", "gpu"])
 def test_every_span_arrives_with_its_attributes(stack: str, collector_binary: Path, tmp_path: Path,
                                                 dev_plan: Plan, gpu_plan: Plan) -> None:
+    """LLM and plain spans over gRPC and HTTP, and LLM spans of a self-reporting service (LiteLLM).
+
+    Tempo's exporter gets every one; a filtered exporter (Langfuse on gpu) exactly the LLM spans
+    of the other services, and none of the rest.
+    """
     config = stack_config(dev_plan if stack == "dev" else gpu_plan)
     with running_pipeline(collector_binary, config, tmp_path) as pipeline:
         assert pipeline.sinks, "the generated config has no OTLP traces exporter"
         sent = Sent()
         for protocol, endpoint in (("grpc", pipeline.collector.otlp_grpc), ("http", pipeline.collector.otlp_http)):
             client = OtlpClient(protocol, endpoint, service=f"pipeline-test-{protocol}")
-            client.send(sent, 1000, run=f"{stack}-{protocol}")
+            client.send(sent, 500, run=f"{stack}-{protocol}-llm")
+            client.send(sent, 500, run=f"{stack}-{protocol}-plain", llm=False)
             client.close()
+        self_reporting = OtlpClient("grpc", pipeline.collector.otlp_grpc, service=LANGFUSE_SELF_REPORTING[0])
+        self_reporting.send(sent, 100, run=f"{stack}-self-reporting")
+        self_reporting.close()
         for name, sink in pipeline.sinks.items():
-            sink.wait_for(len(sent), timeout=30)
-            outcome = compare(sent, sink, f"{stack} -> {name}")
-            assert outcome.lost == 0 and outcome.wrong_attributes == []
-            services = {span.resource.get("service.name") for span in sink.spans.values()}
-            assert services == {"pipeline-test-grpc", "pipeline-test-http"}
+            if exporter_is_filtered(config, name):
+                expected = sent.subset(bound_for_langfuse)
+                withheld = sent.subset(lambda a, s: not bound_for_langfuse(a, s))
+                assert len(expected) == 1000 and len(withheld) == 1100
+            else:
+                expected, withheld = sent, Sent()
+            sink.wait_for(len(expected), timeout=30)
+            time.sleep(1.5)  # past the batch timeout: a withheld span would have arrived by now
+            outcome = compare(expected, sink, f"{stack} -> {name}", withheld=withheld)
+            assert outcome.lost == 0 and outcome.wrong_attributes == [] and outcome.leaked == 0
 
 
 def test_mock_engine_spans_arrive(collector_binary: Path, tmp_path: Path, dev_plan: Plan) -> None:

@@ -1,0 +1,197 @@
+"""Langfuse in the plan: chart 2.x with the ClickHouse operator, credentials by Secret name only.
+
+Every test runs the real program (``gpu`` turns Langfuse on); overrides switch retention, the
+cert-manager install or names, and the plan must follow.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime.sync_await import _sync_await
+
+import versions
+from components import langfuse
+from offline.checks.gateway import chart_name
+from offline.checks.tracing import resolve
+from offline.plan import SECRET, Plan, Resource
+from offline.runner import run_program
+from tests.support import stack_plan
+from tests.test_serving import one, stack_cfg
+from tools.chart_keys import load_keys, unknown_keys
+
+
+def chart(plan: Plan, name: str) -> Resource:
+    (found,) = [c for c in plan.charts() if chart_name(c) == name and ":langfuse:" in c.urn]
+    return found
+
+
+def values(plan: Plan) -> dict[str, Any]:
+    return dict(chart(plan, "langfuse").inputs["values"])
+
+
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from walk(value, f"{path}[{i}]")
+
+
+def get(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def secret_refs(node: Any) -> list[tuple[str, str]]:
+    """Every ``(secret name, key)`` the chart values point Langfuse and its stores at."""
+    refs = [(ref["name"], ref["key"]) for path, ref in walk(node) if path.endswith("secretKeyRef")]
+    key_fields = {
+        "postgresql.auth": ("secretKeys.userPasswordKey", "secretKeys.adminPasswordKey"),
+        "redis.auth": ("existingSecretPasswordKey",),
+        "clickhouse.auth": ("existingSecretKey",),
+        "s3.auth": ("rootUserSecretKey", "rootPasswordSecretKey"),
+    }
+    for section, fields in key_fields.items():
+        auth = get(node, section)
+        refs += [(auth["existingSecret"], get(auth, field)) for field in fields]
+    return refs
+
+
+def langfuse_secrets(plan: Plan) -> list[Resource]:
+    return [r for r in plan.k8s("Secret") if r.k8s_name in langfuse.SECRET_LAYOUT]
+
+
+def test_web_endpoint_is_the_service_the_chart_renders(gpu_plan: Plan) -> None:
+    web = langfuse.endpoints(stack_cfg("gpu")).web
+    service = resolve(gpu_plan, web.url())
+    assert service is not None and service.source == chart(gpu_plan, "langfuse").urn
+    assert values(gpu_plan)["fullnameOverride"] == web.name.removesuffix("-web")
+
+
+def test_values_reference_secrets_by_name_only(gpu_plan: Plan) -> None:
+    vals = values(gpu_plan)
+    assert vals != SECRET, "a secret Output inside values makes the whole values secret"
+    assert "offline-random-" not in json.dumps(vals)
+    namespace = stack_cfg("gpu").namespaces.langfuse
+    created = {r.k8s_name: r for r in gpu_plan.k8s("Secret") if r.namespace == namespace}
+    refs = secret_refs(vals)
+    assert {name for name, _ in refs} == set(langfuse.SECRET_LAYOUT), "every credential Secret is used"
+    for name, key in refs:
+        assert name in created, f"values reference Secret {name}, which the program does not create"
+        assert key in langfuse.SECRET_LAYOUT[name], f"{name} has no key {key}"
+        assert created[name].inputs["stringData"] == SECRET
+    # The subcharts mount the same Secrets; otherwise the chart would render random ones of its own.
+    assert get(vals, "postgresql.settings.existingSecret") == get(vals, "postgresql.userDatabase.existingSecret")
+    assert get(vals, "redis.auth.usersExistingSecret") == get(vals, "redis.auth.existingSecret")
+    assert get(vals, "s3.allInOne.s3.existingConfigSecret") == get(vals, "s3.auth.existingSecret")
+    for path, node in walk(vals):
+        if path.rsplit(".", 1)[-1] in ("password", "rootPassword", "value") and "additionalEnv" not in path:
+            assert not node, f"{path} holds a literal"
+
+
+def test_every_values_key_exists_in_the_pinned_charts(gpu_plan: Plan) -> None:
+    for name in ("langfuse", "clickhouse-operator-helm", "cert-manager"):
+        pin = versions.CHARTS[name]
+        unknown = unknown_keys(chart(gpu_plan, name).inputs["values"], load_keys(name, pin.version))
+        assert not unknown, f"{name}: keys the chart does not have: {unknown}"
+
+
+def test_headless_init_creates_the_project_the_connection_uses(gpu_plan: Plan) -> None:
+    env = {e["name"]: e for e in get(values(gpu_plan), "langfuse.web.pod.additionalEnv")}
+    for key in langfuse.SECRET_LAYOUT[langfuse.INIT_SECRET]:
+        assert env[key]["valueFrom"]["secretKeyRef"] == {"name": langfuse.INIT_SECRET, "key": key}
+        assert "value" not in env[key]
+    assert env["LANGFUSE_INIT_ORG_ID"]["value"] == "llm-tracing-infra"
+    assert env["LANGFUSE_INIT_USER_EMAIL"]["value"] == stack_cfg("gpu").langfuse.admin_email
+    assert gpu_plan.outputs["langfuseAdmin"] == SECRET
+
+    renamed = run_program("gpu", {"langfuse.organization": "ACME Labs", "langfuse.project": "Chat Bot"})
+    env = {e["name"]: e for e in get(values(renamed), "langfuse.web.pod.additionalEnv")}
+    assert (env["LANGFUSE_INIT_ORG_ID"]["value"], env["LANGFUSE_INIT_PROJECT_ID"]["value"]) == ("acme-labs", "chat-bot")
+
+
+def test_collector_gets_the_project_keys_through_its_own_secret(gpu_plan: Plan) -> None:
+    assert one(gpu_plan, ":Secret", "otel-collector-langfuse").inputs["stringData"] == SECRET
+    off = run_program("gpu", {"tracing.collector.exportToLangfuse": "false"})
+    assert not [r for r in off.k8s("Secret") if r.k8s_name == "otel-collector-langfuse"]
+
+
+def test_otlp_auth_header_is_basic_pk_sk_and_secret() -> None:
+    connection = langfuse.LangfuseConnection(
+        web=langfuse.endpoints(stack_cfg("gpu")).web,
+        public_key=pulumi.Output.from_input("pk-lf-1"),
+        secret_key=pulumi.Output.from_input("sk-lf-2"),
+    )
+    header = connection.otlp_auth_header()
+    assert _sync_await(header.future()) == "Basic " + base64.b64encode(b"pk-lf-1:sk-lf-2").decode()
+    assert _sync_await(header.is_secret()) is True
+    assert connection.otlp_traces_url == "http://langfuse-web.langfuse.svc.cluster.local:3000/api/public/otel"
+
+
+def test_operator_and_cert_manager_come_first(gpu_plan: Plan) -> None:
+    app, operator, certs = (chart(gpu_plan, n) for n in ("langfuse", "clickhouse-operator-helm", "cert-manager"))
+    assert gpu_plan.depends_on(app.urn, operator.urn) and gpu_plan.depends_on(operator.urn, certs.urn)
+    for secret in langfuse_secrets(gpu_plan):
+        assert gpu_plan.depends_on(app.urn, secret.urn), "pods would start before their credentials"
+    op_values = operator.inputs["values"]
+    assert get(op_values, "manager.image.tag") == f"v{versions.CHARTS['clickhouse-operator-helm'].version}"
+    assert get(op_values, "certManager.install") is False
+    assert get(values(gpu_plan), "clickhouse.crdCheck") is False
+
+    without = run_program("gpu", {"langfuse.installCertManager": "false"})
+    assert not [c for c in without.charts() if chart_name(c) == "cert-manager"]
+    assert without.depends_on(chart(without, "langfuse").urn, chart(without, "clickhouse-operator-helm").urn)
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_persistence_follows_retain_on_destroy(retain: bool) -> None:
+    plan = stack_plan("gpu") if retain else run_program("gpu", {"storage.retainOnDestroy": "false"})
+    vals = values(plan)
+    policy = get(vals, "postgresql.storage.persistentVolumeClaimRetentionPolicy.whenDeleted")
+    assert policy == ("Retain" if retain else "Delete")
+    assert get(vals, "redis.dataStorage.keepPvc") is retain
+    keep = {"helm.sh/resource-policy": "keep"}
+    assert get(vals, "s3.allInOne.data.annotations") == (keep if retain else {})
+    assert len(langfuse_secrets(plan)) == len(langfuse.SECRET_LAYOUT)
+    for secret in langfuse_secrets(plan):
+        assert secret.options["retainOnDelete"] is retain
+
+
+def test_storage_and_resources_come_from_config() -> None:
+    plan = run_program("gpu", {"langfuse.clickhouseStorageSize": "42Gi", "langfuse.keeperReplicas": "3"})
+    vals = values(plan)
+    assert get(vals, "clickhouse.cluster.storage.size") == "42Gi"
+    assert get(vals, "clickhouse.keeper.replicas") == 3
+    for path in ("langfuse.web", "langfuse.worker", "postgresql", "redis", "clickhouse.cluster",
+                 "clickhouse.keeper", "s3.allInOne"):
+        assert set(get(vals, f"{path}.resources")) == {"requests", "limits"}, path
+    with pytest.raises(Exception, match="keeperReplicas"):
+        run_program("gpu", {"langfuse.keeperReplicas": "2"})
+
+
+def test_bucket_job_targets_the_seaweedfs_service(gpu_plan: Plan) -> None:
+    job = one(gpu_plan, ":Job", "langfuse-s3-bucket")
+    release = chart(gpu_plan, "langfuse").name
+    (main,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in main["env"]}
+    assert env["S3_HOST"] == f"{release}-s3-all-in-one.langfuse.svc:8333"
+    assert env["AWS_SECRET_ACCESS_KEY"] == {"secretKeyRef": {"name": langfuse.S3_SECRET, "key": "secretKey"}}
+    assert main["image"] == versions.IMAGES["curl"]
+    assert job.inputs["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"] == "false"
+    assert gpu_plan.depends_on(job.urn, chart(gpu_plan, "langfuse").urn)
+    assert langfuse.seaweedfs_service("stores3") == "stores3-all-in-one"
+
+
+def test_dev_footprint_has_no_langfuse(dev_plan: Plan) -> None:
+    token = "llm-tracing-infra:langfuse:Langfuse"
+    assert not [r for r in dev_plan.resources if r.type == token]
+    assert [r for r in run_program("dev", {"langfuse.enabled": "true"}).resources if r.type == token]
