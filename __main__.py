@@ -68,7 +68,8 @@ if cfg.logging.enabled:
 
 gpu = None
 if cfg.gpu.enabled:
-    gpu = Dcgm("gpu", DcgmArgs(config=cfg, namespace=mesh.namespaces["gpu"], monitoring_crds=monitoring.crds), on_cluster)
+    gpu = Dcgm("gpu", DcgmArgs(config=cfg, namespace=mesh.namespaces["gpu"], monitoring_crds=monitoring.crds),
+               on_cluster)
 engines = serving.deploy(cfg, secrets, namespace=mesh.namespaces["llm"], tracing=tracing.endpoints,
                          monitoring_crds=monitoring.crds, gpu=gpu, opts=after_mesh)
 

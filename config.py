@@ -305,7 +305,7 @@ class Collector(_Model):
     replicas: int = Field(default=1, ge=1, le=10, description="StatefulSet replicas, each with its own queue volume.")
     memory_limit_mib: int = Field(default=400, ge=64, description="memory_limiter limit; below the container limit.")
     queue_size: int = Field(
-        default=1000, ge=100, description="Batches (up to 1024 spans each) held per exporter in the persistent queue."
+        default=1000, ge=100, description="Export requests (SDK batches) held per exporter in the persistent queue."
     )
     queue_storage_size: Quantity = "1Gi"
     export_to_langfuse: bool = False
@@ -720,7 +720,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Any) -> str:
     key = f"{PROJECT}:" + ".".join(str(part) for part in error["loc"])
     given = error.get("input")
     message = str(error["msg"]).removeprefix("Value error, ")

@@ -67,7 +67,7 @@ def endpoint(cfg: config.StackConfig, engine: config.Engine) -> EngineEndpoint:
     return EngineEndpoint(engine, ref, name, name)
 
 
-def metadata(name: str, namespace: pulumi.Input[str], app: str, component: str = "engine") -> dict[str, Any]:
+def metadata(name: str, namespace: pulumi.Input[str], app: str, component: str = "engine") -> Any:
     return {"name": name, "namespace": namespace, "labels": labels(app, component)}
 
 
@@ -78,7 +78,7 @@ def selector(app: str) -> dict[str, str]:
 def engine_service(
     parent: pulumi.Resource, name: str, ref: ServiceRef, namespace: pulumi.Input[str], app: str
 ) -> k8s.core.v1.Service:
-    return k8s.core.v1.Service(
+    return k8s.core.v1.Service(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
         f"{name}-service",
         metadata=metadata(ref.name, namespace, app),
         spec={
@@ -153,7 +153,7 @@ def gpu_workload(
 ) -> k8s.apps.v1.Deployment:
     """Model cache claim, optional HF token Secret, the Deployment and its PodDisruptionBudget."""
     app = spec.app
-    cache = k8s.core.v1.PersistentVolumeClaim(
+    cache = k8s.core.v1.PersistentVolumeClaim(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
         f"{name}-model-cache",
         metadata=metadata(f"{app}-model-cache", namespace, app, "model-cache"),
         spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": spec.cache_size}}},
@@ -171,7 +171,7 @@ def gpu_workload(
         *spec.env,
     ]
     if spec.hf_token is not None:
-        token = k8s.core.v1.Secret(
+        token = k8s.core.v1.Secret(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
             f"{name}-hf-token",
             metadata=metadata(f"{app}-hf-token", namespace, app),
             type="Opaque",
@@ -186,7 +186,7 @@ def gpu_workload(
         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}},
         {"name": "tmp", "emptyDir": {}},
     ]
-    mounts = [
+    mounts: list[dict[str, Any]] = [
         {"name": "model-cache", "mountPath": CACHE_DIR},
         {"name": "dshm", "mountPath": "/dev/shm"},
         {"name": "tmp", "mountPath": "/tmp"},
@@ -194,7 +194,7 @@ def gpu_workload(
     init_containers = []
     if spec.otel_bootstrap:
         volumes.append({"name": "otel", "emptyDir": {}})
-        mounts.append({"name": "otel", "mountPath": OTEL_DIR, "readOnly": True})
+        mounts.append({"name": "otel", "mountPath": OTEL_DIR, "readOnly": True})  # type: ignore[dict-item]  # pulumi-kubernetes overloads vs manifest-style dicts
         env.append({"name": "PYTHONPATH", "value": OTEL_DIR})
         init_containers.append(otel_bootstrap_container(spec.image))
     resources: dict[str, Any] = spec.resources.as_k8s()
@@ -220,7 +220,7 @@ def gpu_workload(
         },
     }
     pod_labels = labels(app, "engine")
-    deployment = k8s.apps.v1.Deployment(
+    deployment = k8s.apps.v1.Deployment(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
         f"{name}-deployment",
         metadata={
             **metadata(app, namespace, app),
@@ -264,7 +264,7 @@ def gpu_workload(
         # nvidia.com/gpu is allocatable only once the device plugin runs on the node.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[device_plugin]),
     )
-    k8s.policy.v1.PodDisruptionBudget(
+    k8s.policy.v1.PodDisruptionBudget(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
         f"{name}-pdb",
         metadata=metadata(app, namespace, app),
         spec={

@@ -42,12 +42,12 @@ def generated_secret(
             create=f'python3 -c "{script}"',
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["stdout"])),
         )
-        return pulumi.Output.secret(generated.stdout)
+        return pulumi.Output.secret(generated.stdout.apply(str))
     if alphabet == "hex":
         # RandomPassword has no hex alphabet: RandomId gives length/2 random bytes as hex.
         hex_id = random.RandomId(name, byte_length=length // 2, opts=opts)
-        return pulumi.Output.secret(hex_id.hex).apply(lambda h: prefix + h)
+        return pulumi.Output.secret(hex_id.hex.apply(lambda h: prefix + h))
     password = random.RandomPassword(
         name, length=length, special=False, upper=True, lower=True, numeric=True, opts=opts
     )
-    return pulumi.Output.secret(password.result).apply(lambda r: prefix + r)
+    return pulumi.Output.secret(password.result.apply(lambda r: prefix + r))

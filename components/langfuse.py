@@ -19,7 +19,10 @@ Persistence on ``pulumi destroy`` (``storage.retainOnDestroy``): Postgres is a S
 claim template is kept (``persistentVolumeClaimRetentionPolicy.whenDeleted: Retain``); the Valkey
 and SeaweedFS claims carry ``helm.sh/resource-policy: keep``, which ``helm.v4.Chart`` turns into
 ``retainOnDelete``; ClickHouse and Keeper volumes belong to StatefulSets the operator creates,
-so Pulumi never deletes them (Kubernetes keeps claim-template volumes by default).
+so Pulumi never deletes them (Kubernetes keeps claim-template volumes by default). The credential
+Secrets are retained with them, because the data is useless without the same salt, encryption key
+and database passwords: to reattach retained data to a new stack, import those Secrets' values
+into the new stack's state first, or a fresh ``pulumi up`` overwrites them with new random ones.
 
 Two chart behaviours ``helm.v4.Chart`` changes, and how they are handled: it renders without
 hooks, so SeaweedFS's bucket-creating post-install hook never runs (a Job here creates the
@@ -175,7 +178,7 @@ class Langfuse(pulumi.ComponentResource):
                     "labels": labels("langfuse", "credentials"),
                 },
                 type="Opaque",
-                string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+                string_data={key: pulumi.Output.secret(value) for key, value in data.items()},  # type: ignore[arg-type]  # pulumi-kubernetes overloads vs manifest-style dicts
                 # Retained with the volumes: losing the salt or encryption key makes stored data unreadable.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=cfg.storage.retain_on_destroy),
             )
@@ -268,7 +271,7 @@ class Langfuse(pulumi.ComponentResource):
             {"name": var, "valueFrom": {"secretKeyRef": {"name": S3_SECRET, "key": key}}}
             for var, key in (("AWS_ACCESS_KEY_ID", "accessKey"), ("AWS_SECRET_ACCESS_KEY", "secretKey"))
         ]
-        return k8s.batch.v1.Job(
+        return k8s.batch.v1.Job(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
             f"{name}-s3-bucket",
             metadata={"name": f"{FULLNAME}-s3-bucket", "namespace": namespace, "labels": labels("langfuse", "setup")},
             spec={

@@ -114,6 +114,11 @@ def loki_values(cfg: config.StackConfig) -> dict[str, Any]:
         "lokiCanary": off,
         "test": off,
         "sidecar": {"rules": off},
+        # The chart defaults the simple-scalable targets to 3 replicas each and refuses to render
+        # them next to a single binary (templates/validate.yaml): monolithic means zero of them.
+        "read": {"replicas": 0},
+        "write": {"replicas": 0},
+        "backend": {"replicas": 0},
     }
 
 

@@ -111,8 +111,11 @@ def _exporter_reliability(cfg: config.Collector) -> dict[str, Any]:
         "sending_queue": {
             "enabled": True,
             "storage": "file_storage/queue",
+            "sizer": "requests",
             "queue_size": cfg.queue_size,
             "num_consumers": 4,
+            # Batching after the queue: a span is on disk before the client gets its acknowledgement.
+            "batch": {"flush_timeout": "1s", "min_size": 512, "max_size": 1024, "sizer": "items"},
         },
     }
 
@@ -130,8 +133,12 @@ def collector_config(
     """The collector's whole configuration (otelcol-contrib 0.158.0 component names).
 
     Pipeline ``traces``: memory_limiter (first, so pressure is refused before anything is
-    buffered), k8s_attributes, batch, then OTLP/gRPC to Tempo. With Langfuse, ``traces/langfuse``
-    fans the same receiver out to Langfuse's OTLP/HTTP endpoint, LLM spans only.
+    buffered), k8s_attributes, then OTLP/gRPC to Tempo. With Langfuse, ``traces/langfuse`` fans
+    the same receiver out to Langfuse's OTLP/HTTP endpoint, LLM spans only.
+
+    No batch processor: it acknowledges spans to the client while holding them in memory, in
+    front of the persistent queue, so a crash loses them (the pipeline fault tests proved it on
+    the real collector). Batches are formed in the exporters' queues instead (``sending_queue.batch``).
     """
     collector = cfg.tracing.collector
     limit = collector.memory_limit_mib
@@ -172,7 +179,6 @@ def collector_config(
                     {"sources": [{"from": "connection"}]},
                 ],
             },
-            "batch": {"send_batch_size": 512, "send_batch_max_size": 1024, "timeout": "1s"},
         },
         "exporters": {
             "otlp_grpc/tempo": {
@@ -196,7 +202,7 @@ def collector_config(
             "pipelines": {
                 "traces": {
                     "receivers": ["otlp"],
-                    "processors": ["memory_limiter", "k8s_attributes", "batch"],
+                    "processors": ["memory_limiter", "k8s_attributes"],
                     "exporters": ["otlp_grpc/tempo"],
                 }
             },
@@ -212,7 +218,7 @@ def collector_config(
         }
         config_["service"]["pipelines"]["traces/langfuse"] = {
             "receivers": ["otlp"],
-            "processors": ["memory_limiter", "filter/langfuse", "k8s_attributes", "batch"],
+            "processors": ["memory_limiter", "filter/langfuse", "k8s_attributes"],
             "exporters": ["otlp_http/langfuse"],
         }
     return config_

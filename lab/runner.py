@@ -212,6 +212,8 @@ class Lab:
 
 
 def _errors(output: str) -> str:
-    """The lines that say what failed: the engine's and the API server's messages, with resources."""
-    lines = [line for line in output.splitlines() if re.search(r"error|failed|violation|mandatory", line, re.I)]
+    """The lines that say what failed: the engine's, the API server's and the policy pack's messages."""
+    wanted = re.compile(r"^\s*(error|warning):|\bmandatory\b|Policy Violations|^\s*\[mandatory\]|"
+                        r"^\s*(kubernetes|command|pulumi):\S+ \(|failed to|admission webhook")
+    lines = [line.rstrip() for line in output.splitlines() if wanted.search(line)]
     return "\n".join(lines[-40:]) or output[-3000:]

@@ -251,7 +251,7 @@ MOCK_GATEWAY_ADDRESS = "192.0.2.10"
 
 
 def _status(typ: str, outputs: dict[str, Any]) -> dict[str, Any]:
-    spec = outputs.get("spec") if isinstance(outputs.get("spec"), dict) else {}
+    spec: dict[str, Any] = outputs["spec"] if isinstance(outputs.get("spec"), dict) else {}
     if typ == "kubernetes:core/v1:Service":
         status: dict[str, Any] = {}
         if spec.get("type") == "LoadBalancer":
@@ -269,6 +269,10 @@ def _random_outputs(typ: str, name: str) -> dict[str, Any]:
     if typ.endswith("RandomUuid"):
         return {"result": "00000000-0000-4000-8000-000000000000"}
     return {"result": fake}
+
+
+def _run_path(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
 
 
 def run_program(
@@ -296,7 +300,7 @@ def run_program(
     os.chdir(target.parent)
     failure: BaseException | None = None
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(target), run_name="__main__")))
+        _sync_await(run_pulumi_func(lambda: _run_path(target)))
     except BaseException as exc:  # re-raised below with the partial plan attached
         failure = exc
     finally:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for path in (ROOT, ROOT / "policies"):  # the pack's package, as `pulumi preview --policy-pack` loads it
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 from offline.plan import Plan  # noqa: E402
 from tests.support import stack_plan  # noqa: E402

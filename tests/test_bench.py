@@ -33,7 +33,7 @@ def res(
 
 
 def test_critical_path_follows_the_longest_weighted_chain() -> None:
-    plan = {
+    plan: dict[str, Any] = {
         "resources": [
             res("crds", "kubernetes:yaml/v2:ConfigFile", []),
             res("istiod", "kubernetes:helm.sh/v4:Chart", ["crds"], {"chart": "/m/istiod-1.30.3.tgz"}),

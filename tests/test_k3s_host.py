@@ -14,12 +14,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 import versions
 from components.k3s_host import api_server_host, render_script
 from config import ConfigError
 from offline.plan import SECRET, Plan, Resource
-from offline.runner import run_program
+from offline.runner import ROOT, run_program
 
 HOST_COMMANDS = ("command:local:Command", "command:remote:Command")
 
@@ -83,12 +84,17 @@ def test_destroy_leaves_the_host_alone_unless_opted_in(local_plan: Plan) -> None
     assert "k3s-uninstall.sh" in host_steps(opted_in)["install"].inputs["delete"]
 
 
-def test_gpu_host_over_ssh_configures_the_nvidia_runtime() -> None:
-    plan = run_program("gpu", {"k3s.host": "gpu-box.lan", "k3s.user": "ubuntu", "k3s.port": "2222"})
+def test_gpu_host_over_ssh_configures_the_nvidia_runtime(tmp_path: Path) -> None:
+    # the gpu stack plus the SSH key as a secure value, as `pulumi config set --secret` stores it
+    stack = yaml.safe_load((ROOT / "Pulumi.gpu.yaml").read_text())
+    stack["config"]["llm-tracing-infra:k3sSshPrivateKey"] = {"secure": "v1:c2VjcmV0"}
+    (tmp_path / "Pulumi.gpu.yaml").write_text(yaml.safe_dump(stack))
+    overrides = {"k3s.host": "gpu-box.lan", "k3s.user": "ubuntu", "k3s.port": "2222"}
+    plan = run_program("gpu", overrides, program=ROOT / "__main__.py", root=tmp_path)
     steps = host_steps(plan)
     assert set(steps) == {"install", "nvidia-runtime", "node-ready", "kubeconfig", "gpu-capacity"}
     assert all(s.type == "command:remote:Command" for s in steps.values())
-    assert all(s.inputs["connection"] == SECRET for s in steps.values())  # it may carry the SSH key
+    assert all(s.inputs["connection"] == SECRET for s in steps.values())  # it carries the SSH key
     assert steps["nvidia-runtime"].dependencies == [steps["install"].urn]
     assert steps["node-ready"].dependencies == [steps["nvidia-runtime"].urn]
     assert steps["gpu-capacity"].dependencies == [steps["node-ready"].urn]
@@ -97,6 +103,12 @@ def test_gpu_host_over_ssh_configures_the_nvidia_runtime() -> None:
     # the device plugin comes through the provider: waiting for GPUs before it would deadlock
     assert not plan.depends_on(named(plan, "k8s").urn, steps["gpu-capacity"].urn)
     assert plan.depends_on(named(plan, "verification-checks").urn, steps["gpu-capacity"].urn)
+
+
+def test_ssh_agent_is_used_without_a_key() -> None:
+    plan = run_program("dev", {"k3s.host": "box.lan"})
+    connection = host_steps(plan)["install"].inputs["connection"]
+    assert connection["host"] == "box.lan" and connection["user"] == "root" and "privateKey" not in connection
 
 
 def test_a_new_k3s_version_reruns_every_step(local_plan: Plan) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from offline.plan import SECRET, Plan
 from offline.preview import preview
-from offline.runner import run_program
+from offline.runner import FAKE_SECRET, run_program
 
 PROGRAM = """
 import pulumi
@@ -27,13 +27,13 @@ crds = k8s.yaml.v2.ConfigFile("crds", file="bundle.yaml")
 first = Box("first")
 second = Box("second", pulumi.ResourceOptions(depends_on=[crds] if DECLARE_EDGE else []))
 secret = k8s.core.v1.Secret("token", metadata={"namespace": first.ns.metadata.name},
-                            string_data={"token": pulumi.Output.secret("hunter2")})
+                            string_data={"token": pulumi.Config().require_secret("token")})
 plain = k8s.core.v1.ConfigMap("settings", metadata={"namespace": second.ns.metadata.name}, data={"a": "b"})
 """
 
 
 def write_program(tmp_path: Path, declare_edge: bool) -> Path:
-    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  llm-tracing-infra:token:\n    secure: v1:AAAA\n")
     program = tmp_path / "prog.py"
     program.write_text(PROGRAM.replace("DECLARE_EDGE", str(declare_edge)))
     return program
@@ -75,7 +75,15 @@ def test_secrets_read_as_placeholder(tmp_path: Path) -> None:
     plan = run_program("dev", program=write_program(tmp_path, True), root=tmp_path)
     token = plan.by_urn()[by_name(plan, "token")]
     assert token.inputs["stringData"] == SECRET
-    assert "hunter2" not in plan.dumps()
+    assert FAKE_SECRET not in plan.dumps()
+
+
+def test_a_literal_marked_secret_stays_visible_for_the_policies(tmp_path: Path) -> None:
+    program = write_program(tmp_path, True)
+    program.write_text(program.read_text().replace('pulumi.Config().require_secret("token")', '"hunter2"'))
+    plan = run_program("dev", program=program, root=tmp_path)
+    # pulumi-kubernetes marks every Secret's data secret; a literal in the source is still a literal
+    assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == {"token": "hunter2"}
 
 
 def test_plan_json_contract_and_manifests(tmp_path: Path) -> None:

@@ -238,12 +238,6 @@ def test_compliant_twin_passes(case_id: str, tmp_path: Path) -> None:
     assert code == 0, output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pulumi-kubernetes wraps every Secret's data in Output.secret, and the runner masks every secret as "
-    "[secret], so a literal typed into a k8s.core.v1.Secret is invisible offline until the runner keeps "
-    "secret-marked literals apart from values of secret sources (see the policy pack report)",
-)
 def test_literal_in_a_typed_secret_is_caught(tmp_path: Path) -> None:
     body = 'k8s.core.v1.Secret("db", metadata={"name": "db"}, string_data={"password": "hunter2"})'
     code, output = offline_preview(tmp_path, body)

@@ -101,13 +101,29 @@ def test_memory_limiter_is_first_in_every_pipeline(stack: str) -> None:
         assert pipeline["processors"][0] == "memory_limiter", name
     assert checks.check_collector_pipelines(plan) == []
 
-    def batch_first(v: dict[str, Any]) -> None:
-        v["alternateConfig"]["service"]["pipelines"]["traces"]["processors"] = ["batch", "memory_limiter"]
+    def limiter_second(v: dict[str, Any]) -> None:
+        v["alternateConfig"]["service"]["pipelines"]["traces"]["processors"] = ["k8s_attributes", "memory_limiter"]
 
-    findings = checks.check_collector_pipelines(edited(plan, "opentelemetry-collector", batch_first))
+    findings = checks.check_collector_pipelines(edited(plan, "opentelemetry-collector", limiter_second))
     assert [f.message for f in findings] == [
-        "pipeline traces: memory_limiter must be the first processor, got ['batch', 'memory_limiter']"
+        "pipeline traces: memory_limiter must be the first processor, got ['k8s_attributes', 'memory_limiter']"
     ]
+
+
+def test_spans_are_batched_after_the_persistent_queue_not_before() -> None:
+    plan = stack_plan("gpu")
+    config_ = collector(plan)
+    for name, pipeline in config_["service"]["pipelines"].items():
+        assert not [p for p in pipeline["processors"] if p.split("/")[0] == "batch"], name
+    for name, exporter in config_["exporters"].items():
+        assert exporter["sending_queue"]["batch"]["sizer"] == "items", name
+
+    def batch_processor(v: dict[str, Any]) -> None:
+        v["alternateConfig"]["processors"]["batch"] = {}
+        v["alternateConfig"]["service"]["pipelines"]["traces"]["processors"].append("batch")
+
+    findings = checks.check_collector_pipelines(edited(plan, "opentelemetry-collector", batch_processor))
+    assert len(findings) == 1 and "holds acknowledged spans in memory" in findings[0].message
 
 
 def test_memory_limit_comes_from_config() -> None:
@@ -125,7 +141,7 @@ def test_sending_queue_is_persisted_on_a_claim_per_replica() -> None:
     v = values(plan, "opentelemetry-collector")
     config_ = v["alternateConfig"]
     queue = config_["exporters"]["otlp_grpc/tempo"]["sending_queue"]
-    assert queue == {"enabled": True, "storage": "file_storage/queue", "queue_size": 2000, "num_consumers": 4}
+    assert queue["storage"] == "file_storage/queue" and queue["queue_size"] == 2000 and queue["sizer"] == "requests"
     assert "file_storage/queue" in config_["service"]["extensions"]
     directory = config_["extensions"]["file_storage/queue"]["directory"]
     mounts = {m["mountPath"]: m["name"] for m in v["extraVolumeMounts"]}

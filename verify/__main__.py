@@ -5,7 +5,11 @@
     GRAFANA_ADMIN_PASSWORD="$(pulumi stack output grafanaAdminPassword --show-secrets)" \\
     LITELLM_MASTER_KEY="$(pulumi stack output litellmMasterKey --show-secrets)" \\
     .venv/bin/python -m verify --gateway "$(pulumi stack output gatewayAddress)" --domain local \\
-        --target engine=mock-llm --target collector=collector --target tempo=tempo
+        --target mock=mock-llm --target collector=otel-collector --target tempo=tempo \\
+        --datasource prometheus --datasource tempo --datasource loki
+
+(the ``dev`` stack; ``gpu`` has ``--target vllm=vllm --target dcgm=dcgm-exporter`` instead of
+``mock``). ``pulumi stack output verifyCommand`` prints the exact command ``pulumi up`` ran.
 
 It checks: every hostname (``--host``, default: the platform's) answers through the gateway with
 its Host header, neither 404 nor 5xx; a test span sent to the gateway on 4318 (OTLP/HTTP) and 4317

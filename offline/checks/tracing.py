@@ -80,7 +80,11 @@ def check_collector_exports_to_tempo(plan: Plan) -> list[Finding]:
 
 
 def check_collector_pipelines(plan: Plan) -> list[Finding]:
-    """memory_limiter first in every pipeline; every exporter retries from a file_storage-backed queue."""
+    """memory_limiter first, no batch processor; every exporter retries from a file_storage-backed queue.
+
+    A batch processor acknowledges spans while it holds them in memory, in front of the persistent
+    queue: a crash loses them. Exporters batch in ``sending_queue.batch`` instead.
+    """
     findings = []
     for chart in _charts(plan, "opentelemetry-collector"):
         config = collector_config(chart)
@@ -91,6 +95,10 @@ def check_collector_pipelines(plan: Plan) -> list[Finding]:
             processors = (pipeline or {}).get("processors") or []
             if not processors or processors[0] != "memory_limiter":
                 message = f"pipeline {name}: memory_limiter must be the first processor, got {processors}"
+                findings.append(Finding("collector-pipelines", "mandatory", chart.urn, message))
+            if any(p.split("/")[0] == "batch" for p in processors):
+                message = (f"pipeline {name}: a batch processor holds acknowledged spans in memory before the "
+                           "persistent queue (lost on a crash); batch in the exporters' sending_queue.batch")
                 findings.append(Finding("collector-pipelines", "mandatory", chart.urn, message))
         for name, exporter in (config.get("exporters") or {}).items():
             if name.split("/")[0] == "debug":

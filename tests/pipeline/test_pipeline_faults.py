@@ -87,7 +87,8 @@ def test_sink_down_30s_loses_nothing(collector_binary: Path, tmp_path: Path, dev
         assert queued > 0 and received_while_down < len(s.sent), "the fault did not happen: the sink kept receiving"
 
 
-def _kill_and_restart(binary: Path, config: dict[str, Any], workdir: Path, name: str) -> tuple[int, int, float]:
+def _kill_and_restart(binary: Path, config: dict[str, Any], workdir: Path, name: str,
+                      wait: float = 60) -> tuple[int, int, float]:
     """Stream; Tempo down; SIGKILL the collector while its queue holds spans; restart; Tempo up."""
     with running_pipeline(binary, config, workdir) as pipeline:
         sinks = list(pipeline.sinks.values())
@@ -108,7 +109,7 @@ def _kill_and_restart(binary: Path, config: dict[str, Any], workdir: Path, name:
                 sink.start()
         lost = 0
         for exporter, sink in pipeline.sinks.items():
-            sink.wait_for(len(stream.sent), timeout=60)
+            sink.wait_for(len(stream.sent), timeout=wait)
             lost = max(lost, compare(stream.sent, sink, f"{name} -> {exporter}").lost)
         return len(stream.sent), lost, queued
 
@@ -126,7 +127,9 @@ def test_collector_sigkill_restart_loses_nothing(collector_binary: Path, tmp_pat
     in_memory = copy.deepcopy(config)
     for exporter in persistent_queues(in_memory):
         del in_memory["exporters"][exporter]["sending_queue"]["storage"]
-    _, control_lost, _ = _kill_and_restart(collector_binary, in_memory, tmp_path / "control", "sigkill-in-memory")
+    _, control_lost, _ = _kill_and_restart(
+        collector_binary, in_memory, tmp_path / "control", "sigkill-in-memory", wait=15
+    )
     assert control_lost > 0, "without the file_storage queue the kill lost nothing: the test cannot see a loss"
 
 
@@ -137,16 +140,19 @@ def test_burst_beyond_memory_limiter_loses_nothing(collector_binary: Path, tmp_p
     with running_pipeline(collector_binary, config, tmp_path) as pipeline, retry_warnings() as warnings:
         sent = Sent()
         refused = 0.0
-        for attempt in range(3):  # the limiter samples memory periodically: a burst may slip between checks
-            clients = [OtlpClient("grpc", pipeline.collector.otlp_grpc, f"burst-{i}") for i in range(8)]
+        for attempt in range(3):  # the limiter samples memory once a second: a burst may slip between checks
+            # 8 clients x 1500 spans x 4 KB, in 1 MiB requests (under the receiver's 4 MiB limit). The SDK's
+            # own retries must deliver; its deadline is long so a loaded machine's slow ack is not a drop.
+            clients = [OtlpClient("grpc", pipeline.collector.otlp_grpc, f"burst-{i}", export_timeout=120,
+                                  batch_size=256) for i in range(8)]
             threads = [
-                threading.Thread(target=c.send, args=(sent, 3000, f"burst{attempt}-{i}"), kwargs={"payload": 2000})
+                threading.Thread(target=c.send, args=(sent, 1500, f"burst{attempt}-{i}"), kwargs={"payload": 4000})
                 for i, c in enumerate(clients)
             ]
             for thread in threads:
                 thread.start()
             for thread in threads:
-                thread.join(120)
+                thread.join(300)
             for client in clients:
                 client.close()
             refused = pipeline.collector.metric("otelcol_receiver_refused_spans")
