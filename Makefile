@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: preview test lint bench clean
+.PHONY: preview test test-pipeline lint bench clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m venv $(VENV)
@@ -16,7 +16,11 @@ preview: $(VENV)/.installed
 	$(VENV)/bin/python -m offline preview --stack $(STACK) --out $(OUT)
 
 test: $(VENV)/.installed
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --ignore=tests/pipeline
+
+# The real-collector pipeline tests (issue 7): build otelcol with ocb (cached under ~/.cache), then run.
+test-pipeline: $(VENV)/.installed
+	$(VENV)/bin/pytest -q tests/pipeline
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
