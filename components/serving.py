@@ -25,7 +25,7 @@ def deploy(
     cfg: config.StackConfig,
     secrets: config.Secrets,
     *,
-    namespace: pulumi.Input[str],
+    namespace: pulumi.Output[str] | str,
     tracing: TracingEndpoints,
     monitoring_crds: pulumi.Resource,
     gpu: Dcgm | None,

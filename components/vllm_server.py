@@ -18,6 +18,7 @@ from components import _engine
 from components._engine import EngineEndpoint
 from components._k8s import TOKEN_PREFIX
 from components.dcgm import Dcgm
+from config import Secrets
 
 if TYPE_CHECKING:
     from components.tracing_pipeline import TracingEndpoints
@@ -29,7 +30,7 @@ class VllmServerArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     config: config.StackConfig
-    secrets: config.Secrets
+    secrets: Secrets
     namespace: pulumi.Output[str] | str
     """IstioMesh's Output (``pulumi.Input`` has a forward ref pydantic cannot resolve)."""
     tracing: TracingEndpoints
