@@ -379,6 +379,14 @@ class Logging(_Model):
     alloy_resources: Resources = resources("50m", "128Mi", "500m", "256Mi")
 
 
+def _reject_owned_flags(args: list[str], owned: tuple[str, ...], section: str) -> list[str]:
+    """Engine flags the program sets itself must not come in again through ``extraArgs``."""
+    clash = [arg for arg in args if arg.split("=")[0] in owned]
+    if clash:
+        raise ValueError(f"must not set {clash}: use the dedicated keys of the {section} section")
+    return args
+
+
 class Vllm(_Model):
     """The vLLM OpenAI server on the GPU."""
 
@@ -412,10 +420,7 @@ class Vllm(_Model):
     @classmethod
     def _no_owned_flags(cls, value: list[str]) -> list[str]:
         owned = ("--gpu-memory-utilization", "--model", "--port", "--served-model-name", "--otlp-traces-endpoint")
-        clash = [arg for arg in value if arg.split("=")[0] in owned]
-        if clash:
-            raise ValueError(f"must not set {clash}: use the dedicated keys of the vllm section")
-        return value
+        return _reject_owned_flags(value, owned, "vllm")
 
 
 class Sglang(_Model):
@@ -443,10 +448,7 @@ class Sglang(_Model):
     @classmethod
     def _no_owned_flags(cls, value: list[str]) -> list[str]:
         owned = ("--model-path", "--port", "--served-model-name", "--mem-fraction-static", "--otlp-traces-endpoint")
-        clash = [arg for arg in value if arg.split("=")[0] in owned]
-        if clash:
-            raise ValueError(f"must not set {clash}: use the dedicated keys of the sglang section")
-        return value
+        return _reject_owned_flags(value, owned, "sglang")
 
 
 class MockEngine(_Model):

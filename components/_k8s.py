@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
 TOKEN_PREFIX = "llm-tracing-infra"
 """Type tokens are ``llm-tracing-infra:<module>:<Type>``; treat them as a stable API."""
 
@@ -59,13 +57,5 @@ def restricted_security_context(*, read_only_root: bool = True, run_as_user: int
     return context
 
 
-NO_SIDECAR_ANNOTATIONS = {"sidecar.istio.io/inject": "false"}
-"""Pod opt-out of Istio injection: hostNetwork pods, Jobs (a sidecar keeps a Job running)."""
-
 NO_SIDECAR_LABELS = {"sidecar.istio.io/inject": "false"}
-"""Label form of the opt-out, which Istio's injector honours first (annotation is legacy)."""
-
-
-def child_opts(parent: pulumi.Resource, **kwargs: Any) -> pulumi.ResourceOptions:
-    """Options for a component's child: parented, nothing else inherited implicitly."""
-    return pulumi.ResourceOptions(parent=parent, **kwargs)
+"""Pod opt-out of Istio injection (hostNetwork pods, Jobs: a sidecar keeps a Job running)."""
