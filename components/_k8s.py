@@ -57,5 +57,8 @@ def restricted_security_context(*, read_only_root: bool = True, run_as_user: int
     return context
 
 
+NO_SIDECAR_ANNOTATIONS = {"sidecar.istio.io/inject": "false"}
+"""Annotation form of the opt-out, for charts that only template pod annotations."""
+
 NO_SIDECAR_LABELS = {"sidecar.istio.io/inject": "false"}
 """Pod opt-out of Istio injection (hostNetwork pods, Jobs: a sidecar keeps a Job running)."""
