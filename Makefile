@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: preview test test-pipeline lint bench clean
+.PHONY: preview test test-pipeline lab lint bench clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m venv $(VENV)
@@ -20,7 +20,14 @@ test: $(VENV)/.installed
 
 # The real-collector pipeline tests (issue 7): build otelcol with ocb (cached under ~/.cache), then run.
 test-pipeline: $(VENV)/.installed
-	$(VENV)/bin/pytest -q tests/pipeline
+	$(VENV)/bin/pytest -q -s tests/pipeline
+
+# The real Pulumi CLI on the simulated cluster (issue 11); toolchain builds are cached under ~/.cache.
+lab: $(VENV)/.installed
+	$(VENV)/bin/python -m lab run --stack $(STACK)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/run.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

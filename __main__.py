@@ -26,10 +26,16 @@ cfg, secrets = config.load()
 
 # The cluster: k3s installed on the stack's host (k3s.host), else an existing one (kubeconfig/context).
 host = K3sHost("host", K3sHostArgs(config=cfg, secrets=secrets)) if cfg.k3s.host else None
+# What `pulumi destroy` retains (data namespaces, volumes, credentials) is adopted by the next `up`
+# instead of failing with AlreadyExists (upsert, off by default since pulumi-kubernetes 4.29).
+adopt_retained = cfg.storage.retain_on_destroy
 if host:
-    provider = k8s.Provider("k8s", kubeconfig=host.kubeconfig)
+    provider = k8s.Provider("k8s", kubeconfig=host.kubeconfig, upsert_existing_objects=adopt_retained)
 else:
-    provider = k8s.Provider("k8s", kubeconfig=cfg.kubernetes.kubeconfig, context=cfg.kubernetes.context)
+    provider = k8s.Provider(
+        "k8s", kubeconfig=cfg.kubernetes.kubeconfig, context=cfg.kubernetes.context,
+        upsert_existing_objects=adopt_retained,
+    )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[host.ready] if host else None)
 
 # Endpoints each component will serve, known before it exists: peers wire to these, never to
@@ -39,8 +45,11 @@ logging_endpoints = logging_stack.endpoints(cfg)
 
 # Mesh first: Gateway API CRDs -> istio base -> istiod, and the platform's namespaces.
 mesh = IstioMesh("mesh", IstioMeshArgs(config=cfg, collector=tracing_endpoints.otlp_grpc), on_cluster)
-# Workloads in injected namespaces need istiod's injector up before their pods start.
-after_mesh = pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[mesh])
+
+def ready_in(namespace_key: str) -> pulumi.ResourceOptions:
+    """Workloads in injected namespaces wait for istiod's injector; the others only for their namespace."""
+    return pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=mesh.ready_for(namespace_key))
+
 
 monitoring = MonitoringStack(
     "monitoring",
@@ -48,12 +57,13 @@ monitoring = MonitoringStack(
         config=cfg, secrets=secrets, namespace=mesh.namespaces["monitoring"],
         tracing=tracing_endpoints, logging=logging_endpoints if cfg.logging.enabled else None,
     ),
-    after_mesh,
+    ready_in("monitoring"),
 )
 # Langfuse before the pipeline: the collector may export LLM spans to it with its project keys.
 observer = None
 if cfg.langfuse.enabled:
-    observer = Langfuse("langfuse", LangfuseArgs(config=cfg, namespace=mesh.namespaces["langfuse"]), after_mesh)
+    observer = Langfuse("langfuse", LangfuseArgs(config=cfg, namespace=mesh.namespaces["langfuse"]),
+                        ready_in("langfuse"))
 tracing = TracingPipeline(
     "tracing",
     TracingPipelineArgs(
@@ -61,17 +71,17 @@ tracing = TracingPipeline(
         monitoring_crds=monitoring.crds,
         langfuse=observer.connection if observer and cfg.tracing.collector.export_to_langfuse else None,
     ),
-    after_mesh,
+    ready_in("tracing"),
 )
 if cfg.logging.enabled:
-    LoggingStack("logging", LoggingStackArgs(config=cfg, namespace=mesh.namespaces["logging"]), after_mesh)
+    LoggingStack("logging", LoggingStackArgs(config=cfg, namespace=mesh.namespaces["logging"]), ready_in("logging"))
 
 gpu = None
 if cfg.gpu.enabled:
     gpu = Dcgm("gpu", DcgmArgs(config=cfg, namespace=mesh.namespaces["gpu"], monitoring_crds=monitoring.crds),
                on_cluster)
 engines = serving.deploy(cfg, secrets, namespace=mesh.namespaces["llm"], tracing=tracing.endpoints,
-                         monitoring_crds=monitoring.crds, gpu=gpu, opts=after_mesh)
+                         monitoring_crds=monitoring.crds, gpu=gpu, opts=ready_in("llm"))
 
 proxy = None
 if cfg.litellm.enabled:
@@ -82,7 +92,7 @@ if cfg.litellm.enabled:
             tracing=tracing.endpoints, langfuse=observer.connection if observer else None,
             monitoring_crds=monitoring.crds,
         ),
-        after_mesh,
+        ready_in("litellm"),
     )
 
 routes = GatewayRoutes(

@@ -49,18 +49,31 @@ def requests(total: int, per_request: int) -> list[trace_service_pb2.ExportTrace
         spans = []
         for seq in range(first, min(first + per_request, total)):
             attributes = {
-                "gen_ai.operation.name": "chat", "gen_ai.system": "vllm", "gen_ai.request.model": "Qwen2.5-3B-Instruct",
-                "gen_ai.usage.input_tokens": 40 + seq % 300, "gen_ai.usage.output_tokens": 100 + seq % 200,
-                "http.response.status_code": 200, "url.path": "/v1/chat/completions",
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": "vllm",
+                "gen_ai.request.model": "Qwen2.5-3B-Instruct",
+                "gen_ai.usage.input_tokens": 40 + seq % 300,
+                "gen_ai.usage.output_tokens": 100 + seq % 200,
+                "http.response.status_code": 200,
+                "url.path": "/v1/chat/completions",
             }
-            spans.append(Span(
-                trace_id=os.urandom(16), span_id=os.urandom(8), name="chat Qwen2.5-3B-Instruct",
-                kind=Span.SPAN_KIND_SERVER, attributes=[KeyValue(key=k, value=_any(v)) for k, v in attributes.items()],
-            ))
+            spans.append(
+                Span(
+                    trace_id=os.urandom(16),
+                    span_id=os.urandom(8),
+                    name="chat Qwen2.5-3B-Instruct",
+                    kind=Span.SPAN_KIND_SERVER,
+                    attributes=[KeyValue(key=k, value=_any(v)) for k, v in attributes.items()],
+                )
+            )
         resource = [KeyValue(key="service.name", value=AnyValue(string_value="bench-engine"))]
-        batches.append(trace_service_pb2.ExportTraceServiceRequest(resource_spans=[
-            ResourceSpans(resource=Resource(attributes=resource), scope_spans=[ScopeSpans(spans=spans)])
-        ]))
+        batches.append(
+            trace_service_pb2.ExportTraceServiceRequest(
+                resource_spans=[
+                    ResourceSpans(resource=Resource(attributes=resource), scope_spans=[ScopeSpans(spans=spans)])
+                ]
+            )
+        )
     return batches
 
 
@@ -68,8 +81,12 @@ def _any(value: Any) -> AnyValue:
     return AnyValue(int_value=value) if isinstance(value, int) else AnyValue(string_value=str(value))
 
 
-def push(endpoint: str, batches: list[trace_service_pb2.ExportTraceServiceRequest], refusals: list[int],
-         interval: float = 0.0) -> None:
+def push(
+    endpoint: str,
+    batches: list[trace_service_pb2.ExportTraceServiceRequest],
+    refusals: list[int],
+    interval: float = 0.0,
+) -> None:
     """Export ``batches`` in order, one per ``interval`` seconds (0: back to back); retry refusals (bounded)."""
     with grpc.insecure_channel(endpoint) as channel:
         stub = trace_service_pb2_grpc.TraceServiceStub(channel)
@@ -92,12 +109,15 @@ def push(endpoint: str, batches: list[trace_service_pb2.ExportTraceServiceReques
                     time.sleep(min(0.05 * 2**attempt, 2))
 
 
-def run(binary: Path, name: str, config: dict[str, Any], batches: list[Any], clients: int,
-        interval: float = 0.0) -> dict[str, Any]:
+def run(
+    binary: Path, name: str, config: dict[str, Any], batches: list[Any], clients: int, interval: float = 0.0
+) -> dict[str, Any]:
     """One config, one load: back to back (throughput, CPU, memory) or paced (end-to-end delay)."""
     total = sum(len(b.resource_spans[0].scope_spans[0].spans) for b in batches)
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir, \
-            running_pipeline(binary, config, Path(workdir)) as pipeline:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir,
+        running_pipeline(binary, config, Path(workdir)) as pipeline,
+    ):
         collector = pipeline.collector
         sink = next(iter(pipeline.sinks.values()))
         collector.sample()
@@ -146,27 +166,40 @@ def main(argv: list[str] | None = None) -> int:
     binary = build_collector.build(quiet=True)
     configs = {f"generated ({args.stack})": generated_config(args.stack), "minimal": minimal_config()}
     print(f"collector {binary}", file=sys.stderr)
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, "
-          f"load average {os.getloadavg()[0]:.1f} at start; {args.spans} spans, {args.per_request}/request, "
-          f"{args.clients} gRPC clients")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Linux {platform.release()}, "
+        f"load average {os.getloadavg()[0]:.1f} at start; {args.spans} spans, {args.per_request}/request, "
+        f"{args.clients} gRPC clients"
+    )
     results = []
     for name, config in configs.items():
         saturated = run(binary, name, config, requests(args.spans, args.per_request), args.clients)
         paced_spans = int(args.rate * args.paced_seconds)
-        paced = run(binary, name, config, requests(paced_spans, args.per_request), args.clients,
-                    interval=args.per_request / args.rate)
+        paced = run(
+            binary,
+            name,
+            config,
+            requests(paced_spans, args.per_request),
+            args.clients,
+            interval=args.per_request / args.rate,
+        )
         results.append({**saturated, "p50 ms": paced["p50 ms"], "p99 ms": paced["p99 ms"]})
-    print(f"throughput, CPU and RSS: {args.spans} spans back to back; delay: {args.rate:.0f} spans/s for "
-          f"{args.paced_seconds:.0f} s (sink receive time - span end time)")
+    print(
+        f"throughput, CPU and RSS: {args.spans} spans back to back; delay: {args.rate:.0f} spans/s for "
+        f"{args.paced_seconds:.0f} s (sink receive time - span end time)"
+    )
     columns = ["config", "spans/s", "p50 ms", "p99 ms", "CPU s", "CPU ms/1k spans", "peak RSS MiB", "refusals"]
     print(" | ".join(f"{c:>15}" for c in columns))
     for result in results:
-        print(" | ".join(f"{result[c]:>15.1f}" if isinstance(result[c], float) else f"{result[c]:>15}"
-                         for c in columns))
+        print(
+            " | ".join(f"{result[c]:>15.1f}" if isinstance(result[c], float) else f"{result[c]:>15}" for c in columns)
+        )
     generated, minimal = results
     print(" | ".join([f"{'ratio gen/min':>15}"] + [f"{generated[c] / minimal[c]:>15.2f}" for c in columns[1:-1]]))
-    print("spans/s is end to end with a Python load generator and sink on the same CPUs: when both configs "
-          "show about the same, that is their bound; CPU ms/1k spans is the collector's own cost.")
+    print(
+        "spans/s is end to end with a Python load generator and sink on the same CPUs: when both configs "
+        "show about the same, that is their bound; CPU ms/1k spans is the collector's own cost."
+    )
     return 0
 
 

@@ -36,6 +36,8 @@ def load_table(path: Path = TABLE) -> dict[str, Any]:
 
 
 def seconds_for(resource: dict[str, Any], table: dict[str, Any]) -> float:
+    if any(matches(resource, row["match"]) for row in table.get("excluded", [])):
+        return 0.0
     for row in table["rows"]:
         if matches(resource, row["match"]):
             return float(row["seconds"])
@@ -55,9 +57,17 @@ class CriticalPath:
         return self.seconds / self.sequential_seconds if self.sequential_seconds else 0.0
 
 
-def critical_path(plan: dict[str, Any], table: dict[str, Any] | None = None) -> CriticalPath:
-    """Longest readiness-weighted chain through the waves of ``plan`` (the plan.json document)."""
-    table = table or load_table()
+def critical_path(
+    plan: dict[str, Any], table: dict[str, Any] | None = None, *, with_excluded: bool = False
+) -> CriticalPath:
+    """Longest readiness-weighted chain through the waves of ``plan`` (the plan.json document).
+
+    Rows under ``excluded`` in the table (work the runbook never did, such as the post-deploy
+    verification) count 0 s so the ratio compares like with like; ``with_excluded`` counts them.
+    """
+    table = dict(table or load_table())
+    if with_excluded:
+        table["excluded"] = []
     resources = {r["urn"]: r for r in plan["resources"]}
     deployable = {urn for wave in plan["waves"] for urn in wave}
     children: dict[str, list[str]] = {}
@@ -79,7 +89,8 @@ def critical_path(plan: dict[str, Any], table: dict[str, Any] | None = None) -> 
     end = max(finish, key=lambda u: finish[u][0], default=None)
     chain: list[tuple[str, float]] = []
     while end is not None:
-        chain.append((resources[end]["name"], seconds_for(resources[end], table)))
+        kind = str((resources[end].get("inputs") or {}).get("kind") or resources[end]["type"].rsplit(":", 1)[-1])
+        chain.append((f"{resources[end]['name']} [{kind}]", seconds_for(resources[end], table)))
         end = finish[end][1]
     chain.reverse()
     phases: list[tuple[str, float]] = []

@@ -13,13 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 _ONE_RUN = """
 import json, resource, sys, time
+from pathlib import Path
 sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
 from offline.runner import run_program
 from offline.checks import run_checks
 from offline import policy_bridge
 t1 = time.perf_counter()
-plan = run_program({stack!r}, {overrides!r})
+plan = run_program({stack!r}, {overrides!r}, {program})
 t2 = time.perf_counter()
 findings = run_checks(plan) + policy_bridge.evaluate(plan)
 t3 = time.perf_counter()
@@ -43,16 +44,17 @@ class Speed:
         return self.import_s + self.program_s + self.checks_s
 
 
-def one_run(stack: str, overrides: dict[str, str] | None = None) -> dict[str, float]:
-    code = _ONE_RUN.format(root=str(ROOT), stack=stack, overrides=overrides or {})
+def one_run(stack: str, overrides: dict[str, str] | None = None, program: Path | None = None) -> dict[str, float]:
+    target = f"Path({str(program)!r})" if program else "None"
+    code = _ONE_RUN.format(root=str(ROOT), stack=stack, overrides=overrides or {}, program=target)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"preview of {stack} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(stack: str, runs: int = 5, overrides: dict[str, str] | None = None) -> Speed:
-    samples = [one_run(stack, overrides) for _ in range(runs)]
+def measure(stack: str, runs: int = 5, overrides: dict[str, str] | None = None, program: Path | None = None) -> Speed:
+    samples = [one_run(stack, overrides, program) for _ in range(runs)]
 
     def median(key: str) -> float:
         return statistics.median(s[key] for s in samples)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from bench.critical_path import critical_path  # noqa: E402
 from bench.gpu_budget import budget  # noqa: E402
 from bench.plan_speed import measure  # noqa: E402
+from bench.scaling import measure_scaling  # noqa: E402
 from offline.footprint import K3S_RESERVED_GIB, describe, footprint, gib  # noqa: E402
 from offline.preview import preview, top_component  # noqa: E402
 
@@ -47,6 +48,16 @@ def main(argv: list[str] | None = None) -> int:
             f"peak RSS {s.peak_rss_mib:.0f} MiB (n={s.runs})"
         )
         summary.append(f"{stack}_preview={s.total_s:.2f}s")
+    scaling = measure_scaling(runs=max(1, args.runs // 2))
+    for models, s in scaling.points:
+        print(
+            f"  gpu serving {models:>2} models: {s.resources} resources, program {s.program_s:.2f} s "
+            f"({1000 * s.program_s / s.resources:.1f} ms each), checks {s.checks_s:.2f} s, "
+            f"peak RSS {s.peak_rss_mib:.0f} MiB"
+        )
+    per_resource = 1000 * scaling.seconds_per_resource
+    print(f"  growth: {per_resource:.1f} ms of program time per added resource (least-squares slope)")
+    summary.append(f"ms_per_resource={per_resource:.1f}")
 
     print("\n== 2. Deploy critical path (readiness table: bench/readiness.yaml)")
     plans = {}
@@ -55,10 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         if plan is None:
             raise SystemExit(f"offline preview of {stack} failed (exit {code})")
         plans[stack] = plan
-        cp = critical_path(json.loads(plan.dumps()))
-        chain = " -> ".join(f"{name} ({sec:.0f}s)" for name, sec in cp.chain)
+        document = json.loads(plan.dumps())
+        cp = critical_path(document)
+        full = critical_path(document, with_excluded=True)
+        chain = " -> ".join(f"{name} ({sec:.0f}s)" for name, sec in cp.chain if sec >= 1)
         phases = " + ".join(f"{name} {sec:.0f}" for name, sec in cp.sequential_phases)
         print(f"  {stack}: {cp.waves} waves; critical path {cp.seconds:.0f} s: {chain}")
+        print(f"  {stack}: with the post-deploy verification: {full.seconds:.0f} s")
         print(f"  {stack}: runbook, strictly sequential: {cp.sequential_seconds:.0f} s = {phases}")
         print(f"  {stack}: ratio {cp.ratio:.2f} (target <= 0.50)")
         summary.append(f"{stack}_deploy_est={cp.seconds:.0f}s(ratio {cp.ratio:.2f})")

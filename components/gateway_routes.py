@@ -160,8 +160,10 @@ class GatewayRoutes(pulumi.ComponentResource):
                 "name": GATEWAY_NAME,
                 "namespace": self._namespace,
                 "labels": labels("gateway", "ingress"),
-                # `pulumi up` waits until Istio has deployed the gateway and it has an address.
-                "annotations": {"pulumi.com/waitFor": "condition=Programmed"} if cfg.gateway.await_programmed else {},
+                # `pulumi up` waits until Istio has deployed the gateway and it has an address. No empty
+                # map otherwise: the API server drops it and every later preview would show a diff.
+                **({"annotations": {"pulumi.com/waitFor": "condition=Programmed"}} if cfg.gateway.await_programmed
+                   else {}),
             },
             spec=self._gateway_spec(cfg, options.metadata.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),

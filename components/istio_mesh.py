@@ -37,6 +37,9 @@ NAMESPACE_KEYS = ("tracing", "monitoring", "llm", "litellm", "langfuse", "loggin
 """Keys of ``IstioMesh.namespaces``: every platform namespace except Istio's own."""
 
 NEVER_INJECTED = ("gpu",)
+# Namespaces that hold data volumes. Deleting a namespace deletes every claim in it, so with
+# storage.retainOnDestroy these namespaces outlive `pulumi destroy` together with their volumes.
+DATA_NAMESPACES = ("tracing", "monitoring", "llm", "langfuse", "logging")
 """Namespaces of host-level agents (privileged, hostNetwork): never in the mesh."""
 
 TRACING_PROVIDER = "otel-tracing"
@@ -89,10 +92,12 @@ def _check_bundle_version(files: list[Path], version: str) -> None:
                 annotations = (doc.get("metadata") or {}).get("annotations") or {}
                 found.add(str(annotations.get("gateway.networking.k8s.io/bundle-version")))
     if found and found != {version}:
-        raise ConfigError([
-            f"llm-tracing-infra:istio.gatewayApiBundle: {files[0].parent} holds Gateway API CRDs {sorted(found)}, "
-            f"but llm-tracing-infra:versions.gatewayApi={version}; use the bundle of the pinned version"
-        ])
+        raise ConfigError(
+            [
+                f"llm-tracing-infra:istio.gatewayApiBundle: {files[0].parent} holds Gateway API CRDs {sorted(found)}, "
+                f"but llm-tracing-infra:versions.gatewayApi={version}; use the bundle of the pinned version"
+            ]
+        )
 
 
 def mtls_mode(cfg: StackConfig, key: str) -> str:
@@ -119,6 +124,18 @@ def istiod_values(cfg: StackConfig, collector: ServiceRef) -> dict[str, Any]:
             "defaultProviders": {"tracing": [TRACING_PROVIDER]},
         },
     }
+
+
+def crds_follow_the_stack(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Istio's base chart marks its CRDs ``helm.sh/resource-policy: keep``, which helm.v4.Chart turns
+    into retainOnDelete. This platform owns its mesh: `pulumi destroy` removes the Istio CRDs as it
+    removes the Gateway API CRDs, and leaves only the data volumes behind.
+    """
+    if args.type_ != "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition":
+        return None
+    return pulumi.ResourceTransformResult(
+        args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=False))
+    )
 
 
 class IstioMesh(pulumi.ComponentResource):
@@ -154,7 +171,9 @@ class IstioMesh(pulumi.ComponentResource):
             cfg.charts,
             namespace=istio_ns.metadata.name,
             values={"global": {"istioNamespace": cfg.namespaces.istio}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway_api_crds]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.gateway_api_crds], transforms=[crds_follow_the_stack]
+            ),
         )
         self.istiod = helm_chart(
             f"{name}-istiod",
@@ -172,15 +191,27 @@ class IstioMesh(pulumi.ComponentResource):
             kind="Telemetry",
             metadata={"name": "mesh-default", "namespace": istio_ns.metadata.name},
             spec={
-                "tracing": [{
-                    "providers": [{"name": TRACING_PROVIDER}],
-                    "randomSamplingPercentage": cfg.istio.tracing_sampling_percent,
-                }]
+                "tracing": [
+                    {
+                        "providers": [{"name": TRACING_PROVIDER}],
+                        "randomSamplingPercentage": cfg.istio.tracing_sampling_percent,
+                    }
+                ]
             },
             opts=after_istiod,
         )
         self._peer_authentications(name, cfg, istio_ns.metadata.name, after_istiod)
+        self._injected = {key for key in NAMESPACE_KEYS if key in cfg.istio.inject_namespaces}
         self.register_outputs({"namespaces": self.namespaces})
+
+    def ready_for(self, key: str) -> list[pulumi.Resource]:
+        """What workloads in namespace ``key`` wait for besides the namespace itself.
+
+        In an injected namespace, pods created before istiod's injector answers start without a
+        sidecar: they wait for the whole mesh. Elsewhere nothing does, so those components start
+        in the first wave instead of after istiod (see bench/critical_path.py).
+        """
+        return [self] if key in self._injected else []
 
     def _namespace(self, name: str, cfg: StackConfig, key: str) -> pulumi.Output[str]:
         injected = key in cfg.istio.inject_namespaces and key not in NEVER_INJECTED
@@ -190,7 +221,9 @@ class IstioMesh(pulumi.ComponentResource):
                 "name": getattr(cfg.namespaces, key),
                 "labels": {**labels(key, "namespace"), "istio-injection": "enabled" if injected else "disabled"},
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self, retain_on_delete=cfg.storage.retain_on_destroy and key in DATA_NAMESPACES
+            ),
         )
         return namespace.metadata.name
 

@@ -114,6 +114,10 @@ def loki_values(cfg: config.StackConfig) -> dict[str, Any]:
         "lokiCanary": off,
         "test": off,
         "sidecar": {"rules": off},
+        # Without the rules sidecar Loki needs no API access: namespaced RBAC renders no ClusterRole
+        # (cluster-wide it renders one with `rules: []`, which the API server drops, so every
+        # preview after `up` would show a diff).
+        "rbac": {"namespaced": True},
         # The chart defaults the simple-scalable targets to 3 replicas each and refuses to render
         # them next to a single binary (templates/validate.yaml): monolithic means zero of them.
         "read": {"replicas": 0},

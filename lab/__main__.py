@@ -11,28 +11,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from lab.checks import after_up
+from lab.checks import after_destroy, after_up, claims, rebound
+from lab.mistakes import AFTER_DESTROY, WHILE_UP
 from lab.runner import ROOT, Lab
+from lab.webhooks import WebhookRelaxer
 
 
-def run(stack: str, report_path: Path, keep: bool) -> int:
+def run(stack: str, report_path: Path, keep: bool, mistakes: bool) -> int:
     lab = Lab(stack)
     try:
         lab.ensure_pulumi()
         lab.ensure_cluster()
         lab.prepare_project()
-        if lab.phase("preview-policy", "preview", "--policy-pack", str(lab.project / "policies"), "--diff"):
-            if lab.phase("up", "up", "--yes", "--skip-preview"):
-                lab.report.resources = lab.count_resources()
-
-                def get(kind: str) -> dict:
-                    return lab.kubectl_json("get", kind, "-A")
-
-                lab.report.checks = after_up(get, gpu=stack == "gpu")
-                lab.phase("preview-no-changes", "preview", "--expect-no-changes")
-            if not keep:
-                lab.phase("destroy", "destroy", "--yes", "--skip-preview")
+        phases(lab, keep, mistakes)
     except RuntimeError as exc:
         lab.report.checks.append({"name": "lab-setup", "ok": False, "message": str(exc)[-3000:]})
     finally:
@@ -43,8 +36,46 @@ def run(stack: str, report_path: Path, keep: bool) -> int:
     report_path.write_text(json.dumps([*runs, lab.report.to_json()], indent=2, sort_keys=True) + "\n")
     for check in lab.report.checks:
         print(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['message']}")
+    if lab.report.relaxed_webhooks:
+        print(f"  lab set failurePolicy=Ignore on: {', '.join(lab.report.relaxed_webhooks)}")
     print(lab.report.summary())
     return 0 if lab.report.ok else 1
+
+
+def phases(lab: Lab, keep: bool, mistakes: bool) -> None:
+    """preview with policies -> up -> checks -> no-change preview -> destroy -> retained claims -> up again."""
+
+    def get(kind: str) -> dict[str, Any]:
+        return lab.kubectl_json("get", kind, "-A")
+
+    def up(name: str) -> bool:
+        with WebhookRelaxer(lab.kubectl) as relaxer:
+            ok = lab.phase(name, "up", "--yes", "--skip-preview")
+        lab.report.relaxed_webhooks = sorted({*lab.report.relaxed_webhooks, *relaxer.relaxed})
+        return ok
+
+    if not lab.phase("preview-policy", "preview", "--policy-pack", str(lab.project / "policies"), "--diff"):
+        return
+    if not up("up"):
+        lab.phase("destroy", "destroy", "--yes", "--skip-preview")
+        return
+    lab.report.resources = lab.count_resources()
+    lab.report.checks = after_up(get, gpu=lab.stack == "gpu")
+    lab.phase("preview-no-changes", "preview", "--expect-no-changes", "--diff")
+    if mistakes:
+        for mistake in WHILE_UP:
+            lab.mistake(mistake)
+    if keep:
+        return
+    before = claims(get)
+    if not lab.phase("destroy", "destroy", "--yes", "--skip-preview"):
+        return
+    lab.report.checks += after_destroy(get, before)
+    if up("up-again"):
+        lab.report.checks.append(rebound(get, before))
+    if lab.phase("destroy-again", "destroy", "--yes", "--skip-preview") and mistakes:
+        for mistake in AFTER_DESTROY:
+            lab.mistake(mistake)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,8 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--stack", required=True, choices=["dev", "gpu"])
     cmd.add_argument("--report", type=Path, default=ROOT / "lab-report.json")
     cmd.add_argument("--keep", action="store_true", help="leave the stack and cluster up for inspection")
+    cmd.add_argument(
+        "--mistakes",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="preview program mistakes the CLI and API server must refuse (auto: on the dev stack)",
+    )
     args = parser.parse_args(argv)
-    return run(args.stack, args.report, args.keep)
+    return run(
+        args.stack,
+        args.report,
+        args.keep,
+        mistakes=args.mistakes == "on" or (args.mistakes == "auto" and args.stack == "dev"),
+    )
 
 
 if __name__ == "__main__":

@@ -57,6 +57,26 @@ def exists(kind: str, minimum: int = 1) -> Callable[[Get], dict[str, Any]]:
     return check
 
 
+def workloads(gpu: bool) -> Callable[[Get], dict[str, Any]]:
+    """The platform's workloads, by the names the components give them."""
+    wanted = ["istiod", "kps-operator", "kps-grafana", "tempo", "otel-collector", "loki", "litellm"]
+    wanted += ["vllm", "langfuse-web", "langfuse-worker", "dcgm-exporter"] if gpu else ["mock-llm"]
+
+    def check(get: Get) -> dict[str, Any]:
+        names = {
+            o["metadata"]["name"] for kind in ("deployments", "statefulsets", "daemonsets") for o in _items(get, kind)
+        }
+        missing = [w for w in wanted if not any(n == w or n.startswith(f"{w}-") for n in names)]
+        return _check("platform-workloads-exist", not missing, f"missing: {missing}" if missing else f"{wanted}")
+
+    return check
+
+
+def dashboards(get: Get) -> dict[str, Any]:
+    maps = [c for c in _items(get, "configmaps") if (c["metadata"].get("labels") or {}).get("grafana_dashboard")]
+    return _check("dashboard-configmaps", bool(maps), f"{len(maps)} ConfigMaps labelled grafana_dashboard")
+
+
 def nothing_forbidden(get: Get) -> dict[str, Any]:
     found = []
     for kind in (
@@ -119,6 +139,52 @@ def gpu_placement(get: Get) -> dict[str, Any]:
     return _check("gpu-only-for-engines-on-gpu-node", ok, f"GPU pods: {names}")
 
 
+def claims(get: Get) -> dict[str, str]:
+    """``namespace/name`` -> uid of every PersistentVolumeClaim."""
+    return {f"{c['metadata']['namespace']}/{c['metadata']['name']}": c["metadata"]["uid"] for c in _items(get, "pvc")}
+
+
+# Objects the cluster itself puts in every namespace; they say nothing about what destroy left behind.
+CLUSTER_OWNED = {("configmaps", "kube-root-ca.crt"), ("serviceaccounts", "default")}
+LEFTOVER_KINDS = ("deployments", "statefulsets", "daemonsets", "services", "configmaps", "jobs")
+
+
+def after_destroy(get: Get, before: dict[str, str]) -> list[dict[str, Any]]:
+    """Retained data claims (and only those) survive `pulumi destroy`; workloads and CRDs are gone."""
+    remaining = claims(get)
+    lost = sorted(set(before) - set(remaining))
+    results = [
+        _check(
+            "data-claims-survive-destroy",
+            bool(before) and not lost and set(remaining) <= set(before),
+            f"{len(remaining)} of {len(before)} claims remain" + (f"; lost {lost}" if lost else ""),
+        )
+    ]
+    leftovers = [
+        f"{kind}/{o['metadata']['namespace']}/{o['metadata']['name']}"
+        for kind in LEFTOVER_KINDS
+        for o in _items(get, kind)
+        if o["metadata"]["namespace"] not in ("kube-system", "kube-public", "kube-node-lease", "default")
+        and (kind, o["metadata"]["name"]) not in CLUSTER_OWNED
+    ]
+    crds = [c["metadata"]["name"] for c in _items(get, "crd")]
+    leftovers += [f"crd/{n}" for n in crds]
+    results.append(
+        _check("only-data-left-after-destroy", not leftovers, f"left behind: {leftovers[:20]}" if leftovers else "none")
+    )
+    return results
+
+
+def rebound(get: Get, before: dict[str, str]) -> dict[str, Any]:
+    """After a second `pulumi up` the platform uses the claims that survived, not new ones."""
+    now = claims(get)
+    replaced = sorted(key for key, uid in before.items() if now.get(key) != uid)
+    unbound = [c["metadata"]["name"] for c in _items(get, "pvc") if c.get("status", {}).get("phase") != "Bound"]
+    ok = bool(before) and not replaced and not unbound
+    message = f"{len(before)} retained claims; replaced {replaced}; not Bound {unbound}"
+    return _check("second-up-reuses-claims", ok, message)
+
+
 def _time(obj: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(obj["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
 
@@ -133,6 +199,8 @@ def after_up(get: Get, gpu: bool) -> list[dict[str, Any]]:
         exists("telemetries.telemetry.istio.io"),
         exists("servicemonitors.monitoring.coreos.com"),
         exists("prometheusrules.monitoring.coreos.com"),
+        workloads(gpu),
+        dashboards,
         nothing_forbidden,
         no_pending_pods,
         node_exporter_opt_out,

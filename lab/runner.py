@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.mistakes import Mistake, mutated_copy, verdict
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("LLM_TRACING_SHARED", ROOT.parent / "shared"))
 TOOLCHAIN = SHARED / "toolchain"
@@ -46,6 +48,8 @@ def lab_settings(stack: str) -> dict[str, str]:
         "charts.source": "mirror",
         "charts.mirror": str(SHARED / "charts"),
         "generatedSecrets.provider": "command",
+        # No controller programs Gateways in the simulated cluster (istiod's pod never runs).
+        "gateway.awaitProgrammed": "false",
     }
     bundle = SHARED / "reference" / "gateway-api"
     if bundle.exists():
@@ -68,6 +72,7 @@ class Report:
     phases: list[Phase] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     verification: str = "off in the lab: simulated pods cannot be reached (verification.enabled=false)"
+    relaxed_webhooks: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -82,6 +87,7 @@ class Report:
             "phaseResults": [p.__dict__ for p in self.phases],
             "checks": self.checks,
             "verification": self.verification,
+            "relaxedWebhooks": self.relaxed_webhooks,
         }
 
     def summary(self) -> str:
@@ -173,10 +179,10 @@ class Lab:
             raise RuntimeError(f"{what} failed:\n{(done.stdout + done.stderr)[-3000:]}")
         return done
 
-    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def pulumi(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             ["pulumi", *args, "--non-interactive"],
-            cwd=self.project,
+            cwd=cwd or self.project,
             env=self.env,
             capture_output=True,
             text=True,
@@ -190,16 +196,33 @@ class Lab:
         start = time.monotonic()
         done = self.pulumi(*args, check=False)
         seconds = time.monotonic() - start
+        (self.workdir / f"{name}.log").write_text(done.stdout + done.stderr)  # the whole output, for a look later
         ok = done.returncode == 0
         message = "" if ok else _errors(done.stdout + done.stderr)
         self.report.phases.append(Phase(name, seconds, ok, message))
         self.log(f"lab: {name}: {'ok' if ok else 'FAILED'} in {seconds:.0f}s" + (f"\n{message}" if message else ""))
         return ok
 
+    def mistake(self, mistake: Mistake) -> None:
+        """Preview a copy of the project with ``mistake`` applied; a check passes if it is refused."""
+        copy = mutated_copy(self.project, mistake)
+        args = ["preview", "--stack", self.stack]
+        if mistake.policy_pack:
+            args += ["--policy-pack", str(copy / "policies")]
+        start = time.monotonic()
+        done = self.pulumi(*args, check=False, cwd=copy)
+        output = done.stdout + done.stderr
+        (self.workdir / f"{mistake.name}.log").write_text(output)
+        result = verdict(mistake, done.returncode, output)
+        self.report.checks.append(result)
+        self.log(f"lab: {mistake.name}: {'ok' if result['ok'] else 'FAILED'} in {time.monotonic() - start:.0f}s")
+        shutil.rmtree(copy, ignore_errors=True)
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", *args], env=self.env, capture_output=True, text=True, check=False)
+
     def kubectl_json(self, *args: str) -> dict[str, Any]:
-        done = subprocess.run(
-            ["kubectl", *args, "-o", "json"], env=self.env, capture_output=True, text=True, check=False
-        )
+        done = self.kubectl(*args, "-o", "json")
         if done.returncode != 0:
             return {"items": [], "error": done.stderr.strip()}
         return json.loads(done.stdout)
@@ -212,8 +235,32 @@ class Lab:
 
 
 def _errors(output: str) -> str:
-    """The lines that say what failed: the engine's, the API server's and the policy pack's messages."""
-    wanted = re.compile(r"^\s*(error|warning):|\bmandatory\b|Policy Violations|^\s*\[mandatory\]|"
-                        r"^\s*(kubernetes|command|pulumi):\S+ \(|failed to|admission webhook")
+    """The lines that say what failed: the engine's, the API server's and the policy pack's messages.
+
+    For a preview that proposed changes, the resources it would change (``--diff`` output) first.
+    """
+    changed = changed_resources(output)
+    wanted = re.compile(
+        r"^\s*(error|warning):|\bmandatory\b|Policy Violations|^\s*\[mandatory\]|"
+        r"^\s*(kubernetes|command|pulumi):\S+ \(|failed to|admission webhook"
+    )
     lines = [line.rstrip() for line in output.splitlines() if wanted.search(line)]
-    return "\n".join(lines[-40:]) or output[-3000:]
+    return "\n".join(changed[:30] + lines[-40:]) or output[-3000:]
+
+
+def changed_resources(output: str) -> list[str]:
+    """``"update kubernetes:core/v1:Secret monitoring-grafana-admin"`` for each change in ``--diff`` output."""
+    found = []
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        match = CHANGE.match(line)
+        if not match:
+            continue
+        urn = next((u for u in lines[i + 1 : i + 4] if "[urn=" in u), "")
+        name = urn.rstrip("]").rsplit("::", 1)[-1] if urn else "?"
+        found.append(f"{match.group(3)} {match.group(2)} {name}")
+    return found
+
+
+# A resource line of `pulumi preview --diff`: "~ kubernetes:core/v1:Secret: (update)", "+-", "+", "-".
+CHANGE = re.compile(r"^\s*(~|\+-|-\+|\+|-)\s*(\S+:\S+): \((update|replace|create|delete|create-replacement)")

@@ -24,7 +24,7 @@ import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import callback_pb2, resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -219,9 +219,22 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             "retainOnDelete": bool(request.retainOnDelete) if request.HasField("retainOnDelete") else False,
             "protect": bool(request.protect) if request.HasField("protect") else False,
             "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            "transforms": [c.token for c in request.transforms],
         }
         state_proto = _sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)
+
+
+class OfflineCallbacks:
+    """Stands in for the SDK's callback server: records each transform by its function name.
+
+    Under the mock runtime no provider renders a chart, so a chart's transforms never run here;
+    the plan shows which transforms a resource carries (``options.transforms``) and tests call
+    the transform functions directly.
+    """
+
+    def register_transform(self, transform: Any) -> callback_pb2.Callback:
+        return callback_pb2.Callback(target="offline", token=f"{transform.__module__}.{transform.__qualname__}")
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
@@ -294,6 +307,7 @@ def run_program(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logging.getLogger("offline.program")
     )
     pulumi.runtime.set_all_config(config_map, secret_keys)
+    pulumi.runtime.settings.SETTINGS.callbacks = OfflineCallbacks()  # type: ignore[assignment]
     target = program or root / "__main__.py"
     saved_path, saved_cwd = list(sys.path), os.getcwd()
     sys.path[:0] = [str(target.parent), str(root)]

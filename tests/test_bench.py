@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.critical_path import chart_name, critical_path
 from bench.gpu_budget import GIB, budget
+from bench.plan_speed import ROOT
+from bench.scaling import PROGRAM, slope
 from offline.footprint import footprint, quantity
 from offline.plan import Plan, Resource
+from offline.runner import run_program
 
-TABLE = {
+TABLE: dict[str, Any] = {
     "rows": [
         {"match": {"chart": "istiod"}, "seconds": 40},
         {"match": {"kind": "Deployment", "name": "vllm"}, "seconds": 200},
@@ -47,13 +51,49 @@ def test_critical_path_follows_the_longest_weighted_chain() -> None:
     # the dependency on the component "mesh" expands to its deployable descendants (none here but a
     # non-deployable child), so vllm waits for ns only
     cp = critical_path(plan, TABLE)
-    assert [name for name, _ in cp.chain] == ["ns", "vllm"]
+    assert [name for name, _ in cp.chain] == ["ns [Namespace]", "vllm [Deployment]"]
     assert cp.seconds == 201
     assert cp.sequential_seconds == 245
     plan["resources"][3]["dependencies"].append("istiod")
     cp = critical_path(plan, TABLE)
-    assert [name for name, _ in cp.chain] == ["crds", "istiod", "vllm"]
+    assert [name.split()[0] for name, _ in cp.chain] == ["crds", "istiod", "vllm"]
     assert cp.seconds == 245 and cp.ratio == 1.0
+
+
+def test_excluded_work_counts_zero_unless_asked() -> None:
+    plan: dict[str, Any] = {
+        "resources": [
+            res("crds", "kubernetes:yaml/v2:ConfigFile", []),
+            res("verification-checks", "command:local:Command", ["crds"], {}),
+        ],
+        "waves": [["crds"], ["verification-checks"]],
+    }
+    rows: list[Any] = [{"match": {"kind": "Command"}, "seconds": 60}, *TABLE["rows"]]
+    table = {
+        **TABLE,
+        "rows": rows,
+        "excluded": [{"match": {"kind": "Command", "name": "verification"}}],
+    }
+    assert critical_path(plan, table).seconds == 5
+    assert critical_path(plan, table, with_excluded=True).seconds == 65
+
+
+def test_scaling_slope_is_least_squares() -> None:
+    assert slope([100, 200, 300], [1.0, 2.0, 3.0]) == pytest.approx(0.01)
+    assert slope([100, 200, 300], [1.0, 2.5, 3.0]) == pytest.approx(0.01)
+    assert slope([5, 5], [1.0, 2.0]) == 0.0, "no spread in resources: no slope"
+
+
+def test_scaling_program_adds_one_server_per_extra_model(tmp_path: Path, gpu_plan: Plan) -> None:
+    program = tmp_path / "models.py"
+    program.write_text(PROGRAM.format(main=str(ROOT / "__main__.py"), models=3))
+    plan = run_program("gpu", program=program)
+    servers = [r for r in plan.resources if r.type.endswith(":VllmServer")]
+    assert len(servers) == 3
+    deployments = sorted(str(r.namespace) for r in plan.resources if r.kind == "Deployment" and "vllm" in r.name)
+    assert deployments == ["llm", "llm-1", "llm-2"]
+    per_model = (len(plan.resources) - len(gpu_plan.resources)) / 2
+    assert per_model == len([r for r in gpu_plan.resources if r.parent == servers[0].urn or r.urn == servers[0].urn])
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 import config
@@ -62,6 +63,14 @@ def test_namespaces_and_injection(tmp_path: Path) -> None:
     }
     labels = namespace_labels(mesh_plan(tmp_path, {"istio.injectNamespaces": '["llm", "litellm"]'}))
     assert sorted(ns for ns, ls in labels.items() if ls.get("istio-injection") == "enabled") == ["litellm", "llm"]
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_namespaces_holding_data_outlive_destroy_unless_opted_out(tmp_path: Path, retain: bool) -> None:
+    # Deleting a namespace deletes its volume claims, so retained volumes need retained namespaces.
+    plan = mesh_plan(tmp_path, {"storage.retainOnDestroy": str(retain).lower()})
+    kept = sorted(r.k8s_name for r in plan.resources if r.kind == "Namespace" and r.options["retainOnDelete"])
+    assert kept == (["langfuse", "llm", "logging", "monitoring", "tracing"] if retain else [])
 
 
 def test_gpu_namespace_cannot_be_injected(tmp_path: Path) -> None:
@@ -154,3 +163,17 @@ def test_program_points_mesh_tracing_at_the_collector(dev_plan: Plan) -> None:
     collector = tracing_pipeline.endpoints(config.StackConfig()).otlp_grpc
     provider = by_name(dev_plan, "mesh-istiod").inputs["values"]["meshConfig"]["extensionProviders"][0]
     assert provider["opentelemetry"] == {"service": collector.host, "port": collector.port}
+
+
+def test_istio_crds_do_not_outlive_destroy(tmp_path: Path) -> None:
+    base = by_name(mesh_plan(tmp_path), "mesh-base")
+    assert base.options["transforms"] == ["components.istio_mesh.crds_follow_the_stack"]
+
+    def transformed(type_: str) -> pulumi.ResourceTransformResult | None:
+        kept = pulumi.ResourceOptions(retain_on_delete=True)  # what helm.v4.Chart makes of resource-policy keep
+        args = pulumi.ResourceTransformArgs(custom=True, type_=type_, name="x", props={"a": 1}, opts=kept)
+        return istio_mesh.crds_follow_the_stack(args)
+
+    result = transformed("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
+    assert result is not None and result.opts.retain_on_delete is False and result.props == {"a": 1}
+    assert transformed("kubernetes:core/v1:ConfigMap") is None, "only CRDs change"

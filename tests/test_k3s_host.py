@@ -72,7 +72,9 @@ def test_host_comes_first_and_verification_last(local_plan: Plan) -> None:
     assert cluster_objects
     late = [r.name for r in cluster_objects if not local_plan.depends_on(r.urn, kubeconfig)]
     assert late == [], f"deployed before the host is ready: {late}"
-    assert local_plan.waves[0] == [steps["install"].urn]
+    first = {r.urn: r.type for r in local_plan.resources if r.urn in local_plan.waves[0]}
+    assert steps["install"].urn in first
+    assert all(t.startswith(("command:", "random:")) for t in first.values()), "only host steps and generated values"
     verification = named(local_plan, "verification-checks").urn
     assert verification in local_plan.waves[-1]
     assert local_plan.depends_on(verification, kubeconfig)
@@ -283,3 +285,11 @@ def test_nvidia_runtime_restarts_k3s_only_when_missing(stubs: Path, tmp_path: Pa
 def test_inputs_are_quoted_into_the_script() -> None:
     text = render_script("k3s_kubeconfig.sh", {"K3S_SERVER": "x; rm -rf /"})
     assert "export K3S_SERVER='x; rm -rf /'" in text
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_provider_adopts_what_destroy_retained(retain: bool) -> None:
+    # The second `up` after a destroy meets the retained namespaces and volumes: upsert them, or
+    # (opted out of retention) keep pulumi-kubernetes' AlreadyExists guard.
+    plan = run_program("dev", {"storage.retainOnDestroy": str(retain).lower()})
+    assert named(plan, "k8s").inputs.get("upsertExistingObjects") == ("true" if retain else "false")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab import checks
-from lab.runner import Phase, Report
+from lab.runner import Phase, Report, changed_resources
 
 
 def meta(name: str, namespace: str = "default", created: str = "2026-01-01T00:00:00Z", **extra: Any) -> dict:
@@ -69,3 +69,67 @@ def test_report_summary_names_failures() -> None:
     assert line.startswith("lab: stack=dev resources=10 checks=1/1")
     assert "FAILED (destroy)" in line
     assert report.to_json()["phases"] == {"up": 12.0, "destroy": 3.0}
+
+
+def claim(name: str, uid: str, phase: str = "Bound") -> dict[str, Any]:
+    return {"metadata": meta(name, "tracing", uid=uid), "status": {"phase": phase}}
+
+
+def test_destroy_keeps_the_data_claims_and_nothing_else() -> None:
+    before = checks.claims(cluster(pvc=[claim("tempo-0", "u1"), claim("queue-0", "u2")]))
+    kept = cluster(pvc=[claim("tempo-0", "u1"), claim("queue-0", "u2")])
+    assert all(c["ok"] for c in checks.after_destroy(kept, before))
+
+    lost = checks.after_destroy(cluster(pvc=[claim("tempo-0", "u1")]), before)
+    assert not lost[0]["ok"] and "tracing/queue-0" in lost[0]["message"]
+
+    service = {"metadata": meta("tempo", "tracing")}
+    root_ca = {"metadata": meta("kube-root-ca.crt", "tracing")}
+    crd = {"metadata": meta("gateways.gateway.networking.k8s.io", "")}
+    left = checks.after_destroy(
+        cluster(
+            pvc=[claim("tempo-0", "u1"), claim("queue-0", "u2")], services=[service], configmaps=[root_ca], crd=[crd]
+        ),
+        before,
+    )
+    assert left[0]["ok"] and not left[1]["ok"]
+    assert "services/tracing/tempo" in left[1]["message"] and "crd/gateways" in left[1]["message"]
+    assert "kube-root-ca.crt" not in left[1]["message"]
+    assert not checks.after_destroy(cluster(), {})[0]["ok"], "nothing retained at all is a failure"
+
+
+def test_second_up_must_reuse_the_same_claims() -> None:
+    before = {"tracing/tempo-0": "u1"}
+    assert checks.rebound(cluster(pvc=[claim("tempo-0", "u1")]), before)["ok"]
+    assert not checks.rebound(cluster(pvc=[claim("tempo-0", "new")]), before)["ok"], "a new claim lost the data"
+    assert not checks.rebound(cluster(pvc=[claim("tempo-0", "u1", "Pending")]), before)["ok"]
+
+
+def test_changed_resources_from_diff_output() -> None:
+    output = """
+  pulumi:pulumi:Stack: (same)
+    [urn=urn:pulumi:dev::llm-tracing-infra::pulumi:pulumi:Stack::llm-tracing-infra-dev]
+    ~ kubernetes:core/v1:Secret: (update)
+        [id=monitoring/kps-grafana]
+        [urn=urn:pulumi:dev::llm-tracing-infra::x$kubernetes:core/v1:Secret::monitoring-kps:monitoring/kps-grafana]
+      ~ data: {}
+    +-kubernetes:apps/v1:Deployment: (replace)
+        [urn=urn:pulumi:dev::llm-tracing-infra::kubernetes:apps/v1:Deployment::litellm]
+error: no changes were expected for preview but changes were proposed
+"""
+    assert changed_resources(output) == [
+        "update kubernetes:core/v1:Secret monitoring-kps:monitoring/kps-grafana",
+        "replace kubernetes:apps/v1:Deployment litellm",
+    ]
+
+
+def test_every_platform_workload_must_exist() -> None:
+    def named(*names: str) -> list[dict[str, Any]]:
+        return [{"metadata": meta(n)} for n in names]
+
+    dev = ["istiod", "kps-operator", "kps-grafana", "litellm", "mock-llm"]
+    sets = ["tempo", "otel-collector", "loki"]
+    assert checks.workloads(gpu=False)(cluster(deployments=named(*dev), statefulsets=named(*sets)))["ok"]
+    result = checks.workloads(gpu=False)(cluster(deployments=named(*dev[:-1]), statefulsets=named(*sets)))
+    assert not result["ok"] and "mock-llm" in result["message"]
+    assert not checks.workloads(gpu=True)(cluster(deployments=named(*dev), statefulsets=named(*sets)))["ok"]

@@ -85,6 +85,9 @@ def test_loki_is_a_single_binary_on_the_filesystem(stack: str) -> None:
     for component in ("minio", "gateway", "chunksCache", "resultsCache", "lokiCanary", "ruler"):
         assert v[component] == {"enabled": False}, component
     assert v["singleBinary"]["resources"] == config.StackConfig().logging.loki_resources.as_k8s()
+    # no rules sidecar, so no API access: namespaced RBAC renders no ClusterRole (the lab caught
+    # the chart's cluster-wide `rules: []` as a diff on every preview after `up`)
+    assert v["sidecar"]["rules"] == {"enabled": False} and v["rbac"]["namespaced"] is True
 
 
 def test_loki_retention_and_volume_come_from_config() -> None:

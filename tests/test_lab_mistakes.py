@@ -1,0 +1,55 @@
+"""The lab's program mistakes: each edit applies to a copy and is judged by what preview says."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import config
+from lab import mistakes
+from lab.runner import COPY, ROOT
+
+
+@pytest.mark.parametrize("mistake", [*mistakes.WHILE_UP, *mistakes.AFTER_DESTROY], ids=lambda m: m.name)
+def test_each_mistake_edits_a_copy_into_valid_python(tmp_path: Path, mistake: mistakes.Mistake) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("__main__.py", "components"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        else:
+            (project / name).write_text(source.read_text())
+    copy = mistakes.mutated_copy(project, mistake)
+    changed = [p for p in copy.rglob("*.py") if p.read_text() != (project / p.relative_to(copy)).read_text()]
+    assert len(changed) == 1, "one file edited, in the copy only"
+    ast.parse(changed[0].read_text())
+    assert "__main__.py" in COPY
+
+
+def test_verdict_needs_a_failure_that_says_the_right_thing() -> None:
+    m = mistakes.INVALID_ROUTE_PATH
+    cel = "error: ... spec.rules[0].matches[0].path: Invalid value: value must be an absolute path and start with '/'"
+    assert mistakes.verdict(m, 255, cel)["ok"]
+    assert not mistakes.verdict(m, 0, cel)["ok"], "a preview that passed caught nothing"
+    other = mistakes.verdict(m, 255, "error: connection refused")
+    assert not other["ok"] and "without saying" in str(other["message"])
+
+
+def test_ingress_mistake_turns_grafana_ingress_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The edited module, loaded on its own, must hand the chart values with Grafana's Ingress on.
+    edited = tmp_path / "monitoring_stack_edited.py"
+    edited.write_text((ROOT / "components" / "monitoring_stack.py").read_text() + mistakes.GRAFANA_INGRESS)
+    spec = importlib.util.spec_from_file_location("monitoring_stack_edited", edited)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    values = module.chart_values(config.StackConfig(), [], receiver_secret=False)
+    assert values["grafana"]["ingress"]["enabled"] is True
+    assert mistakes.CHART_INGRESS.policy_pack and mistakes.CHART_INGRESS.expect.search("k8s-ingress-disallowed")
