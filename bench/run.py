@@ -40,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     summary: list[str] = []
 
     print("\n== 1. Plan speed (offline preview, median of fresh processes)")
+    offline_seconds: dict[str, float] = {}
     for stack in ("dev", "gpu"):
         s = measure(stack, args.runs)
+        offline_seconds[stack] = s.total_s
         print(
             f"  {stack}: {s.total_s:.2f} s total = import {s.import_s:.2f} + program {s.program_s:.2f} "
             f"+ checks {s.checks_s:.2f}; {s.resources} resources ({1000 * s.program_s / s.resources:.1f} ms each); "
@@ -108,11 +110,22 @@ def main(argv: list[str] | None = None) -> int:
 
     lab = ROOT / "lab-report.json"
     if lab.exists():
-        print("\n== Lab (real pulumi on the simulated cluster, from lab-report.json)")
+        print(
+            "\n== Lab: real pulumi on the simulated cluster (lab-report.json of `make lab`) beside the offline preview"
+        )
         report = json.loads(lab.read_text())
         for run in report if isinstance(report, list) else [report]:
+            stack = str(run.get("stack"))
             phases = ", ".join(f"{k} {v:.0f}s" for k, v in run.get("phases", {}).items())
-            print(f"  {run.get('stack')}: {phases}")
+            verdict = "ok" if run.get("ok") else "FAILED"
+            print(
+                f"  {stack}: offline preview {offline_seconds.get(stack, 0):.2f}s | lab ({verdict}, "
+                f"{run.get('resources')} resources): {phases}"
+            )
+            if "up" in run.get("phases", {}):
+                summary.append(f"lab_{stack}_up={run['phases']['up']:.0f}s")
+    else:
+        print("\n== Lab: no lab-report.json here (run `make lab STACK=dev` to add real-CLI seconds per phase)")
 
     print("\nsummary: " + " ".join(summary))
     return 0

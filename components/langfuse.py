@@ -194,7 +194,9 @@ class Langfuse(pulumi.ComponentResource):
             namespace=args.namespace,
             values=langfuse_values(cfg),
             # The ClickHouse CRs need the operator's CRDs and webhook; the pods need the Secrets.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator, *stored]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[operator, *stored], transforms=[never_empty_chart_app_secret]
+            ),
         )
         self._bucket_job(name, cfg, args.namespace, release, chart)
 
@@ -340,6 +342,29 @@ def _init_env(cfg: config.StackConfig) -> list[dict[str, Any]]:
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+CHART_APP_SECRET = f"{FULLNAME}-app"
+"""The Secret the chart renders for credentials it generates; with all three given, it is empty."""
+
+
+def never_empty_chart_app_secret(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Give the chart's app Secret one harmless key when it would be empty.
+
+    Every app credential comes from our own Secret, so the chart renders its ``<fullname>-app``
+    Secret with no data; the API server stores no ``data`` field, and on the next render the
+    chart's ``lookup`` of that Secret fails (``index $existing.data`` of nil), so every `pulumi
+    preview` after the first `up` errors (langfuse 2.0.0, caught by the lab). A note key keeps
+    ``data`` present; the chart copies no value from it and the pods never read it.
+    """
+    if args.type_ != "kubernetes:core/v1:Secret":
+        return None
+    metadata = args.props.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None  # chart children carry plain values
+    if name != CHART_APP_SECRET or args.props.get("data") or args.props.get("stringData"):
+        return None
+    note = {"note": f"unused: the credentials live in {APP_SECRET}"}
+    return pulumi.ResourceTransformResult({**args.props, "stringData": note}, args.opts)
 
 
 def langfuse_values(cfg: config.StackConfig) -> dict[str, Any]:

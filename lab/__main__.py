@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.checks import after_destroy, after_up, claims, rebound
+from lab.listeners import ListenerWatch
 from lab.mistakes import AFTER_DESTROY, WHILE_UP
 from lab.runner import ROOT, Lab
 from lab.webhooks import WebhookRelaxer
@@ -48,8 +49,10 @@ def phases(lab: Lab, keep: bool, mistakes: bool) -> None:
     def get(kind: str) -> dict[str, Any]:
         return lab.kubectl_json("get", kind, "-A")
 
+    listeners = ListenerWatch()
+
     def up(name: str) -> bool:
-        with WebhookRelaxer(lab.kubectl) as relaxer:
+        with WebhookRelaxer(lab.kubectl) as relaxer, listeners:
             ok = lab.phase(name, "up", "--yes", "--skip-preview")
         lab.report.relaxed_webhooks = sorted({*lab.report.relaxed_webhooks, *relaxer.relaxed})
         return ok
@@ -60,7 +63,7 @@ def phases(lab: Lab, keep: bool, mistakes: bool) -> None:
         lab.phase("destroy", "destroy", "--yes", "--skip-preview")
         return
     lab.report.resources = lab.count_resources()
-    lab.report.checks = after_up(get, gpu=lab.stack == "gpu")
+    lab.report.checks = [*after_up(get, gpu=lab.stack == "gpu"), listeners.check()]
     lab.phase("preview-no-changes", "preview", "--expect-no-changes", "--diff")
     if mistakes:
         for mistake in WHILE_UP:

@@ -1,9 +1,13 @@
 """Failures caught for real: program changes the real CLI and API server must refuse.
 
-Each mistake edits a copy of the lab's project, runs ``pulumi preview`` on the deployed stack
-and passes only when the preview fails with the expected message: the API server's CEL rule for
-a route path, the policy pack for an Ingress that chart values switch on, and "no matches for
-kind" for a custom resource whose CRD the cluster does not have.
+Each mistake edits a copy of the lab's project, runs ``pulumi preview`` (or ``up``) on the lab's
+stack and passes only when it fails with the expected message: the API server's CEL rule for a
+route path, the policy pack for an Ingress that chart values switch on, and "no matches for kind"
+for a custom resource applied before its CRD.
+
+The last one is an ``up``: a preview cannot see it, because the provider lets a custom resource
+of an unknown kind through preview (its CRD may come in the same update). In the program such an
+ordering is caught earlier, by the offline preview's CRD-order check (offline/checks/crds.py).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class Mistake:
     expect: re.Pattern[str]
     """What the failed preview must say."""
     policy_pack: bool = False
+    targets: tuple[str, ...] = ()
+    """``--target`` patterns: only these resources, as if nothing else came first."""
+    command: tuple[str, ...] = ("preview",)
 
 
 def _append(relative: str, text: str) -> Callable[[Path], None]:
@@ -86,6 +93,9 @@ CUSTOM_RESOURCE_BEFORE_CRD = Mistake(
     "caught-custom-resource-before-its-crd",
     _append("__main__.py", CR_WITHOUT_CRD),
     re.compile(r"no matches for kind|could not find the requested resource|server could not find", re.IGNORECASE),
+    # Alone, so the CRD bundle is not created ahead of it in the same update.
+    targets=("**lab-orphan-route",),
+    command=("up", "--yes", "--skip-preview"),
 )
 
 WHILE_UP = (INVALID_ROUTE_PATH, CHART_INGRESS)
@@ -112,7 +122,7 @@ def verdict(mistake: Mistake, returncode: int, output: str) -> dict[str, object]
         line = next((ln.strip() for ln in output.splitlines() if mistake.expect.search(ln)), said.group(0))
         message = f"refused: {line[:300]}"
     elif returncode == 0:
-        message = "preview PASSED: the mistake was not caught"
+        message = "it PASSED: the mistake was not caught"
     else:
         message = f"failed without saying /{mistake.expect.pattern}/: {output.strip()[-600:]}"
     return {"name": mistake.name, "ok": ok, "message": message}

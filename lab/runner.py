@@ -114,14 +114,18 @@ class Lab:
 
     # -- toolchain and cluster ---------------------------------------------------------------
     def ensure_pulumi(self) -> None:
-        env_sh = PULUMI_CACHE / "env.sh"
-        if shutil.which("pulumi", path=self.env.get("PATH")) is None or not env_sh.exists():
-            self._bash(f"bash {TOOLCHAIN / 'pulumi' / 'setup.sh'}", "pulumi toolchain setup")
-        exported = subprocess.run(["bash", "-c", f"source {env_sh} && env -0"], capture_output=True, check=True)
-        for item in exported.stdout.split(b"\0"):
-            key, _, value = item.decode().partition("=")
-            if key.startswith(("PULUMI", "PATH")):
-                self.env[key] = value
+        """A `pulumi` on PATH as is; otherwise the offline toolchain's, built on first use."""
+        own = shutil.which("pulumi", path=self.env.get("PATH"))
+        if own:
+            self.log(f"lab: using {own}")
+        else:
+            env_sh = PULUMI_CACHE / "env.sh"
+            self._bash(f"bash {TOOLCHAIN / 'pulumi' / 'setup.sh'}", "pulumi toolchain setup")  # ~1 s when cached
+            exported = subprocess.run(["bash", "-c", f"source {env_sh} && env -0"], capture_output=True, check=True)
+            for item in exported.stdout.split(b"\0"):
+                key, _, value = item.decode().partition("=")
+                if key.startswith(("PULUMI", "PATH")):
+                    self.env[key] = value
         state = self.workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
         self.env.update(
@@ -143,8 +147,19 @@ class Lab:
         self.env["PATH"] = f"{K8S_SIM_BIN}:{self.env['PATH']}"
 
     def teardown(self) -> None:
-        if self.started_cluster:
-            self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim down", check=False)
+        """Stop what the lab started (by the PIDs the toolchain recorded) and check they are gone."""
+        if not self.started_cluster:
+            return
+        pids = {p.stem: int(p.read_text().strip()) for p in (K8S_SIM_DIR / "pids").glob("*.pid")}
+        self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim down", check=False)
+        alive = [f"{name}({pid})" for name, pid in pids.items() if _alive(pid)]
+        self.report.checks.append(
+            {
+                "name": "processes-stopped",
+                "ok": bool(pids) and not alive,
+                "message": f"{len(pids)} cluster processes stopped by PID" if not alive else f"still running: {alive}",
+            }
+        )
 
     # -- project copy ------------------------------------------------------------------------
     def prepare_project(self) -> Path:
@@ -206,9 +221,11 @@ class Lab:
     def mistake(self, mistake: Mistake) -> None:
         """Preview a copy of the project with ``mistake`` applied; a check passes if it is refused."""
         copy = mutated_copy(self.project, mistake)
-        args = ["preview", "--stack", self.stack]
+        args = [*mistake.command, "--stack", self.stack]
         if mistake.policy_pack:
             args += ["--policy-pack", str(copy / "policies")]
+        for target in mistake.targets:
+            args += ["--target", target]
         start = time.monotonic()
         done = self.pulumi(*args, check=False, cwd=copy)
         output = done.stdout + done.stderr
@@ -232,6 +249,16 @@ class Lab:
         if done.returncode != 0:
             return 0
         return len(json.loads(done.stdout).get("deployment", {}).get("resources") or [])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _errors(output: str) -> str:

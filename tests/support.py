@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
+import config
 from offline.plan import Plan
 from offline.runner import run_program
 
@@ -29,3 +31,10 @@ def require_tool(name: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{message}; CI must not skip this check")
     pytest.skip(message)
+
+
+def fake_mirror(directory: Path, stack: config.StackConfig | None = None) -> Path:
+    """A chart mirror directory with an (empty) archive for every pinned chart the stack installs."""
+    for pin in config.charts_in_use(stack or config.StackConfig()):
+        (directory / f"{pin.name}-{pin.version}.tgz").write_bytes(b"")
+    return directory

@@ -14,7 +14,7 @@ import pytest
 import versions
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import run_program
-from tests.support import stack_plan
+from tests.support import fake_mirror, stack_plan
 from tools import chart_keys
 
 
@@ -99,7 +99,7 @@ def test_chart_identity(chart: str, version: str | None, expected: tuple[str, st
 
 
 def test_mirrored_charts_are_identified_by_their_archive(tmp_path: Any) -> None:
-    plan = run_program("dev", {"charts.source": "mirror", "charts.mirror": str(tmp_path)})
+    plan = run_program("dev", {"charts.source": "mirror", "charts.mirror": str(fake_mirror(tmp_path))})
     assert all(str(c.inputs["chart"]).endswith(".tgz") for c in plan.charts())
     assert key_problems(plan) == []
 

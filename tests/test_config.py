@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 import config
+from offline.checks.gateway import chart_name
 from offline.runner import FAKE_SECRET, run_program, stack_config
+from tests.support import stack_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,8 +70,11 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
         ["vllm.extraArgs", "dedicated keys", "--gpu-memory-utilization=0.99"],
     ),
     ("dev", {"gateway.https.acmeEmail": "ops@example.com"}, ["acmeEmail", "https.enabled=false"]),
-    ("dev", {"tracing.collector.memoryLimitMib": "900"},
-     ["tracing.collector", "memoryLimitMib 900", "resources.limits.memory"]),
+    (
+        "dev",
+        {"tracing.collector.memoryLimitMib": "900"},
+        ["tracing.collector", "memoryLimitMib 900", "resources.limits.memory"],
+    ),
     ("dev", {"namespaces.istio": "tracing"}, ["namespaces.istio=tracing", "must differ"]),
     ("gpu", {"monitoring.alerts.gpuMemoryRatio": "0.85"}, ["gpuMemoryRatio=0.85", "vllm.gpuMemoryUtilization=0.9"]),
     ("dev", {"litellm.replicas": "-1"}, ["litellm.replicas", "greater than or equal to 1"]),
@@ -148,3 +153,35 @@ def test_set_behaves_like_config_set_path(tmp_path: Path) -> None:
     assert yaml.safe_load(values["llm-tracing-infra:vllm"]) == {"model": "a/b", "dtype": "half"}
     assert values["llm-tracing-infra:engine"] == "vllm"
     assert yaml.safe_load(values["llm-tracing-infra:gateway"]) == {"canary": {"percent": 5}}
+
+
+@pytest.mark.parametrize("stack", ["dev", "gpu"])
+def test_charts_in_use_are_the_charts_of_the_plan(stack: str) -> None:
+    plan = stack_plan(stack)
+    in_plan = sorted((chart_name(c), str(c.inputs.get("version"))) for c in plan.charts())
+    in_use = sorted(
+        (pin.name, pin.version)
+        for pin in config.charts_in_use(config.StackConfig.model_validate(stack_config_values(stack)))
+    )
+    assert in_use == in_plan
+
+
+def stack_config_values(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()).get("config") or {}
+    return {key.split(":", 1)[1]: value for key, value in document.items()}
+
+
+def test_a_mirror_without_a_pinned_chart_is_refused_before_any_resource(tmp_path: Path) -> None:
+    stack = config.StackConfig()
+    for pin in config.charts_in_use(stack):
+        (tmp_path / f"{pin.name}-{pin.version}.tgz").write_bytes(b"")
+    mirror = {"charts.source": "mirror", "charts.mirror": str(tmp_path)}
+    assert run_program("dev", mirror).resources, "a complete mirror is accepted"
+    (tmp_path / f"tempo-{stack.versions.chart('tempo').version}.tgz").unlink()
+    with pytest.raises(config.ConfigError) as caught:
+        run_program("dev", mirror)
+    (problem,) = [p for p in caught.value.problems if "charts.mirror" in p]
+    assert f"tempo-{stack.versions.chart('tempo').version}.tgz" in problem and "versions.charts" in problem
+    assert caught.value.plan.resources == []  # type: ignore[attr-defined]
+    with pytest.raises(config.ConfigError, match="is not a directory"):
+        run_program("dev", {**mirror, "charts.mirror": str(tmp_path / "nowhere")})

@@ -13,6 +13,7 @@ import versions
 from components import istio_mesh
 from offline.plan import Plan, Resource
 from offline.runner import run_program
+from tests.support import fake_mirror
 
 MESH_ONLY = '''
 import config
@@ -142,7 +143,7 @@ def test_bundle_from_local_directory_or_mirror(tmp_path: Path) -> None:
     bundle = _bundle(tmp_path, versions.GATEWAY_API)
     plan = mesh_plan(tmp_path, {"istio.gatewayApiBundle": str(tmp_path)})
     assert by_name(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
-    plan = mesh_plan(tmp_path, {"charts.source": "mirror", "charts.mirror": str(tmp_path)})
+    plan = mesh_plan(tmp_path, {"charts.source": "mirror", "charts.mirror": str(fake_mirror(tmp_path))})
     assert by_name(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
 
 

@@ -1,4 +1,4 @@
-"""The lab's webhook relaxer, against a fake kubectl (the lab runs it against the API server)."""
+"""The lab's webhook relaxer and listener watch, on fake kubectl and ss output (the lab runs them for real)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import subprocess
 from typing import Any
 
+from lab.listeners import exposed
 from lab.webhooks import WebhookRelaxer, fail_closed, ignore_patch
 
 CONFIGS = {
@@ -56,3 +57,18 @@ def test_sweep_patches_and_records_each_once() -> None:
         ("validatingwebhookconfigurations", "open"),
     ]
     assert relaxer.relaxed == ["mutating/istio-sidecar-injector", "validating/open"]
+
+
+SS = """\
+LISTEN 0      4096            127.0.0.1:6443       0.0.0.0:*    users:(("kube-apiserver",pid=18004,fd=5))
+LISTEN 0      4096            0.0.0.0:2379         0.0.0.0:*    users:(("etcd",pid=17993,fd=8))
+LISTEN 0      4096            [::1]:40519          [::]:*       users:(("pulumi-language",pid=18280,fd=5))
+LISTEN 0      4096            [::]:41111           [::]:*       users:(("pulumi-resource",pid=18281,fd=5))
+LISTEN 0      128             0.0.0.0:2024         0.0.0.0:*    users:(("sshd",pid=1,fd=3))
+LISTEN 0      128             0.0.0.0:2025         0.0.0.0:*
+"""
+
+
+def test_listeners_off_loopback_are_named_for_lab_processes_only() -> None:
+    assert exposed(SS) == ["etcd@0.0.0.0:2379", "pulumi-resource@[::]:41111"]
+    assert exposed(SS.splitlines()[0]) == []

@@ -195,3 +195,23 @@ def test_dev_footprint_has_no_langfuse(dev_plan: Plan) -> None:
     token = "llm-tracing-infra:langfuse:Langfuse"
     assert not [r for r in dev_plan.resources if r.type == token]
     assert [r for r in run_program("dev", {"langfuse.enabled": "true"}).resources if r.type == token]
+
+
+def test_chart_app_secret_is_never_stored_empty(gpu_plan: Plan) -> None:
+    # langfuse 2.0.0 renders its app Secret empty when every credential is ours, and its `lookup`
+    # then fails on every later render (the lab caught it): the chart carries a transform for it.
+    (chart_resource,) = [c for c in gpu_plan.charts() if c.name == "langfuse-chart"]
+    assert chart_resource.options["transforms"] == ["components.langfuse.never_empty_chart_app_secret"]
+
+    def transform(props: dict[str, Any], type_: str = "kubernetes:core/v1:Secret") -> Any:
+        args = pulumi.ResourceTransformArgs(custom=True, type_=type_, name="x", props=props,
+                                            opts=pulumi.ResourceOptions())
+        return langfuse.never_empty_chart_app_secret(args)
+
+    empty = {"metadata": {"name": langfuse.CHART_APP_SECRET}, "type": "Opaque"}
+    result = transform(empty)
+    assert result is not None and list(result.props["stringData"]) == ["note"]
+    assert langfuse.APP_SECRET in result.props["stringData"]["note"]
+    assert transform({**empty, "data": {"salt": "eA=="}}) is None, "a Secret with data is left alone"
+    assert transform({"metadata": {"name": "other"}}) is None
+    assert transform(empty, "kubernetes:core/v1:ConfigMap") is None

@@ -89,8 +89,10 @@ CASES = {
                metadata={"name": "web", "namespace": "apps"},
                spec={"hosts": ["a.example"],
                      "http": [{"route": [{"destination": {"host": "web"}, "weight": 100}]}]})''',
-        '''k8s.apiextensions.CustomResource("telemetry", api_version="telemetry.istio.io/v1", kind="Telemetry",
-               metadata={"name": "mesh-default", "namespace": "istio-system"}, spec={})''',
+        '''base = k8s.helm.v4.Chart("base", chart="base", version="1.30.3", namespace="istio-system")
+k8s.apiextensions.CustomResource("telemetry", api_version="telemetry.istio.io/v1", kind="Telemetry",
+               metadata={"name": "mesh-default", "namespace": "istio-system"}, spec={},
+               opts=pulumi.ResourceOptions(depends_on=[base]))''',
         "hosts -> HTTPRoute.spec.hostnames",
     ),
     "istiod-order": Case(
