@@ -62,8 +62,12 @@ monitoring = MonitoringStack(
 # Langfuse before the pipeline: the collector may export LLM spans to it with its project keys.
 observer = None
 if cfg.langfuse.enabled:
-    observer = Langfuse("langfuse", LangfuseArgs(config=cfg, namespace=mesh.namespaces["langfuse"]),
-                        ready_in("langfuse"))
+    observer = Langfuse(
+        "langfuse",
+        LangfuseArgs(config=cfg, namespace=mesh.namespaces["langfuse"],
+                     credential_seed=secrets.get("langfuseCredentialSeed")),
+        ready_in("langfuse"),
+    )
 tracing = TracingPipeline(
     "tracing",
     TracingPipelineArgs(

@@ -718,6 +718,8 @@ SECRET_KEYS: dict[str, str] = {
     "alertmanagerWebhookUrl": "Slack incoming-webhook or generic webhook URL for Alertmanager",
     "litellmMasterKey": "LiteLLM master key (must start with sk-); generated when unset",
     "k3sSshPrivateKey": "SSH private key for k3s.host (PEM/OpenSSH); the SSH agent is used when unset",
+    "langfuseCredentialSeed": "Seed of Langfuse's generated credentials (e.g. `openssl rand -hex 32`): with it a "
+    "`pulumi up` after `pulumi destroy` opens the retained Langfuse data again; random when unset",
 }
 
 

@@ -5,9 +5,17 @@ cannot be installed (air-gapped CLIs, the lab's offline toolchain), ``generatedS
 command`` makes them with ``pulumi_command.local.Command`` instead: the command runs once at
 create, its stdout is stored in state and marked secret, so a re-run changes nothing.
 Either way the value is a secret Output and is never written into a manifest.
+
+Given a ``seed`` (a config secret), the value is derived from it instead (HMAC-SHA256 of the
+resource name): no resource, the same value on every `pulumi up`, even after `pulumi destroy`
+dropped the state. That is what lets retained data (Langfuse) be opened again by the next `up`.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import string
 
 import pulumi
 import pulumi_command as command
@@ -29,8 +37,11 @@ def generated_secret(
     alphabet: str = "alnum",
     prefix: str = "",
     opts: pulumi.ResourceOptions,
+    seed: pulumi.Output[str] | None = None,
 ) -> pulumi.Output[str]:
     """A random secret of ``length`` characters from ``alphabet`` ("alnum" or "hex"), with ``prefix``."""
+    if seed is not None:
+        return pulumi.Output.secret(seed.apply(lambda s: prefix + derived(s, name, length, alphabet)))
     if settings.provider == "command":
         chars = _ALPHABET[alphabet]
         script = (
@@ -51,3 +62,19 @@ def generated_secret(
         name, length=length, special=False, upper=True, lower=True, numeric=True, opts=opts
     )
     return pulumi.Output.secret(password.result.apply(lambda r: prefix + r))
+
+
+_CHARS = {"alnum": string.ascii_letters + string.digits, "hex": "0123456789abcdef"}
+
+
+def derived(seed: str, name: str, length: int, alphabet: str) -> str:
+    """``length`` characters of ``alphabet`` from HMAC-SHA256(seed, name/counter), without modulo bias."""
+    chars = _CHARS[alphabet]
+    limit = 256 - 256 % len(chars)  # bytes at or above this would favour the first characters
+    out: list[str] = []
+    counter = 0
+    while len(out) < length:
+        block = hmac.new(seed.encode(), f"{name}/{counter}".encode(), hashlib.sha256).digest()
+        out += [chars[b % len(chars)] for b in block if b < limit]
+        counter += 1
+    return "".join(out[:length])

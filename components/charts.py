@@ -6,6 +6,11 @@ sees (and can block) an Ingress or VirtualService that chart values would switch
 previews diff per object. Its cost, no Helm hooks, is acceptable: the charts used here install
 nothing essential through hooks, and jobs that would run as hooks run as ordinary resources.
 
+Charts that mark their CRDs ``helm.sh/resource-policy: keep`` (Istio base, cert-manager, the
+ClickHouse operator) would leave them behind on `pulumi destroy`: helm.v4.Chart turns the
+annotation into retainOnDelete. This platform owns its CRDs, so every chart gets the
+``crds_follow_the_stack`` transform and `pulumi destroy` leaves only the data volumes.
+
 Versions come from ``config.Versions`` (defaults pinned in ``versions.py``). With
 ``charts.source=mirror`` the same pinned version is taken from a directory of packaged charts
 (``<name>-<version>.tgz``) or a Helm repository URL, for air-gapped installs.
@@ -36,6 +41,14 @@ def chart_source(pin: versions.ChartPin, charts: Charts) -> dict[str, Any]:
     return {"chart": pin.name, "version": pin.version, "repository_opts": {"repo": pin.repo}}
 
 
+def crds_follow_the_stack(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """CRDs rendered by a chart are deleted with the stack, whatever the chart's resource policy."""
+    if args.type_ != "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition":
+        return None
+    keep_off = pulumi.ResourceOptions(retain_on_delete=False)
+    return pulumi.ResourceTransformResult(args.props, pulumi.ResourceOptions.merge(args.opts, keep_off))
+
+
 def helm_chart(
     name: str,
     pin: versions.ChartPin,
@@ -58,6 +71,6 @@ def helm_chart(
         namespace=namespace,
         values=values,
         skip_crds=skip_crds,
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(transforms=[crds_follow_the_stack])),
         **chart_source(pin, charts),
     )

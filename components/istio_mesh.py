@@ -126,18 +126,6 @@ def istiod_values(cfg: StackConfig, collector: ServiceRef) -> dict[str, Any]:
     }
 
 
-def crds_follow_the_stack(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-    """Istio's base chart marks its CRDs ``helm.sh/resource-policy: keep``, which helm.v4.Chart turns
-    into retainOnDelete. This platform owns its mesh: `pulumi destroy` removes the Istio CRDs as it
-    removes the Gateway API CRDs, and leaves only the data volumes behind.
-    """
-    if args.type_ != "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition":
-        return None
-    return pulumi.ResourceTransformResult(
-        args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=False))
-    )
-
-
 class IstioMesh(pulumi.ComponentResource):
     namespaces: dict[str, pulumi.Output[str]]
     """Namespace key -> name, resolved once the Namespace exists (keys: ``NAMESPACE_KEYS``)."""
@@ -171,9 +159,7 @@ class IstioMesh(pulumi.ComponentResource):
             cfg.charts,
             namespace=istio_ns.metadata.name,
             values={"global": {"istioNamespace": cfg.namespaces.istio}},
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.gateway_api_crds], transforms=[crds_follow_the_stack]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway_api_crds]),
         )
         self.istiod = helm_chart(
             f"{name}-istiod",

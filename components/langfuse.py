@@ -118,6 +118,8 @@ class LangfuseArgs(BaseModel):
 
     config: config.StackConfig
     namespace: pulumi.Output[str] | str
+    credential_seed: pulumi.Output[str] | None = None
+    """``langfuseCredentialSeed``: credentials derived from it survive `pulumi destroy` with the data."""
 
 
 class Langfuse(pulumi.ComponentResource):
@@ -133,9 +135,18 @@ class Langfuse(pulumi.ComponentResource):
         cfg = args.config
         self.endpoints = endpoints(cfg)
         child = pulumi.ResourceOptions(parent=self)
+        if cfg.storage.retain_on_destroy and args.credential_seed is None:
+            pulumi.log.warn(
+                "langfuse: storage.retainOnDestroy keeps Langfuse's volumes and credentials, but without the "
+                "langfuseCredentialSeed secret a `pulumi up` after `pulumi destroy` generates new credentials and "
+                "stops on a server-side apply conflict with the retained ones (nothing is overwritten). Set it once: "
+                "pulumi config set --secret langfuseCredentialSeed $(openssl rand -hex 32)"
+            )
 
         def secret(suffix: str, **kwargs: Any) -> pulumi.Output[str]:
-            return generated_secret(f"{name}-{suffix}", cfg.generated_secrets, opts=child, **kwargs)
+            return generated_secret(
+                f"{name}-{suffix}", cfg.generated_secrets, opts=child, seed=args.credential_seed, **kwargs
+            )
 
         public_key = secret("project-public-key", alphabet="hex", prefix="pk-lf-")
         secret_key = secret("project-secret-key", alphabet="hex", prefix="sk-lf-")

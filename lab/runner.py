@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -185,6 +186,8 @@ class Lab:
         for key, value in lab_settings(self.stack).items():
             self.pulumi("config", "set", "--path", key, value)
         self.pulumi("config", "set", "--path", "verification.enabled", "false", check=False)
+        # So the second `up` after `destroy` derives the same Langfuse credentials as the retained data's.
+        self.pulumi("config", "set", "--secret", "langfuseCredentialSeed", secrets.token_hex(32))
         return project
 
     # -- commands ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 import config
 import versions
-from components import istio_mesh
+from components import charts, istio_mesh
 from offline.plan import Plan, Resource
 from offline.runner import run_program
 from tests.support import fake_mirror
@@ -168,12 +168,12 @@ def test_program_points_mesh_tracing_at_the_collector(dev_plan: Plan) -> None:
 
 def test_istio_crds_do_not_outlive_destroy(tmp_path: Path) -> None:
     base = by_name(mesh_plan(tmp_path), "mesh-base")
-    assert base.options["transforms"] == ["components.istio_mesh.crds_follow_the_stack"]
+    assert base.options["transforms"] == ["components.charts.crds_follow_the_stack"]
 
     def transformed(type_: str) -> pulumi.ResourceTransformResult | None:
         kept = pulumi.ResourceOptions(retain_on_delete=True)  # what helm.v4.Chart makes of resource-policy keep
         args = pulumi.ResourceTransformArgs(custom=True, type_=type_, name="x", props={"a": 1}, opts=kept)
-        return istio_mesh.crds_follow_the_stack(args)
+        return charts.crds_follow_the_stack(args)
 
     result = transformed("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
     assert result is not None and result.opts.retain_on_delete is False and result.props == {"a": 1}
