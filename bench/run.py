@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         report = json.loads(lab.read_text())
         for run in report if isinstance(report, list) else [report]:
             stack = str(run.get("stack"))
-            phases = ", ".join(f"{k} {v:.0f}s" for k, v in run.get("phases", {}).items())
+            phases = ", ".join(f"{p['name']} {p['seconds']:.0f}s" for p in run.get("phaseResults", []))
             verdict = "ok" if run.get("ok") else "FAILED"
             print(
                 f"  {stack}: offline preview {offline_seconds.get(stack, 0):.2f}s | lab ({verdict}, "

@@ -255,13 +255,12 @@ class Lab:
 
 
 def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped (an exited process keeps its PID until then)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return not re.search(r"^State:\s+Z", status, re.MULTILINE)
 
 
 def _errors(output: str) -> str:
