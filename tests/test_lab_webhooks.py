@@ -6,7 +6,7 @@ import json
 import subprocess
 from typing import Any
 
-from lab.listeners import exposed
+from lab.listeners import exposed, listening_sockets
 from lab.webhooks import WebhookRelaxer, fail_closed, ignore_patch
 
 CONFIGS = {
@@ -59,16 +59,29 @@ def test_sweep_patches_and_records_each_once() -> None:
     assert relaxer.relaxed == ["mutating/istio-sidecar-injector", "validating/open"]
 
 
-SS = """\
-LISTEN 0      4096            127.0.0.1:6443       0.0.0.0:*    users:(("kube-apiserver",pid=18004,fd=5))
-LISTEN 0      4096            0.0.0.0:2379         0.0.0.0:*    users:(("etcd",pid=17993,fd=8))
-LISTEN 0      4096            [::1]:40519          [::]:*       users:(("pulumi-language",pid=18280,fd=5))
-LISTEN 0      4096            [::]:41111           [::]:*       users:(("pulumi-resource",pid=18281,fd=5))
-LISTEN 0      128             0.0.0.0:2024         0.0.0.0:*    users:(("sshd",pid=1,fd=3))
-LISTEN 0      128             0.0.0.0:2025         0.0.0.0:*
+TCP = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:192B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 101 1 0
+   1: 00000000:0947 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 102 1 0
+   2: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 103 1 0
+   3: 0100007F:9C40 0100007F:192B 01 00000000:00000000 00:00000000 00000000     0        0 104 1 0
+"""
+TCP6 = """\
+  sl  local_address                         remote_address                        st ...
+   0: 00000000000000000000000001000000:9E47 00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 201 1 0
+   1: 00000000000000000000000000000000:A097 00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 202 1 0
 """
 
 
+def test_listening_sockets_are_read_from_the_kernel_tables() -> None:
+    assert listening_sockets({"tcp": TCP, "tcp6": TCP6}) == {
+        "101": "127.0.0.1:6443", "102": "0.0.0.0:2375", "103": "0.0.0.0:2024",
+        "201": "[::1]:40519", "202": "[::]:41111",
+    }  # fmt: skip
+
+
 def test_listeners_off_loopback_are_named_for_lab_processes_only() -> None:
-    assert exposed(SS) == ["etcd@0.0.0.0:2379", "pulumi-resource@[::]:41111"]
-    assert exposed(SS.splitlines()[0]) == []
+    sockets = listening_sockets({"tcp": TCP, "tcp6": TCP6})
+    owners = {"101": "kube-apiserver", "102": "etcd", "103": "sshd", "201": "pulumi-language", "202": "pulumi-resource"}
+    assert exposed(sockets, owners) == ["etcd@0.0.0.0:2375", "pulumi-resource@[::]:41111"]
+    assert exposed({"101": "127.0.0.1:6443", "102": "[::ffff:7f00:1]:80"}, owners) == []
