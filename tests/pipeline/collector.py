@@ -75,7 +75,7 @@ def rename_deprecated(config: dict[str, Any], renames: Mapping[str, Mapping[str,
     """The chart's ``rewriteDeprecatedComponentNames``: ``k8sattributes[/x]`` -> ``k8s_attributes[/x]``."""
 
     def renamed(key: str, old: str, new: str) -> str:
-        return new + key[len(old):] if key == old or key.startswith(old + "/") else key
+        return new + key[len(old) :] if key == old or key.startswith(old + "/") else key
 
     for kind, table in renames.items():
         for old, new in table.items():
@@ -384,9 +384,12 @@ class Pipeline:
 
 
 @contextmanager
-def running_pipeline(binary: Path, config: dict[str, Any], workdir: Path) -> Iterator[Pipeline]:
-    """Sinks and collector up; everything stopped on the way out, whatever happened."""
+def running_pipeline(
+    binary: Path, config: dict[str, Any], workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[Pipeline]:
+    """Sinks and collector up (``env`` added to the collector's); everything stopped on the way out."""
     pipeline = Pipeline(binary, config, workdir)
+    pipeline.collector.local.env.update(env or {})
     try:
         for sink in pipeline.sinks.values():
             sink.start()

@@ -90,9 +90,13 @@ class OtlpSink:
                             self.duplicates += 1
                             continue
                         self.spans[span_id] = ReceivedSpan(
-                            trace_id=span.trace_id.hex(), span_id=span_id, name=span.name,
-                            attributes=attributes(span.attributes), resource=resource,
-                            end_unix_nano=span.end_time_unix_nano, received_unix_nano=now,
+                            trace_id=span.trace_id.hex(),
+                            span_id=span_id,
+                            name=span.name,
+                            attributes=attributes(span.attributes),
+                            resource=resource,
+                            end_unix_nano=span.end_time_unix_nano,
+                            received_unix_nano=now,
                         )
 
     def count(self) -> int:

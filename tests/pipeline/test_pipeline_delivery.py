@@ -62,8 +62,15 @@ def test_manifest_holds_exactly_the_generated_components(dev_plan: Plan, gpu_pla
 
 
 def test_chart_defaults_are_rendered_like_helm() -> None:
-    config = effective_config({"config": {"receivers": {"jaeger": None}, "processors": {"k8sattributes": {"a": 1}},
-                                          "service": {"pipelines": {"traces": {"processors": ["k8sattributes"]}}}}})
+    config = effective_config(
+        {
+            "config": {
+                "receivers": {"jaeger": None},
+                "processors": {"k8sattributes": {"a": 1}},
+                "service": {"pipelines": {"traces": {"processors": ["k8sattributes"]}}},
+            }
+        }
+    )
     assert "jaeger" not in config["receivers"] and "zipkin" in config["receivers"]  # null deletes, the rest stays
     assert config["processors"]["k8s_attributes"] == {"a": 1} and "k8sattributes" not in config["processors"]
     assert config["service"]["pipelines"]["traces"]["processors"] == ["k8s_attributes"]
@@ -83,8 +90,12 @@ def test_k8sattributes_needs_a_cluster(collector_binary: Path, tmp_path: Path) -
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{grpc_port}"}}}},
         "processors": {KUBERNETES_ONLY[1]: {}},
         "exporters": {"otlp_grpc": {"endpoint": f"127.0.0.1:{free_port()}", "tls": {"insecure": True}}},
-        "service": {"pipelines": {"traces": {"receivers": ["otlp"], "processors": [KUBERNETES_ONLY[1]],
-                                             "exporters": ["otlp_grpc"]}}, "telemetry": {"metrics": {"level": "none"}}},
+        "service": {
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": [KUBERNETES_ONLY[1]], "exporters": ["otlp_grpc"]}
+            },
+            "telemetry": {"metrics": {"level": "none"}},
+        },
     }
     collector = CollectorProcess(collector_binary, LocalConfig(config=config, env={}), tmp_path)
     with pytest.raises((TimeoutError, RuntimeError)):
@@ -99,8 +110,11 @@ def test_k8sattributes_needs_a_cluster(collector_binary: Path, tmp_path: Path) -
 
 def exporter_is_filtered(config: dict[str, Any], exporter: str) -> bool:
     """True when every traces pipeline feeding ``exporter`` runs a filter processor."""
-    pipelines = [p for n, p in config["service"]["pipelines"].items()
-                 if n.split("/")[0] == "traces" and exporter in p.get("exporters", [])]
+    pipelines = [
+        p
+        for n, p in config["service"]["pipelines"].items()
+        if n.split("/")[0] == "traces" and exporter in p.get("exporters", [])
+    ]
     return all(any(proc.split("/")[0] == "filter" for proc in p.get("processors", [])) for p in pipelines)
 
 
@@ -110,8 +124,9 @@ def bound_for_langfuse(attributes: dict[str, Any], service: str) -> bool:
 
 
 @pytest.mark.parametrize("stack", ["dev", "gpu"])
-def test_every_span_arrives_with_its_attributes(stack: str, collector_binary: Path, tmp_path: Path,
-                                                dev_plan: Plan, gpu_plan: Plan) -> None:
+def test_every_span_arrives_with_its_attributes(
+    stack: str, collector_binary: Path, tmp_path: Path, dev_plan: Plan, gpu_plan: Plan
+) -> None:
     """LLM and plain spans over gRPC and HTTP, and LLM spans of a self-reporting service (LiteLLM).
 
     Tempo's exporter gets every one; a filtered exporter (Langfuse on gpu) exactly the LLM spans
@@ -148,19 +163,27 @@ def test_mock_engine_spans_arrive(collector_binary: Path, tmp_path: Path, dev_pl
         pytest.skip("components/mock_engine_server.py is not there yet")
     with running_pipeline(collector_binary, stack_config(dev_plan), tmp_path) as pipeline:
         port = free_port()
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "MOCK_MODEL": "mock-llm",
-               "MOCK_TOKENS_PER_SECOND": "1000", "OTEL_SERVICE_NAME": "mock-engine",
-               "OTEL_EXPORTER_OTLP_ENDPOINT": pipeline.collector.otlp_http}
-        engine = subprocess.Popen([sys.executable, str(MOCK_ENGINE)], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
+        env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "MOCK_MODEL": "mock-llm",
+            "MOCK_TOKENS_PER_SECOND": "1000",
+            "OTEL_SERVICE_NAME": "mock-engine",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": pipeline.collector.otlp_http,
+        }
+        engine = subprocess.Popen(
+            [sys.executable, str(MOCK_ENGINE)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         try:
             trace_ids = [os.urandom(16).hex() for _ in range(20)]
             _wait_http(f"http://127.0.0.1:{port}/health", engine)
             for trace_id in trace_ids:
                 request = urllib.request.Request(
                     f"http://127.0.0.1:{port}/v1/chat/completions",
-                    data=json.dumps({"model": "mock-llm", "max_tokens": 4,
-                                     "messages": [{"role": "user", "content": "hi"}]}).encode(),
+                    data=json.dumps(
+                        {"model": "mock-llm", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}
+                    ).encode(),
                     headers={"Content-Type": "application/json", "traceparent": f"00-{trace_id}-{'1' * 16}-01"},
                 )
                 with urllib.request.urlopen(request, timeout=10) as reply:
@@ -173,8 +196,10 @@ def test_mock_engine_spans_arrive(collector_binary: Path, tmp_path: Path, dev_pl
             while time.monotonic() < deadline and not set(trace_ids) <= {s.trace_id for s in sink.spans.values()}:
                 time.sleep(0.1)
             spans = [s for s in sink.spans.values() if s.trace_id in trace_ids]
-            print(f"[mock engine -> {name}] sent={len(trace_ids)} received={len(spans)} "
-                  f"lost={len(set(trace_ids) - {s.trace_id for s in spans})}")
+            print(
+                f"[mock engine -> {name}] sent={len(trace_ids)} received={len(spans)} "
+                f"lost={len(set(trace_ids) - {s.trace_id for s in spans})}"
+            )
             assert {s.trace_id for s in spans} == set(trace_ids)
             for span in spans:
                 assert span.resource["service.name"] == "mock-engine"

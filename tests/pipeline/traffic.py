@@ -78,8 +78,15 @@ class Resending(SpanExporter):
 class OtlpClient:
     """A TracerProvider exporting to the collector over OTLP gRPC or OTLP/HTTP, with generous retries."""
 
-    def __init__(self, protocol: str, endpoint: str, service: str, export_timeout: float = 30,
-                 batch_size: int = 512, resend: bool = False) -> None:
+    def __init__(
+        self,
+        protocol: str,
+        endpoint: str,
+        service: str,
+        export_timeout: float = 30,
+        batch_size: int = 512,
+        resend: bool = False,
+    ) -> None:
         exporter: SpanExporter
         if protocol == "grpc":
             exporter = GrpcSpanExporter(endpoint=endpoint, insecure=True, timeout=export_timeout)
@@ -91,14 +98,25 @@ class OtlpClient:
         self.provider = TracerProvider(resource=Resource.create({"service.name": service}))
         self.provider.add_span_processor(
             BatchSpanProcessor(
-                exporter, max_queue_size=MAX_QUEUE, max_export_batch_size=batch_size, schedule_delay_millis=100,
+                exporter,
+                max_queue_size=MAX_QUEUE,
+                max_export_batch_size=batch_size,
+                schedule_delay_millis=100,
                 export_timeout_millis=int(export_timeout * 1000 * 2),
             )
         )
         self.tracer = self.provider.get_tracer("tests.pipeline")
 
-    def send(self, sent: Sent, count: int, run: str, payload: int = 0, rate: float | None = None,
-             deadline: float | None = None, llm: bool = True) -> int:
+    def send(
+        self,
+        sent: Sent,
+        count: int,
+        run: str,
+        payload: int = 0,
+        rate: float | None = None,
+        deadline: float | None = None,
+        llm: bool = True,
+    ) -> int:
         """End ``count`` spans (at ``rate`` per second when given); returns how many were sent.
 
         ``llm``: the spans carry GenAI attributes (an inference); without, they are plain spans.
@@ -151,8 +169,7 @@ def compare(sent: Sent, sink: OtlpSink, name: str, withheld: Sent | None = None)
     wrong = [
         span_id
         for span_id, attributes in sent.spans.items()
-        if span_id in sink.spans
-        and any(sink.spans[span_id].attributes.get(k) != v for k, v in attributes.items())
+        if span_id in sink.spans and any(sink.spans[span_id].attributes.get(k) != v for k, v in attributes.items())
     ]
     outcome = Outcome(len(sent), len(sent) - len(missing), len(missing), sink.duplicates, wrong, len(leaked))
     print(outcome.line(name))
