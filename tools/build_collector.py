@@ -191,8 +191,9 @@ def go_env() -> dict[str, str]:
     return {
         **os.environ,
         "GOBIN": str(root / "bin"),
-        "GOMODCACHE": str(root / "gomodcache"),
-        "GOCACHE": str(root / "gocache"),
+        # tools/toolchain.py points these at the cache every Go build shares
+        "GOMODCACHE": os.environ.get("GOMODCACHE") or str(root / "gomodcache"),
+        "GOCACHE": os.environ.get("GOCACHE") or str(root / "gocache"),
         "GOPROXY": ",".join(only_proxies),
         "GOFLAGS": " ".join([f for f in flags if not f.startswith("-mod=")] + ["-mod=mod"]),
         "GOTOOLCHAIN": "local",
