@@ -41,7 +41,8 @@ K8S_SIM_BIN = Path(os.environ.get("K8S_SIM_CACHE", Path.home() / ".cache" / "k8s
 
 COPY = [
     "__main__.py",
-    "config.py",
+    "config",
+    "quantities.py",
     "versions.py",
     "Pulumi.yaml",
     "components",

@@ -14,17 +14,13 @@ labels/annotations opt out (an upper bound: a block may also size a container of
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from offline.plan import Plan, Resource
+from quantities import parse as quantity
 
-_UNITS = {
-    "": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40,
-}  # fmt: skip
 K3S_RESERVED_GIB = 1.5
 """Memory k3s itself keeps on a single node (server, containerd, CoreDNS, metrics-server,
 local-path provisioner): k3s documents 512 MiB as the server minimum; with the bundled add-ons
@@ -33,14 +29,6 @@ NODE_BUDGET_GIB = {"gpu": 12, "dev": 8}
 """The node each stack must fit: the original system requirements (12 GiB minimum) for gpu, a
 laptop-sized 8 GiB for dev."""
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
-
-
-def quantity(value: Any) -> float:
-    """Kubernetes quantity -> number (cores for CPU, bytes for memory)."""
-    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(value).strip())
-    if not match or match.group(2) not in _UNITS:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass

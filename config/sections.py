@@ -1,153 +1,37 @@
-"""Typed stack configuration: the one place that says what a stack can set, and its defaults.
+"""One pydantic model per config section: what a stack can set, its defaults and single-value rules.
 
 Stack files (``Pulumi.<stack>.yaml``) hold only what differs from these defaults, which serve
 the CPU-only ``dev`` stack. Keys are camelCase, grouped in sections, and written as
 ``llm-tracing-infra:<section>`` objects; ``pulumi config set --path vllm.gpuMemoryUtilization 0.85``
 sets one of them. Every model forbids unknown keys, so a typo is an error, not a silent default.
-
-Secrets never enter these models: they are top-level keys set with ``pulumi config set --secret``
-(see ``SECRET_KEYS``) and reach components as ``pulumi.Output`` values, marked secret.
-
-``load()`` validates everything before a single resource is registered and raises
-``ConfigError`` with one line per problem: the key as the user writes it, the value given, and
-what is allowed.
+Rules that span sections live in ``rules.py``; reading the stack's values in ``loading.py``.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import pulumi
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 import versions
-
-PROJECT = "llm-tracing-infra"
-
-# ---------------------------------------------------------------------------------------------
-# Value types with the rule and the fix in their error messages
-# ---------------------------------------------------------------------------------------------
-
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-
-
-def _quantity(value: str) -> str:
-    if not _QUANTITY.match(value):
-        raise ValueError("a Kubernetes quantity such as 50Gi, 512Mi or 500m (binary units are Ki/Mi/Gi, not Gb)")
-    return value
-
-
-def _duration(value: str) -> str:
-    if not _DURATION.match(value):
-        raise ValueError("a duration such as 30s, 5m, 48h or 15d")
-    return value
-
-
-def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.match(value):
-        raise ValueError("a DNS label: lower-case letters, digits and '-', at most 63 characters, e.g. 'tracing'")
-    return value
-
-
-def _dns_name(value: str) -> str:
-    labels = value.split(".")
-    if len(value) > 253 or not all(len(x) <= 63 and _DNS_LABEL.match(x) for x in labels):
-        raise ValueError("a DNS name: dot-separated lower-case labels, e.g. 'local' or 'lab.example.com'")
-    return value
-
-
-def _semver(value: str) -> str:
-    if not _SEMVER.match(value):
-        raise ValueError("an exact version such as 1.30.3 or v1.5.1 (no ranges, no 'latest')")
-    return value
-
-
-def _image(value: str) -> str:
-    if not _IMAGE.match(value) or value.endswith((":latest", ":main", ":nightly")):
-        raise ValueError("an image pinned to a version tag, e.g. vllm/vllm-openai:v0.11.0 (never :latest)")
-    return value
-
-
-def _cidr(value: str) -> str:
-    try:
-        ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError("a network in CIDR form, e.g. 10.0.0.0/8 or 192.168.1.0/24") from None
-    return value
-
-
-def _mebibytes(quantity: str) -> float | None:
-    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "Ti": 1024**2, "k": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
-    match = re.match(r"^([0-9.]+)([A-Za-z]*)$", quantity)
-    if not match:
-        return None
-    number, unit = float(match.group(1)), match.group(2)
-    if unit == "":
-        return number / 2**20
-    return number * units[unit] if unit in units else None
-
-
-Quantity = Annotated[str, AfterValidator(_quantity)]
-Duration = Annotated[str, AfterValidator(_duration)]
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-DnsName = Annotated[str, AfterValidator(_dns_name)]
-Version = Annotated[str, AfterValidator(_semver)]
-Image = Annotated[str, AfterValidator(_image)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
-NamespaceKey = Literal["tracing", "monitoring", "llm", "litellm", "langfuse", "logging"]
-MtlsMode = Literal["PERMISSIVE", "STRICT", "DISABLE"]
-Engine = Literal["vllm", "mock", "sglang"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared fragments
-# ---------------------------------------------------------------------------------------------
-
-
-class ResourceAmounts(_Model):
-    cpu: Quantity
-    memory: Quantity
-
-
-class Resources(_Model):
-    """Container requests and limits (Kubernetes quantities)."""
-
-    requests: ResourceAmounts
-    limits: ResourceAmounts
-
-    def as_k8s(self) -> dict[str, dict[str, str]]:
-        return {
-            "requests": {"cpu": self.requests.cpu, "memory": self.requests.memory},
-            "limits": {"cpu": self.limits.cpu, "memory": self.limits.memory},
-        }
-
-
-def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Resources:
-    return Resources(
-        requests=ResourceAmounts(cpu=cpu, memory=memory), limits=ResourceAmounts(cpu=cpu_limit, memory=memory_limit)
-    )
-
-
-class Toleration(_Model):
-    key: str
-    operator: Literal["Exists", "Equal"] = "Exists"
-    value: str | None = None
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-
+from config.types import (
+    Cidr,
+    DnsLabel,
+    DnsName,
+    Duration,
+    Engine,
+    Image,
+    MtlsMode,
+    NamespaceKey,
+    Quantity,
+    Resources,
+    Toleration,
+    Version,
+    _mebibytes,
+    _Model,
+    resources,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Sections
@@ -623,200 +507,3 @@ class StackConfig(_Model):
                     chosen.append(engine)
         return chosen
 
-
-def _cross_checks(stack: StackConfig) -> list[str]:
-    """Rules that span sections; each message names every key involved."""
-    p = PROJECT
-    problems: list[str] = []
-    istio_minor = ".".join(stack.versions.istio.lstrip("v").split(".")[:2])
-    if stack.versions.gateway_api not in versions.ISTIO_GATEWAY_API_COMPAT.get(istio_minor, ()):
-        pairs = ", ".join(f"{k}.x with {'/'.join(v)}" for k, v in versions.ISTIO_GATEWAY_API_COMPAT.items())
-        problems.append(
-            f"{p}:versions.istio={stack.versions.istio} and {p}:versions.gatewayApi={stack.versions.gateway_api}"
-            f" are not a supported pair; supported: {pairs}"
-        )
-    for engine in stack.engines():
-        if engine in ("vllm", "sglang") and not stack.gpu.enabled:
-            problems.append(
-                f"{p}:engine/{p}:gateway.canary uses {engine}, which needs a GPU (given gpu.enabled=false); "
-                f"set {p}:gpu.enabled=true or use engine 'mock'"
-            )
-    if "sglang" in stack.engines() and not stack.sglang.enabled:
-        problems.append(
-            f"{p}:gateway.canary names sglang but {p}:sglang.enabled=false; enable it or pick another engine"
-        )
-    if stack.tracing.collector.export_to_langfuse and not stack.langfuse.enabled:
-        problems.append(f"{p}:tracing.collector.exportToLangfuse=true needs {p}:langfuse.enabled=true")
-    if "vllm" in stack.engines() and stack.monitoring.alerts.gpu_memory_ratio <= stack.vllm.gpu_memory_utilization:
-        problems.append(
-            f"{p}:monitoring.alerts.gpuMemoryRatio={stack.monitoring.alerts.gpu_memory_ratio} must be above "
-            f"{p}:vllm.gpuMemoryUtilization={stack.vllm.gpu_memory_utilization}: vLLM reserves that share of GPU "
-            f"memory up front, so a lower threshold fires forever"
-        )
-    workload = {stack.namespaces.name(k) for k in ("tracing", "monitoring", "llm", "litellm", "langfuse", "logging")}
-    if stack.namespaces.istio in workload:
-        problems.append(
-            f"{p}:namespaces.istio={stack.namespaces.istio} must differ from every workload namespace "
-            f"(istiod's namespace never gets sidecars)"
-        )
-    if stack.gateway.https.acme_email and not stack.gateway.https.enabled:
-        problems.append(f"{p}:gateway.https.acmeEmail is set but {p}:gateway.https.enabled=false; enable HTTPS")
-    if stack.gateway.https.acme_email and stack.gateway.base_domain == "local":
-        problems.append(
-            f"{p}:gateway.https.acmeEmail needs a public {p}:gateway.baseDomain (given 'local'); "
-            f"ACME cannot validate .local names"
-        )
-    problems += _mirror_problems(stack)
-    if stack.k3s.host and (stack.kubernetes.kubeconfig or stack.kubernetes.context):
-        problems.append(
-            f"{p}:k3s.host={stack.k3s.host} installs the cluster, so {p}:kubernetes.kubeconfig/context must be "
-            f"unset; remove one of them"
-        )
-    return problems
-
-
-def charts_in_use(stack: StackConfig) -> list[versions.ChartPin]:
-    """The pinned charts this stack installs (tests hold it equal to the charts in the plan)."""
-    names = ["kube-prometheus-stack", "tempo", "opentelemetry-collector"]
-    names += ["loki", "alloy"] if stack.logging.enabled else []
-    names += ["dcgm-exporter"] if stack.gpu.enabled else []
-    names += ["nvidia-device-plugin"] if stack.gpu.enabled and stack.gpu.install_device_plugin else []
-    names += ["langfuse", "clickhouse-operator-helm"] if stack.langfuse.enabled else []
-    names += ["cert-manager"] if stack.langfuse.enabled and stack.langfuse.install_cert_manager else []
-    istio = [versions.ChartPin(n, stack.versions.istio, versions.ISTIO_REPO) for n in ("base", "istiod")]
-    return istio + [stack.versions.chart(n) for n in names]
-
-
-def _mirror_problems(stack: StackConfig) -> list[str]:
-    """A mirror directory must hold every pinned chart the stack installs, at the pinned version."""
-    mirror = stack.charts.mirror
-    if stack.charts.source != "mirror" or not mirror or mirror.startswith(("http://", "https://", "oci://")):
-        return []
-    directory = Path(mirror).expanduser()
-    if not directory.is_dir():
-        return [f"{PROJECT}:charts.mirror={mirror} is not a directory (or a Helm repository URL)"]
-    missing = [
-        f"{pin.name}-{pin.version}.tgz"
-        for pin in charts_in_use(stack)
-        if not (directory / f"{pin.name}-{pin.version}.tgz").exists()
-    ]
-    if not missing:
-        return []
-    return [
-        f"{PROJECT}:charts.mirror={mirror} lacks {', '.join(missing)}: add the pinned charts to the mirror "
-        f"(helm pull <repo>/<chart> --version <pin>), or pin what the mirror has with {PROJECT}:versions.charts"
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Secrets: set with `pulumi config set --secret`, never part of the models above
-# ---------------------------------------------------------------------------------------------
-
-SECRET_KEYS: dict[str, str] = {
-    "hfToken": "Hugging Face token, needed for gated models (vllm.gatedModel / sglang.gatedModel)",
-    "grafanaAdminPassword": "Grafana admin password; generated when unset",
-    "alertmanagerWebhookUrl": "Slack incoming-webhook or generic webhook URL for Alertmanager",
-    "litellmMasterKey": "LiteLLM master key (must start with sk-); generated when unset",
-    "k3sSshPrivateKey": "SSH private key for k3s.host (PEM/OpenSSH); the SSH agent is used when unset",
-    "langfuseCredentialSeed": "Seed of Langfuse's generated credentials (e.g. `openssl rand -hex 32`): with it a "
-    "`pulumi up` after `pulumi destroy` opens the retained Langfuse data again; random when unset",
-}
-
-
-@dataclass(frozen=True)
-class Secrets:
-    """Secret config values as Pulumi secrets; None where the stack does not set them."""
-
-    values: dict[str, pulumi.Output[str]] = field(default_factory=dict)
-
-    def get(self, key: str) -> pulumi.Output[str] | None:
-        return self.values.get(key)
-
-
-class ConfigError(pulumi.RunError):
-    """Invalid stack configuration: one line per problem, no traceback."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
-
-
-def _raw_config() -> dict[str, Any]:
-    """Every config value of this project, whether the engine or a test put it there."""
-    merged: dict[str, Any] = dict(pulumi.runtime.get_config_env())
-    merged.update(pulumi.runtime.config.CONFIG.get())
-    return {k: v for k, v in merged.items() if k.startswith(f"{PROJECT}:")}
-
-
-def _decode(value: Any) -> Any:
-    """Objects and lists arrive JSON-encoded; scalars as strings that pydantic coerces."""
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _describe(error: Any) -> str:
-    key = f"{PROJECT}:" + ".".join(str(part) for part in error["loc"])
-    given = error.get("input")
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key (given {json.dumps(given)}); check the spelling against config.py"
-    if error["type"] == "missing":
-        return f"{key}: required, not set"
-    given_text = "an object" if isinstance(given, dict | list) and len(json.dumps(given)) > 80 else json.dumps(given)
-    return f"{key}: {message} (given {given_text})".replace(f"{PROJECT}:: ", f"{PROJECT}: ")
-
-
-def validate(raw: dict[str, Any], secret_keys: set[str]) -> StackConfig:
-    """Validate raw ``{section: value}`` config; raise ConfigError listing every problem."""
-    problems: list[str] = []
-    plain = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
-    for key in sorted(set(raw) & set(SECRET_KEYS)):
-        if key not in secret_keys:
-            problems.append(
-                f"{PROJECT}:{key}: is stored in plain text; store it encrypted with "
-                f"`pulumi config set --secret {key} <value>`"
-            )
-    try:
-        stack = StackConfig.model_validate(plain)
-    except ValidationError as exc:
-        problems.extend(_describe(e) for e in exc.errors(include_url=False))
-        raise ConfigError(problems) from None
-    problems.extend(_cross_checks(stack))
-    problems.extend(_missing_secrets(stack, set(raw)))
-    if problems:
-        raise ConfigError(problems)
-    return stack
-
-
-def _missing_secrets(stack: StackConfig, given: set[str]) -> list[str]:
-    needed: list[tuple[str, str]] = []
-    if stack.monitoring.alertmanager.receiver != "none":
-        needed.append(
-            ("alertmanagerWebhookUrl", f"monitoring.alertmanager.receiver={stack.monitoring.alertmanager.receiver}")
-        )
-    if stack.vllm.gated_model and "vllm" in stack.engines():
-        needed.append(("hfToken", "vllm.gatedModel=true"))
-    if stack.sglang.gated_model and "sglang" in stack.engines():
-        needed.append(("hfToken", "sglang.gatedModel=true"))
-    return [
-        f"{PROJECT}:{key}: required by {PROJECT}:{reason}; set it with `pulumi config set --secret {key} <value>`"
-        for key, reason in needed
-        if key not in given
-    ]
-
-
-def load() -> tuple[StackConfig, Secrets]:
-    """Read and validate this stack's configuration; call before registering any resource."""
-    raw_full = _raw_config()
-    secret_keys = {k.split(":", 1)[1] for k in raw_full if pulumi.runtime.is_config_secret(k)}
-    secret_keys |= {k.split(":", 1)[1] for k in pulumi.runtime.get_config_secret_keys_env()}
-    raw = {k.split(":", 1)[1]: _decode(v) for k, v in raw_full.items()}
-    stack = validate(raw, secret_keys)
-    cfg = pulumi.Config(PROJECT)
-    secrets = {key: out for key in SECRET_KEYS if (out := cfg.get_secret(key)) is not None}
-    return stack, Secrets(secrets)

@@ -1,0 +1,124 @@
+"""Validation of the raw stack values, and the secrets a stack sets.
+
+Secrets never enter the section models: they are top-level keys set with ``pulumi config set --secret``
+(see ``SECRET_KEYS``) and reach components as ``pulumi.Output`` values, marked secret.
+
+``load()`` validates everything before a single resource is registered and raises ``ConfigError``
+with one line per problem: the key as the user writes it, the value given, and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pydantic import ValidationError
+
+from config import pulumi_runtime
+from config.rules import _cross_checks
+from config.sections import StackConfig
+from config.types import PROJECT
+
+# ---------------------------------------------------------------------------------------------
+# Secrets: set with `pulumi config set --secret`, never part of the models above
+# ---------------------------------------------------------------------------------------------
+
+SECRET_KEYS: dict[str, str] = {
+    "hfToken": "Hugging Face token, needed for gated models (vllm.gatedModel / sglang.gatedModel)",
+    "grafanaAdminPassword": "Grafana admin password; generated when unset",
+    "alertmanagerWebhookUrl": "Slack incoming-webhook or generic webhook URL for Alertmanager",
+    "litellmMasterKey": "LiteLLM master key (must start with sk-); generated when unset",
+    "k3sSshPrivateKey": "SSH private key for k3s.host (PEM/OpenSSH); the SSH agent is used when unset",
+    "langfuseCredentialSeed": "Seed of Langfuse's generated credentials (e.g. `openssl rand -hex 32`): with it a "
+    "`pulumi up` after `pulumi destroy` opens the retained Langfuse data again; random when unset",
+}
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secret config values as Pulumi secrets; None where the stack does not set them."""
+
+    values: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+
+    def get(self, key: str) -> pulumi.Output[str] | None:
+        return self.values.get(key)
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack configuration: one line per problem, no traceback."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def _decode(value: Any) -> Any:
+    """Objects and lists arrive JSON-encoded; scalars as strings that pydantic coerces."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _describe(error: Any) -> str:
+    key = f"{PROJECT}:" + ".".join(str(part) for part in error["loc"])
+    given = error.get("input")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key (given {json.dumps(given)}); check the spelling against config/sections.py"
+    if error["type"] == "missing":
+        return f"{key}: required, not set"
+    given_text = "an object" if isinstance(given, dict | list) and len(json.dumps(given)) > 80 else json.dumps(given)
+    return f"{key}: {message} (given {given_text})".replace(f"{PROJECT}:: ", f"{PROJECT}: ")
+
+
+def validate(raw: dict[str, Any], secret_keys: set[str]) -> StackConfig:
+    """Validate raw ``{section: value}`` config; raise ConfigError listing every problem."""
+    problems: list[str] = []
+    plain = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
+    for key in sorted(set(raw) & set(SECRET_KEYS)):
+        if key not in secret_keys:
+            problems.append(
+                f"{PROJECT}:{key}: is stored in plain text; store it encrypted with "
+                f"`pulumi config set --secret {key} <value>`"
+            )
+    try:
+        stack = StackConfig.model_validate(plain)
+    except ValidationError as exc:
+        problems.extend(_describe(e) for e in exc.errors(include_url=False))
+        raise ConfigError(problems) from None
+    problems.extend(_cross_checks(stack))
+    problems.extend(_missing_secrets(stack, set(raw)))
+    if problems:
+        raise ConfigError(problems)
+    return stack
+
+
+def _missing_secrets(stack: StackConfig, given: set[str]) -> list[str]:
+    needed: list[tuple[str, str]] = []
+    if stack.monitoring.alertmanager.receiver != "none":
+        needed.append(
+            ("alertmanagerWebhookUrl", f"monitoring.alertmanager.receiver={stack.monitoring.alertmanager.receiver}")
+        )
+    if stack.vllm.gated_model and "vllm" in stack.engines():
+        needed.append(("hfToken", "vllm.gatedModel=true"))
+    if stack.sglang.gated_model and "sglang" in stack.engines():
+        needed.append(("hfToken", "sglang.gatedModel=true"))
+    return [
+        f"{PROJECT}:{key}: required by {PROJECT}:{reason}; set it with `pulumi config set --secret {key} <value>`"
+        for key, reason in needed
+        if key not in given
+    ]
+
+
+def load() -> tuple[StackConfig, Secrets]:
+    """Read and validate this stack's configuration; call before registering any resource."""
+    raw_full = pulumi_runtime.raw_config()
+    raw = {k.split(":", 1)[1]: _decode(v) for k, v in raw_full.items()}
+    stack = validate(raw, pulumi_runtime.secret_keys(raw_full))
+    return stack, Secrets(pulumi_runtime.secret_values(list(SECRET_KEYS)))

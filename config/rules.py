@@ -1,0 +1,94 @@
+"""Rules that span sections; each message names every key involved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import versions
+from config.sections import StackConfig
+from config.types import PROJECT
+
+
+def _cross_checks(stack: StackConfig) -> list[str]:
+    """Rules that span sections; each message names every key involved."""
+    p = PROJECT
+    problems: list[str] = []
+    istio_minor = ".".join(stack.versions.istio.lstrip("v").split(".")[:2])
+    if stack.versions.gateway_api not in versions.ISTIO_GATEWAY_API_COMPAT.get(istio_minor, ()):
+        pairs = ", ".join(f"{k}.x with {'/'.join(v)}" for k, v in versions.ISTIO_GATEWAY_API_COMPAT.items())
+        problems.append(
+            f"{p}:versions.istio={stack.versions.istio} and {p}:versions.gatewayApi={stack.versions.gateway_api}"
+            f" are not a supported pair; supported: {pairs}"
+        )
+    for engine in stack.engines():
+        if engine in ("vllm", "sglang") and not stack.gpu.enabled:
+            problems.append(
+                f"{p}:engine/{p}:gateway.canary uses {engine}, which needs a GPU (given gpu.enabled=false); "
+                f"set {p}:gpu.enabled=true or use engine 'mock'"
+            )
+    if "sglang" in stack.engines() and not stack.sglang.enabled:
+        problems.append(
+            f"{p}:gateway.canary names sglang but {p}:sglang.enabled=false; enable it or pick another engine"
+        )
+    if stack.tracing.collector.export_to_langfuse and not stack.langfuse.enabled:
+        problems.append(f"{p}:tracing.collector.exportToLangfuse=true needs {p}:langfuse.enabled=true")
+    if "vllm" in stack.engines() and stack.monitoring.alerts.gpu_memory_ratio <= stack.vllm.gpu_memory_utilization:
+        problems.append(
+            f"{p}:monitoring.alerts.gpuMemoryRatio={stack.monitoring.alerts.gpu_memory_ratio} must be above "
+            f"{p}:vllm.gpuMemoryUtilization={stack.vllm.gpu_memory_utilization}: vLLM reserves that share of GPU "
+            f"memory up front, so a lower threshold fires forever"
+        )
+    workload = {stack.namespaces.name(k) for k in ("tracing", "monitoring", "llm", "litellm", "langfuse", "logging")}
+    if stack.namespaces.istio in workload:
+        problems.append(
+            f"{p}:namespaces.istio={stack.namespaces.istio} must differ from every workload namespace "
+            f"(istiod's namespace never gets sidecars)"
+        )
+    if stack.gateway.https.acme_email and not stack.gateway.https.enabled:
+        problems.append(f"{p}:gateway.https.acmeEmail is set but {p}:gateway.https.enabled=false; enable HTTPS")
+    if stack.gateway.https.acme_email and stack.gateway.base_domain == "local":
+        problems.append(
+            f"{p}:gateway.https.acmeEmail needs a public {p}:gateway.baseDomain (given 'local'); "
+            f"ACME cannot validate .local names"
+        )
+    problems += _mirror_problems(stack)
+    if stack.k3s.host and (stack.kubernetes.kubeconfig or stack.kubernetes.context):
+        problems.append(
+            f"{p}:k3s.host={stack.k3s.host} installs the cluster, so {p}:kubernetes.kubeconfig/context must be "
+            f"unset; remove one of them"
+        )
+    return problems
+
+
+def charts_in_use(stack: StackConfig) -> list[versions.ChartPin]:
+    """The pinned charts this stack installs (tests hold it equal to the charts in the plan)."""
+    names = ["kube-prometheus-stack", "tempo", "opentelemetry-collector"]
+    names += ["loki", "alloy"] if stack.logging.enabled else []
+    names += ["dcgm-exporter"] if stack.gpu.enabled else []
+    names += ["nvidia-device-plugin"] if stack.gpu.enabled and stack.gpu.install_device_plugin else []
+    names += ["langfuse", "clickhouse-operator-helm"] if stack.langfuse.enabled else []
+    names += ["cert-manager"] if stack.langfuse.enabled and stack.langfuse.install_cert_manager else []
+    istio = [versions.ChartPin(n, stack.versions.istio, versions.ISTIO_REPO) for n in ("base", "istiod")]
+    return istio + [stack.versions.chart(n) for n in names]
+
+
+def _mirror_problems(stack: StackConfig) -> list[str]:
+    """A mirror directory must hold every pinned chart the stack installs, at the pinned version."""
+    mirror = stack.charts.mirror
+    if stack.charts.source != "mirror" or not mirror or mirror.startswith(("http://", "https://", "oci://")):
+        return []
+    directory = Path(mirror).expanduser()
+    if not directory.is_dir():
+        return [f"{PROJECT}:charts.mirror={mirror} is not a directory (or a Helm repository URL)"]
+    missing = [
+        f"{pin.name}-{pin.version}.tgz"
+        for pin in charts_in_use(stack)
+        if not (directory / f"{pin.name}-{pin.version}.tgz").exists()
+    ]
+    if not missing:
+        return []
+    return [
+        f"{PROJECT}:charts.mirror={mirror} lacks {', '.join(missing)}: add the pinned charts to the mirror "
+        f"(helm pull <repo>/<chart> --version <pin>), or pin what the mirror has with {PROJECT}:versions.charts"
+    ]
+
