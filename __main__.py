@@ -1,7 +1,9 @@
 """llm-tracing-infra: an LLM serving and observability platform on Kubernetes, in one `pulumi up`.
 
 Reads like the architecture: configuration in, components wired from each other's outputs,
-outputs exported. Order comes from data (namespaces, endpoints) and, where no data flows,
+outputs exported. This is the only module that reads the stack configuration as a whole: each
+component gets its own section and explicit inputs (namespace, images, charts, retention, the
+endpoints it talks to). Order comes from data (namespaces, endpoints) and, where no data flows,
 from explicit dependencies with a comment saying why.
 """
 
@@ -9,52 +11,85 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import config
-from components import gateway_routes, logging_stack, serving, tracing_pipeline
+from components import alert_rules, litellm, logging_stack, serving, sglang_server, tracing_pipeline, vllm_server
 from components.dcgm import Dcgm, DcgmArgs
-from components.gateway_routes import GatewayRoutes, GatewayRoutesArgs
+from components.gateway_routes import Backends, GatewayRoutes, GatewayRoutesArgs
 from components.istio_mesh import IstioMesh, IstioMeshArgs
 from components.k3s_host import K3sHost, K3sHostArgs
-from components.langfuse import Langfuse, LangfuseArgs
+from components.langfuse import Langfuse, LangfuseArgs, public_url
 from components.litellm import LiteLlm, LiteLlmArgs
 from components.logging_stack import LoggingStack, LoggingStackArgs
+from components.mock_engine import MockEngineArgs
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from components.sglang_server import SglangServerArgs
 from components.tracing_pipeline import TracingPipeline, TracingPipelineArgs
 from components.verification import Verification, VerificationArgs, scrape_targets
+from components.vllm_server import VllmServerArgs
 
-# Configuration: validated as a whole before any resource is registered.
-cfg, secrets = config.load()
+# Configuration: validated as a whole (with the flags the engines own) before any resource is registered.
+cfg, secrets = config.load(
+    rules=[
+        lambda c: vllm_server.owned_flag_problems(c.vllm),
+        lambda c: sglang_server.owned_flag_problems(c.sglang),
+    ]
+)
+retain = cfg.storage.retain_on_destroy
+charts, chart = cfg.charts, cfg.versions.chart
 
 # The cluster: k3s installed on the stack's host (k3s.host), else an existing one (kubeconfig/context).
-host = K3sHost("host", K3sHostArgs(config=cfg, secrets=secrets)) if cfg.k3s.host else None
+host = None
+if cfg.k3s.host:
+    host = K3sHost(
+        "host", K3sHostArgs(settings=cfg.k3s, gpu=cfg.gpu.enabled, ssh_private_key=secrets.get("k3sSshPrivateKey"))
+    )
 # What `pulumi destroy` retains (data namespaces, volumes, credentials) is adopted by the next `up`
 # instead of failing with AlreadyExists (upsert, off by default since pulumi-kubernetes 4.29).
-adopt_retained = cfg.storage.retain_on_destroy
 if host:
-    provider = k8s.Provider("k8s", kubeconfig=host.kubeconfig, upsert_existing_objects=adopt_retained)
+    provider = k8s.Provider("k8s", kubeconfig=host.kubeconfig, upsert_existing_objects=retain)
 else:
     provider = k8s.Provider(
         "k8s", kubeconfig=cfg.kubernetes.kubeconfig, context=cfg.kubernetes.context,
-        upsert_existing_objects=adopt_retained,
+        upsert_existing_objects=retain,
     )
 on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[host.ready] if host else None)
 
 # Endpoints each component will serve, known before it exists: peers wire to these, never to
 # retyped names, and the wiring checks prove that each one is a Service the program creates.
-tracing_endpoints = tracing_pipeline.endpoints(cfg)
-logging_endpoints = logging_stack.endpoints(cfg)
+tracing_endpoints = tracing_pipeline.endpoints(cfg.namespaces.tracing)
+logging_endpoints = logging_stack.endpoints(cfg.namespaces.logging)
 
 # Mesh first: Gateway API CRDs -> istio base -> istiod, and the platform's namespaces.
-mesh = IstioMesh("mesh", IstioMeshArgs(config=cfg, collector=tracing_endpoints.otlp_grpc), on_cluster)
+mesh = IstioMesh(
+    "mesh",
+    IstioMeshArgs(
+        settings=cfg.istio, namespaces=cfg.namespaces, istio_version=cfg.versions.istio,
+        gateway_api_bundle=config.gateway_api_bundle(cfg), charts=charts, retain_data_namespaces=retain,
+        collector=tracing_endpoints.otlp_grpc,
+    ),
+    on_cluster,
+)
+
 
 def ready_in(namespace_key: str) -> pulumi.ResourceOptions:
     """Workloads in injected namespaces wait for istiod's injector; the others only for their namespace."""
     return pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=mesh.ready_for(namespace_key))
 
 
+engine_names = cfg.engines()
 monitoring = MonitoringStack(
     "monitoring",
     MonitoringStackArgs(
-        config=cfg, secrets=secrets, namespace=mesh.namespaces["monitoring"],
+        settings=cfg.monitoring, namespace=mesh.namespace("monitoring"), chart=chart("kube-prometheus-stack"),
+        charts=charts, generated_secrets=cfg.generated_secrets, retain=retain,
+        grafana_admin_password=secrets.get("grafanaAdminPassword"),
+        alertmanager_webhook_url=secrets.get("alertmanagerWebhookUrl"),
+        alert_scope=alert_rules.AlertScope(
+            llm_namespaces=(cfg.namespaces.llm, cfg.namespaces.litellm),
+            vllm=serving.endpoint("vllm", cfg.namespaces.llm, cfg.vllm.served_model_name, cfg.vllm.model).service,
+            vllm_deployed="vllm" in engine_names, gpu=cfg.gpu.enabled,
+            gpu_memory_utilization=cfg.vllm.gpu_memory_utilization,
+        ),
+        gpu_dashboards=cfg.gpu.enabled,
         tracing=tracing_endpoints, logging=logging_endpoints if cfg.logging.enabled else None,
     ),
     ready_in("monitoring"),
@@ -64,35 +99,77 @@ observer = None
 if cfg.langfuse.enabled:
     observer = Langfuse(
         "langfuse",
-        LangfuseArgs(config=cfg, namespace=mesh.namespaces["langfuse"],
-                     credential_seed=secrets.get("langfuseCredentialSeed")),
+        LangfuseArgs(
+            settings=cfg.langfuse, namespace=mesh.namespace("langfuse"), chart=chart("langfuse"),
+            operator_chart=chart("clickhouse-operator-helm"), cert_manager_chart=chart("cert-manager"),
+            charts=charts, curl_image=cfg.versions.image("curl"),
+            public_url=public_url(https=cfg.gateway.https.enabled, base_domain=cfg.gateway.base_domain),
+            retain=retain, generated_secrets=cfg.generated_secrets,
+            credential_seed=secrets.get("langfuseCredentialSeed"),
+        ),
         ready_in("langfuse"),
     )
 tracing = TracingPipeline(
     "tracing",
     TracingPipelineArgs(
-        config=cfg, namespace=mesh.namespaces["tracing"], prometheus=monitoring.endpoints.prometheus,
-        monitoring_crds=monitoring.crds,
+        settings=cfg.tracing, namespace=mesh.namespace("tracing"), tempo_chart=chart("tempo"),
+        collector_chart=chart("opentelemetry-collector"), charts=charts,
+        collector_image=cfg.versions.image("otelCollector"), retain=retain,
+        prometheus=monitoring.endpoints.prometheus, monitoring_crds=monitoring.crds,
         langfuse=observer.connection if observer and cfg.tracing.collector.export_to_langfuse else None,
+        langfuse_self_reporting=(litellm.NAME,),
     ),
     ready_in("tracing"),
 )
 if cfg.logging.enabled:
-    LoggingStack("logging", LoggingStackArgs(config=cfg, namespace=mesh.namespaces["logging"]), ready_in("logging"))
+    LoggingStack(
+        "logging",
+        LoggingStackArgs(
+            settings=cfg.logging, namespace=mesh.namespace("logging"), loki_chart=chart("loki"),
+            alloy_chart=chart("alloy"), charts=charts, retain=retain,
+        ),
+        ready_in("logging"),
+    )
 
 gpu = None
 if cfg.gpu.enabled:
-    gpu = Dcgm("gpu", DcgmArgs(config=cfg, namespace=mesh.namespaces["gpu"], monitoring_crds=monitoring.crds),
-               on_cluster)
-engines = serving.deploy(cfg, secrets, namespace=mesh.namespaces["llm"], tracing=tracing.endpoints,
-                         monitoring_crds=monitoring.crds, gpu=gpu, opts=ready_in("llm"))
+    gpu = Dcgm(
+        "gpu",
+        DcgmArgs(
+            settings=cfg.gpu, namespace=mesh.namespace("gpu"), device_plugin_chart=chart("nvidia-device-plugin"),
+            exporter_chart=chart("dcgm-exporter"), charts=charts, monitoring_crds=monitoring.crds,
+        ),
+        on_cluster,
+    )
+# One component per engine (primary first); GPU engines exist only with the GPU component (config rule).
+llm = mesh.namespace("llm")
+mock_args = vllm_args = sglang_args = None
+if "mock" in engine_names:
+    mock_args = MockEngineArgs(
+        settings=cfg.mock_engine, image=cfg.versions.image("mockEngine"), namespace=llm, tracing=tracing.endpoints,
+        monitoring_crds=monitoring.crds,
+    )
+if gpu and "vllm" in engine_names:
+    vllm_args = VllmServerArgs(
+        settings=cfg.vllm, image=cfg.versions.image("vllm"), namespace=llm, gpu=gpu.runtime,
+        tracing=tracing.endpoints, monitoring_crds=monitoring.crds, retain_cache=retain,
+        hf_token=secrets.get("hfToken"),
+    )
+if gpu and "sglang" in engine_names:
+    sglang_args = SglangServerArgs(
+        settings=cfg.sglang, image=cfg.versions.image("sglang"), namespace=llm, gpu=gpu.runtime,
+        tracing=tracing.endpoints, monitoring_crds=monitoring.crds, retain_cache=retain,
+        hf_token=secrets.get("hfToken"),
+    )
+engines = serving.deploy(engine_names, mock=mock_args, vllm=vllm_args, sglang=sglang_args, opts=ready_in("llm"))
 
 proxy = None
 if cfg.litellm.enabled:
     proxy = LiteLlm(
         "litellm",
         LiteLlmArgs(
-            config=cfg, secrets=secrets, namespace=mesh.namespaces["litellm"], engines=engines,
+            settings=cfg.litellm, namespace=mesh.namespace("litellm"), image=cfg.versions.image("litellm"),
+            generated_secrets=cfg.generated_secrets, master_key=secrets.get("litellmMasterKey"), engines=engines,
             tracing=tracing.endpoints, langfuse=observer.connection if observer else None,
             monitoring_crds=monitoring.crds,
         ),
@@ -102,8 +179,8 @@ if cfg.litellm.enabled:
 routes = GatewayRoutes(
     "gateway",
     GatewayRoutesArgs(
-        config=cfg,
-        backends=gateway_routes.Backends(
+        settings=cfg.gateway, namespace=cfg.namespaces.istio, primary_engine=cfg.engine,
+        backends=Backends(
             grafana=monitoring.endpoints.grafana, prometheus=monitoring.endpoints.prometheus,
             tempo=tracing.endpoints.tempo_http, otlp_grpc=tracing.endpoints.otlp_grpc,
             otlp_http=tracing.endpoints.otlp_http, engines=engines,
@@ -124,8 +201,11 @@ if cfg.verification.enabled:
     checks = Verification(
         "verification",
         VerificationArgs(
-            config=cfg, address=routes.address, hostnames=routes.hostnames,
-            targets=scrape_targets(cfg, engines, tracing.endpoints.otlp_grpc, tracing.endpoints.tempo_http),
+            settings=cfg.verification, base_domain=cfg.gateway.base_domain, loki=cfg.logging.enabled,
+            address=routes.address, hostnames=routes.hostnames,
+            targets=scrape_targets(
+                engines, tracing.endpoints.otlp_grpc, tracing.endpoints.tempo_http, gpu=cfg.gpu.enabled
+            ),
             grafana_admin_password=monitoring.grafana_admin_password,
             litellm_master_key=proxy.master_key if proxy else None,
         ),

@@ -19,17 +19,20 @@ MODELS = (1, 5, 20, 50)
 PROGRAM = """
 import runpy
 
+from components.contracts import NamespaceRef
 from components.vllm_server import VllmServer, VllmServerArgs
 
 platform = runpy.run_path({main!r})
 cfg = platform["cfg"]
 for i in range(1, {models}):
-    served = cfg.model_copy(update={{"vllm": cfg.vllm.model_copy(update={{"served_model_name": f"model-{{i}}"}})}})
+    served = cfg.vllm.model_copy(update={{"served_model_name": f"model-{{i}}"}})
     VllmServer(
         f"vllm-{{i}}",
         VllmServerArgs(
-            config=served, secrets=platform["secrets"], namespace=f"llm-{{i}}",
-            tracing=platform["tracing"].endpoints, monitoring_crds=platform["monitoring"].crds, gpu=platform["gpu"],
+            settings=served, image=cfg.versions.image("vllm"), namespace=NamespaceRef.existing(f"llm-{{i}}"),
+            gpu=platform["gpu"].runtime, tracing=platform["tracing"].endpoints,
+            monitoring_crds=platform["monitoring"].crds, retain_cache=cfg.storage.retain_on_destroy,
+            hf_token=platform["secrets"].get("hfToken"),
         ),
         platform["ready_in"]("llm"),
     )

@@ -7,6 +7,7 @@ is one function here, so the two engines cannot drift apart.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +15,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-import config
-from components._k8s import ServiceRef, labels
+from components import _k8s
+from components._k8s import labels
+from components.contracts import CrdReadiness, EngineEndpoint, GpuRuntime, NamespaceRef, ServiceRef
+from config.sections import GpuEngineSettings
+from config.types import PROJECT, Resources, Toleration
 
 PORT = 8000
 """Every engine serves its OpenAI API (and /metrics, /health) on this port."""
@@ -45,26 +49,20 @@ ISTIO_PROXY_UID = 1337
 """Istio never redirects this UID's traffic: an init container runs before the sidecar is up."""
 
 
-@dataclass(frozen=True)
-class EngineEndpoint:
-    """An OpenAI-compatible engine as LiteLLM and the gateway see it."""
-
-    engine: str
-    """``vllm``, ``sglang`` or ``mock``."""
-    service: ServiceRef
-    served_model_name: str
-    model: str
-
-
-def endpoint(cfg: config.StackConfig, engine: config.Engine) -> EngineEndpoint:
+def endpoint(engine: str, namespace: str, served_model_name: str, model: str) -> EngineEndpoint:
     """Where ``engine`` answers, known before it exists (the Service name is fixed here)."""
-    ref = ServiceRef(SERVICE_NAMES[engine], cfg.namespaces.llm, PORT, "http")
-    if engine == "vllm":
-        return EngineEndpoint(engine, ref, cfg.vllm.served_model_name, cfg.vllm.model)
-    if engine == "sglang":
-        return EngineEndpoint(engine, ref, cfg.sglang.served_model_name, cfg.sglang.model)
-    name = cfg.mock_engine.served_model_name
-    return EngineEndpoint(engine, ref, name, name)
+    return EngineEndpoint(engine, ServiceRef(SERVICE_NAMES[engine], namespace, PORT, "http"), served_model_name, model)
+
+
+def owned_flag_problems(section: str, extra_args: list[str], owned: tuple[str, ...]) -> list[str]:
+    """Engine flags the program sets itself must not come in again through ``extraArgs``."""
+    clash = [arg for arg in extra_args if arg.split("=")[0] in owned]
+    if not clash:
+        return []
+    return [
+        f"{PROJECT}:{section}.extraArgs: must not set {clash}: use the dedicated keys of the {section} section "
+        f"(given {json.dumps(extra_args)})"
+    ]
 
 
 def metadata(name: str, namespace: pulumi.Input[str], app: str, component: str = "engine") -> Any:
@@ -90,25 +88,16 @@ def engine_service(
 
 
 def service_monitor(
-    parent: pulumi.Resource,
-    name: str,
-    ref: ServiceRef,
-    namespace: pulumi.Input[str],
-    app: str,
-    monitoring_crds: pulumi.Resource,
+    parent: pulumi.Resource, name: str, ref: ServiceRef, namespace: pulumi.Input[str], app: str, crds: CrdReadiness
 ) -> k8s.apiextensions.CustomResource:
     """Scrape ``/metrics`` of the engine's Service; the job label is the Service name."""
-    return k8s.apiextensions.CustomResource(
+    return _k8s.service_monitor(
         f"{name}-service-monitor",
-        api_version="monitoring.coreos.com/v1",
-        kind="ServiceMonitor",
         metadata=metadata(ref.name, namespace, app),
-        spec={
-            "selector": {"matchLabels": selector(app)},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"}],
-        },
-        # The ServiceMonitor kind exists once kube-prometheus-stack has installed its CRDs.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[monitoring_crds]),
+        selector=selector(app),
+        endpoint={"port": "http", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"},
+        crds=crds,
+        parent=parent,
     )
 
 
@@ -131,12 +120,12 @@ class GpuEngine:
     args: list[pulumi.Input[str]]
     env: list[dict[str, Any]]
     gpus: int
-    resources: config.Resources
+    resources: Resources
     cache_size: str
     shm_size: str
     startup_timeout_seconds: int
     node_selector: dict[str, str]
-    tolerations: list[config.Toleration]
+    tolerations: list[Toleration]
     otel_bootstrap: bool
     hf_token: pulumi.Output[str] | None
 
@@ -296,3 +285,52 @@ def otel_bootstrap_container(image: str) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
         },
     }
+
+
+def serve_gpu_engine(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    app: str,
+    settings: GpuEngineSettings,
+    image: str,
+    command: list[str],
+    args: list[pulumi.Input[str]],
+    env: list[dict[str, Any]],
+    gpus: int,
+    namespace: NamespaceRef,
+    gpu: GpuRuntime,
+    retain_cache: bool,
+    hf_token: pulumi.Output[str] | None,
+    monitoring_crds: CrdReadiness,
+) -> EngineEndpoint:
+    """One GPU-served model (vLLM or SGLang): workload, Service and ServiceMonitor; its endpoint."""
+    served = endpoint(app, namespace.name, settings.served_model_name, settings.model)
+    spec = GpuEngine(
+        app=app,
+        image=image,
+        command=command,
+        args=args,
+        env=env,
+        gpus=gpus,
+        resources=settings.resources,
+        cache_size=settings.cache_size,
+        shm_size=settings.shm_size,
+        startup_timeout_seconds=settings.startup_timeout_seconds,
+        node_selector={**gpu.node_selector, **settings.node_selector},
+        tolerations=settings.tolerations,
+        otel_bootstrap=settings.otel_bootstrap,
+        hf_token=hf_token,
+    )
+    gpu_workload(
+        parent,
+        name,
+        spec,
+        namespace=namespace.output,
+        runtime_class_name=gpu.runtime_class_name,
+        device_plugin=gpu.device_plugin,
+        retain_cache=retain_cache,
+    )
+    engine_service(parent, name, served.service, namespace.output, app)
+    service_monitor(parent, name, served.service, namespace.output, app, monitoring_crds)
+    return served

@@ -1,38 +1,16 @@
-"""Small Kubernetes helpers shared by the components: labels, service references, security."""
+"""Small Kubernetes helpers shared by the components: labels, security, ServiceMonitors."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.contracts import CrdReadiness
 
 TOKEN_PREFIX = "llm-tracing-infra"
 """Type tokens are ``llm-tracing-infra:<module>:<Type>``; treat them as a stable API."""
-
-
-@dataclass(frozen=True)
-class ServiceRef:
-    """A Kubernetes Service port that one component exposes and others connect to.
-
-    Components publish these as outputs; consumers build URLs from them instead of retyping
-    service names, so the wiring checks can follow every link back to the Service it names.
-    """
-
-    name: str
-    namespace: str
-    port: int
-    app_protocol: str | None = None
-
-    @property
-    def host(self) -> str:
-        return f"{self.name}.{self.namespace}.svc.cluster.local"
-
-    def url(self, scheme: str = "http", path: str = "") -> str:
-        return f"{scheme}://{self.host}:{self.port}{path}"
-
-    @property
-    def authority(self) -> str:
-        """``host:port``, the form gRPC clients and Istio's extension providers take."""
-        return f"{self.host}:{self.port}"
 
 
 def labels(app: str, component: str | None = None, *, part_of: str = "llm-tracing-infra") -> dict[str, str]:
@@ -62,3 +40,24 @@ NO_SIDECAR_ANNOTATIONS = {"sidecar.istio.io/inject": "false"}
 
 NO_SIDECAR_LABELS = {"sidecar.istio.io/inject": "false"}
 """Pod opt-out of Istio injection (hostNetwork pods, Jobs: a sidecar keeps a Job running)."""
+
+
+def service_monitor(
+    name: str,
+    *,
+    metadata: dict[str, Any],
+    selector: dict[str, str],
+    endpoint: dict[str, Any],
+    crds: CrdReadiness,
+    parent: pulumi.Resource,
+) -> k8s.apiextensions.CustomResource:
+    """The one ServiceMonitor builder: scrape ``endpoint`` of the Services matching ``selector``."""
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="monitoring.coreos.com/v1",
+        kind="ServiceMonitor",
+        metadata=metadata,
+        spec={"selector": {"matchLabels": selector}, "endpoints": [endpoint]},
+        # The ServiceMonitor kind exists once kube-prometheus-stack has installed its CRDs.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[crds.resource]),
+    )

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_random as random
 
-from config import GeneratedSecrets
+from config.sections import GeneratedSecrets
 
 _ALPHABET = {
     "alnum": "string.ascii_letters + string.digits",

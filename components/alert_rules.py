@@ -12,13 +12,30 @@ Tempo 2.10's distributor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-import config
-from components import _engine
+from components.contracts import ServiceRef
+from config.sections import AlertThresholds
 
 Rule = dict[str, Any]
 Group = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AlertScope:
+    """What the rules watch besides their thresholds: namespaces, the vLLM Service, the GPU."""
+
+    llm_namespaces: tuple[str, ...]
+    """Namespaces of the engines and the proxy (5xx and latency rules)."""
+    vllm: ServiceRef
+    """Where vLLM answers (or would): its ServiceMonitor's job label is this Service's name."""
+    vllm_deployed: bool
+    """vLLM runs on this stack: a missing ``up`` series then means it is down."""
+    gpu: bool
+    """The stack monitors a GPU (DCGM rules)."""
+    gpu_memory_utilization: float
+    """vLLM's reserved share of GPU memory (``vllm.gpuMemoryUtilization``), named in the GPU memory alert."""
 
 
 def _num(value: float) -> str:
@@ -36,9 +53,8 @@ def _alert(name: str, expr: str, for_: str, severity: str, summary: str, descrip
     return rule
 
 
-def platform_rules(cfg: config.StackConfig) -> list[Rule]:
-    t = cfg.monitoring.alerts
-    llm_namespaces = "|".join(sorted({cfg.namespaces.llm, cfg.namespaces.litellm}))
+def platform_rules(t: AlertThresholds, scope: AlertScope) -> list[Rule]:
+    llm_namespaces = "|".join(sorted(set(scope.llm_namespaces)))
     requests = "istio_requests_total{reporter=\"destination\"}"
     by_service = "sum by (destination_workload_namespace, destination_service_name)"
     return [
@@ -119,13 +135,12 @@ def platform_rules(cfg: config.StackConfig) -> list[Rule]:
     ]
 
 
-def llm_rules(cfg: config.StackConfig) -> list[Rule]:
-    t = cfg.monitoring.alerts
+def llm_rules(t: AlertThresholds, scope: AlertScope) -> list[Rule]:
     # The engine's ServiceMonitor scrapes its Service: the job label is the Service name.
-    vllm = _engine.endpoint(cfg, "vllm").service
+    vllm = scope.vllm
     vllm_up = f'up{{namespace="{vllm.namespace}", job="{vllm.name}"}}'
     down = f"max by (namespace, job) ({vllm_up}) == 0"
-    if "vllm" in cfg.engines():
+    if scope.vllm_deployed:
         # A crash-looping pod leaves the Service's endpoints, and its `up` series with them.
         down = f"({down}) or absent({vllm_up})"
     return [
@@ -158,14 +173,13 @@ def llm_rules(cfg: config.StackConfig) -> list[Rule]:
             "VllmDown",
             down,
             "2m", "critical",
-            "vLLM in namespace " + cfg.namespaces.llm + " is down",
+            "vLLM in namespace " + vllm.namespace + " is down",
             "The vLLM metrics endpoint has not answered for 2 minutes.",
         ),
     ]
 
 
-def gpu_rules(cfg: config.StackConfig) -> list[Rule]:
-    t = cfg.monitoring.alerts
+def gpu_rules(t: AlertThresholds, scope: AlertScope) -> list[Rule]:
     by_gpu = "max by (Hostname, gpu, UUID)"
     return [
         _alert(
@@ -191,13 +205,12 @@ def gpu_rules(cfg: config.StackConfig) -> list[Rule]:
             "10m", "warning",
             "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} memory is nearly full",
             f"Framebuffer use above {t.gpu_memory_ratio:.0%} for 10 minutes (vLLM reserves "
-            f"{cfg.vllm.gpu_memory_utilization:.0%} by design).",
+            f"{scope.gpu_memory_utilization:.0%} by design).",
         ),
     ]
 
 
-def tracing_rules(cfg: config.StackConfig) -> list[Rule]:
-    t = cfg.monitoring.alerts
+def tracing_rules(t: AlertThresholds) -> list[Rule]:
     return [
         _alert(
             "CollectorRefusingSpans",
@@ -244,13 +257,13 @@ def tracing_rules(cfg: config.StackConfig) -> list[Rule]:
     ]
 
 
-def rule_groups(cfg: config.StackConfig) -> list[Group]:
+def rule_groups(thresholds: AlertThresholds, scope: AlertScope) -> list[Group]:
     """Every alert group the platform provisions (GPU rules only on stacks with a GPU)."""
     groups = [
-        {"name": "llm-tracing-infra.platform", "rules": platform_rules(cfg)},
-        {"name": "llm-tracing-infra.llm-serving", "rules": llm_rules(cfg)},
-        {"name": "llm-tracing-infra.tracing-pipeline", "rules": tracing_rules(cfg)},
+        {"name": "llm-tracing-infra.platform", "rules": platform_rules(thresholds, scope)},
+        {"name": "llm-tracing-infra.llm-serving", "rules": llm_rules(thresholds, scope)},
+        {"name": "llm-tracing-infra.tracing-pipeline", "rules": tracing_rules(thresholds)},
     ]
-    if cfg.gpu.enabled:
-        groups.append({"name": "llm-tracing-infra.gpu", "rules": gpu_rules(cfg)})
+    if scope.gpu:
+        groups.append({"name": "llm-tracing-infra.gpu", "rules": gpu_rules(thresholds, scope)})
     return groups

@@ -25,7 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import versions
-from config import Charts
+from config.sections import Charts
 
 
 def chart_source(pin: versions.ChartPin, charts: Charts) -> dict[str, Any]:

@@ -20,9 +20,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
-import config
-from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels
+import versions
+from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels
 from components.charts import helm_chart
+from components.contracts import CrdReadiness, GpuRuntime, NamespaceRef, ServiceRef
+from config.sections import Charts, Gpu
 
 RUNTIME_HANDLER = "nvidia"
 """containerd runtime name k3s gives the NVIDIA container runtime."""
@@ -34,23 +36,25 @@ EXPORTER_PORT = 9400
 class DcgmArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: config.StackConfig
-    namespace: pulumi.Output[str] | str
-    """IstioMesh's Output (``pulumi.Input`` has a forward ref pydantic cannot resolve)."""
-    monitoring_crds: pulumi.Resource
+    settings: Gpu
+    namespace: NamespaceRef
+    device_plugin_chart: versions.ChartPin
+    exporter_chart: versions.ChartPin
+    charts: Charts
+    """Where charts come from (``charts`` section)."""
+    monitoring_crds: CrdReadiness
 
 
-def exporter_endpoint(cfg: config.StackConfig) -> ServiceRef:
+def exporter_endpoint(namespace: str) -> ServiceRef:
     """The exporter's Service (chart template ``service.yaml``: fullname, port ``metrics``)."""
-    return ServiceRef(EXPORTER_FULLNAME, cfg.namespaces.gpu, EXPORTER_PORT, "http")
+    return ServiceRef(EXPORTER_FULLNAME, namespace, EXPORTER_PORT, "http")
 
 
-def _tolerations(cfg: config.StackConfig) -> list[dict[str, Any]]:
-    return [t.model_dump(by_alias=True, exclude_none=True) for t in cfg.gpu.tolerations]
+def _tolerations(gpu: Gpu) -> list[dict[str, Any]]:
+    return [t.model_dump(by_alias=True, exclude_none=True) for t in gpu.tolerations]
 
 
-def device_plugin_values(cfg: config.StackConfig) -> dict[str, Any]:
-    gpu = cfg.gpu
+def device_plugin_values(gpu: Gpu) -> dict[str, Any]:
     match = [{"key": k, "operator": "In", "values": [v]} for k, v in gpu.node_selector.items()]
     terms = [{"matchExpressions": match or [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]
     return {
@@ -58,18 +62,17 @@ def device_plugin_values(cfg: config.StackConfig) -> dict[str, Any]:
         "runtimeClassName": gpu.runtime_class_name,
         # Replaces the chart's NFD-label affinity (lists are replaced, not merged, by Helm).
         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}},
-        "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, *_tolerations(cfg)],
+        "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, *_tolerations(gpu)],
         "resources": gpu.device_plugin_resources.as_k8s(),
     }
 
 
-def exporter_values(cfg: config.StackConfig) -> dict[str, Any]:
-    gpu = cfg.gpu
+def exporter_values(gpu: Gpu) -> dict[str, Any]:
     return {
         "fullnameOverride": EXPORTER_FULLNAME,
         "runtimeClassName": gpu.runtime_class_name,
         "nodeSelector": dict(gpu.node_selector),
-        "tolerations": _tolerations(cfg),
+        "tolerations": _tolerations(gpu),
         "resources": gpu.exporter_resources.as_k8s(),
         "podLabels": dict(NO_SIDECAR_LABELS),
         "service": {"enable": True, "port": EXPORTER_PORT},
@@ -84,12 +87,14 @@ class Dcgm(pulumi.ComponentResource):
     """What GPU workloads wait for: ``nvidia.com/gpu`` is allocatable only once it runs."""
     exporter: ServiceRef
     """DCGM exporter metrics (Prometheus format)."""
+    runtime: GpuRuntime
+    """What GPU workloads take from here: RuntimeClass, device plugin, GPU node selector."""
 
     def __init__(self, name: str, args: DcgmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:dcgm:Dcgm", name, None, opts)
-        cfg = args.config
-        self.runtime_class_name = cfg.gpu.runtime_class_name
-        self.exporter = exporter_endpoint(cfg)
+        gpu = args.settings
+        self.runtime_class_name = gpu.runtime_class_name
+        self.exporter = exporter_endpoint(args.namespace.name)
         runtime_class = k8s.node.v1.RuntimeClass(
             f"{name}-runtime-class",
             metadata={"name": self.runtime_class_name, "labels": labels("nvidia-runtime", "gpu")},
@@ -97,23 +102,24 @@ class Dcgm(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.device_plugin = runtime_class
-        if cfg.gpu.install_device_plugin:
+        if gpu.install_device_plugin:
             self.device_plugin = helm_chart(
                 f"{name}-device-plugin",
-                cfg.versions.chart("nvidia-device-plugin"),
-                cfg.charts,
-                namespace=args.namespace,
-                values=device_plugin_values(cfg),
+                args.device_plugin_chart,
+                args.charts,
+                namespace=args.namespace.output,
+                values=device_plugin_values(gpu),
                 # Its pods run with the RuntimeClass, which must exist before they are admitted.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[runtime_class]),
             )
         helm_chart(
             f"{name}-dcgm-exporter",
-            cfg.versions.chart("dcgm-exporter"),
-            cfg.charts,
-            namespace=args.namespace,
-            values=exporter_values(cfg),
+            args.exporter_chart,
+            args.charts,
+            namespace=args.namespace.output,
+            values=exporter_values(gpu),
             # The chart renders its own ServiceMonitor: all of it waits for the monitoring CRDs.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring_crds, runtime_class]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring_crds.resource, runtime_class]),
         )
+        self.runtime = GpuRuntime(self.runtime_class_name, self.device_plugin, dict(gpu.node_selector))
         self.register_outputs({})

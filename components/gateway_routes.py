@@ -25,9 +25,9 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from components._k8s import TOKEN_PREFIX, ServiceRef, labels
-from components.serving import EngineEndpoint
-from config import StackConfig
+from components._k8s import TOKEN_PREFIX, labels
+from components.contracts import EngineEndpoint, ServiceRef
+from config.sections import Gateway
 
 GATEWAY_API = "gateway.networking.k8s.io"
 GATEWAY_NAME = "platform"
@@ -54,7 +54,11 @@ class Backends:
 class GatewayRoutesArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: StackConfig
+    settings: Gateway
+    namespace: str
+    """The Gateway's namespace (``namespaces.istio``): Istio's gateway controller lives there."""
+    primary_engine: str
+    """The engine ``llm.<domain>`` routes to without a canary (``engine``)."""
     backends: Backends
 
 
@@ -82,12 +86,12 @@ def _backend_ref(ref: ServiceRef, weight: int | None = None) -> dict[str, Any]:
     return backend
 
 
-def engine_backends(cfg: StackConfig, engines: list[EngineEndpoint]) -> list[dict[str, Any]]:
+def engine_backends(gateway: Gateway, primary: str, engines: list[EngineEndpoint]) -> list[dict[str, Any]]:
     """backendRefs of ``llm.<domain>``: the primary engine, or the weighted canary split."""
     by_engine = {e.engine: e.service for e in engines}
-    canary = cfg.gateway.canary
+    canary = gateway.canary
     if canary is None:
-        return [_backend_ref(by_engine.get(cfg.engine, engines[0].service))]
+        return [_backend_ref(by_engine.get(primary, engines[0].service))]
     missing = [e for e in (canary.primary, canary.canary) if e not in by_engine]
     if missing:
         raise ValueError(f"gateway.canary names engine(s) {missing} that serving did not deploy")
@@ -97,7 +101,7 @@ def engine_backends(cfg: StackConfig, engines: list[EngineEndpoint]) -> list[dic
     ]
 
 
-def gateway_options(cfg: StackConfig) -> dict[str, str]:
+def gateway_options(gateway: Gateway) -> dict[str, str]:
     """Overlays Istio applies to the Gateway's generated Service and Deployment (parametersRef).
 
     Service type LoadBalancer: on k3s, ServiceLB answers on the node's IP. With the admin
@@ -105,10 +109,10 @@ def gateway_options(cfg: StackConfig) -> dict[str, str]:
     to the node), which the AuthorizationPolicy matches.
     """
     service: dict[str, Any] = {"type": "LoadBalancer"}
-    if cfg.gateway.restrict_admin_uis:
+    if gateway.restrict_admin_uis:
         service["externalTrafficPolicy"] = "Local"
     deployment = {"spec": {"template": {"spec": {"containers": [
-        {"name": "istio-proxy", "resources": cfg.gateway.proxy_resources.as_k8s()}
+        {"name": "istio-proxy", "resources": gateway.proxy_resources.as_k8s()}
     ]}}}}
     return {"service": yaml.safe_dump({"spec": service}), "deployment": yaml.safe_dump(deployment)}
 
@@ -123,12 +127,12 @@ class GatewayRoutes(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GatewayRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:gateway_routes:GatewayRoutes", name, None, opts)
-        cfg, backends = args.config, args.backends
-        self._cfg, self._name = cfg, name
-        self._namespace = cfg.namespaces.istio
+        gw, backends = args.settings, args.backends
+        self._name = name
+        self._namespace = args.namespace
         self._grants: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        domain = cfg.gateway.base_domain
-        https = cfg.gateway.https.enabled
+        domain = gw.base_domain
+        https = gw.https.enabled
 
         web: dict[str, tuple[ServiceRef | list[dict[str, Any]], bool]] = {
             "grafana": (backends.grafana, False),
@@ -140,18 +144,18 @@ class GatewayRoutes(pulumi.ComponentResource):
         if backends.litellm is not None:
             web["litellm"] = (backends.litellm, True)
         if backends.engines:
-            web["llm"] = (engine_backends(cfg, backends.engines), True)
+            web["llm"] = (engine_backends(gw, args.primary_engine, backends.engines), True)
         self.hostnames = [f"{host}.{domain}" for host in web]
 
         options = k8s.core.v1.ConfigMap(
             f"{name}-options",
             metadata={"name": f"{GATEWAY_NAME}-gateway-options", "namespace": self._namespace,
                       "labels": labels("gateway", "ingress")},
-            data=gateway_options(cfg),
+            data=gateway_options(gw),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # The HTTPS listener needs its certificate's Secret: issue it first.
-        certificate = [self._certificate(name, cfg)] if https else []
+        certificate = [self._certificate(name, gw)] if https else []
         gateway = _WithStatus(
             f"{name}-gateway",
             api_version=f"{GATEWAY_API}/v1",
@@ -162,10 +166,10 @@ class GatewayRoutes(pulumi.ComponentResource):
                 "labels": labels("gateway", "ingress"),
                 # `pulumi up` waits until Istio has deployed the gateway and it has an address. No empty
                 # map otherwise: the API server drops it and every later preview would show a diff.
-                **({"annotations": {"pulumi.com/waitFor": "condition=Programmed"}} if cfg.gateway.await_programmed
+                **({"annotations": {"pulumi.com/waitFor": "condition=Programmed"}} if gw.await_programmed
                    else {}),
             },
-            spec=self._gateway_spec(cfg, options.metadata.name),
+            spec=self._gateway_spec(gw, options.metadata.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),
         )
 
@@ -174,7 +178,7 @@ class GatewayRoutes(pulumi.ComponentResource):
             refs = backend if isinstance(backend, list) else [_backend_ref(backend)]
             rule: dict[str, Any] = {"backendRefs": refs}
             if streaming:
-                rule["timeouts"] = {"request": cfg.gateway.llm_request_timeout}
+                rule["timeouts"] = {"request": gw.llm_request_timeout}
             sections = ["http", "https"] if https else ["http"]
             routes.append(self._route("HTTPRoute", host, [f"{host}.{domain}"], sections, [rule], gateway))
         routes.append(self._route("HTTPRoute", "otlp-http", [], ["otlp-http"],
@@ -182,8 +186,8 @@ class GatewayRoutes(pulumi.ComponentResource):
         routes.append(self._route("GRPCRoute", "otlp-grpc", [], ["otlp-grpc"],
                                   [{"backendRefs": [_backend_ref(backends.otlp_grpc)]}], gateway))
         self._reference_grants(name)
-        if cfg.gateway.restrict_admin_uis:
-            self._admin_restriction(name, cfg, gateway)
+        if gw.restrict_admin_uis:
+            self._admin_restriction(name, gw, gateway)
 
         self.address = gateway.status.apply(
             lambda status: str(((status or {}).get("addresses") or [{}])[0].get("value", ""))
@@ -193,7 +197,7 @@ class GatewayRoutes(pulumi.ComponentResource):
         self.register_outputs({"hostnames": self.hostnames, "address": self.address,
                                "etcHostsLine": self.etc_hosts_line})
 
-    def _gateway_spec(self, cfg: StackConfig, options: pulumi.Input[str]) -> dict[str, Any]:
+    def _gateway_spec(self, gw: Gateway, options: pulumi.Input[str]) -> dict[str, Any]:
         def listener(name: str, port: int, kind: str, hostname: str | None = None,
                      protocol: str = "HTTP") -> dict[str, Any]:
             entry: dict[str, Any] = {
@@ -204,9 +208,9 @@ class GatewayRoutes(pulumi.ComponentResource):
                 entry["hostname"] = hostname
             return entry
 
-        wildcard = f"*.{cfg.gateway.base_domain}"
+        wildcard = f"*.{gw.base_domain}"
         listeners = [listener("http", 80, "HTTPRoute", wildcard)]
-        if cfg.gateway.https.enabled:
+        if gw.https.enabled:
             https = listener("https", 443, "HTTPRoute", wildcard, protocol="HTTPS")
             https["tls"] = {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
                                                                       "name": TLS_SECRET}]}
@@ -259,7 +263,7 @@ class GatewayRoutes(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-    def _admin_restriction(self, name: str, cfg: StackConfig, gateway: pulumi.Resource) -> None:
+    def _admin_restriction(self, name: str, gw: Gateway, gateway: pulumi.Resource) -> None:
         """Deny the admin UIs to clients outside ``gateway.adminAllowedCidrs``.
 
         ``notRemoteIpBlocks``, not ``notIpBlocks``: ``ipBlocks`` match the TCP peer, which is a
@@ -268,7 +272,7 @@ class GatewayRoutes(pulumi.ComponentResource):
         the gateway is told to trust a proxy), which is what "source CIDR" means here. A DENY
         policy (rather than ALLOW) leaves every other host and the OTLP listeners untouched.
         """
-        domain = cfg.gateway.base_domain
+        domain = gw.base_domain
         hosts = [h for ui in ADMIN_UIS for h in (f"{ui}.{domain}", f"{ui}.{domain}:*")]
         k8s.apiextensions.CustomResource(
             f"{name}-admin-uis",
@@ -279,19 +283,19 @@ class GatewayRoutes(pulumi.ComponentResource):
                 "targetRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY_NAME}],
                 "action": "DENY",
                 "rules": [{
-                    "from": [{"source": {"notRemoteIpBlocks": list(cfg.gateway.admin_allowed_cidrs)}}],
+                    "from": [{"source": {"notRemoteIpBlocks": list(gw.admin_allowed_cidrs)}}],
                     "to": [{"operation": {"hosts": hosts}}],
                 }],
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
         )
 
-    def _certificate(self, name: str, cfg: StackConfig) -> pulumi.Resource:
+    def _certificate(self, name: str, gw: Gateway) -> pulumi.Resource:
         """TLS for the HTTPS listener from cert-manager (which must be installed on the cluster).
 
         Self-signed by default; ACME (HTTP-01 through this Gateway) when ``https.acmeEmail`` is set.
         """
-        https = cfg.gateway.https
+        https = gw.https
         if https.acme_email:
             issuer_spec: dict[str, Any] = {"acme": {
                 "email": https.acme_email,

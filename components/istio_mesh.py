@@ -20,18 +20,17 @@ Workloads without a sidecar are the exceptions STRICT would break:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 import versions
-from components._k8s import TOKEN_PREFIX, ServiceRef, labels
+from components._k8s import TOKEN_PREFIX, labels
 from components.charts import helm_chart
-from config import ConfigError, StackConfig
+from components.contracts import NamespaceRef, ServiceRef
+from config.sections import Charts, Istio, Namespaces
 
 NAMESPACE_KEYS = ("tracing", "monitoring", "llm", "litellm", "langfuse", "logging", "gpu")
 """Keys of ``IstioMesh.namespaces``: every platform namespace except Istio's own."""
@@ -52,70 +51,36 @@ ISTIO_HUB = "docker.io/istio"
 class IstioMeshArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: StackConfig
+    settings: Istio
+    namespaces: Namespaces
+    """Every platform namespace is created here (``IstioMesh.namespace``), injected or not."""
+    istio_version: str
+    gateway_api_bundle: list[str]
+    """The Gateway API CRD bundle: one URL or file, or the per-CRD files (``config.gateway_api_bundle``)."""
+    charts: Charts
+    """Where charts come from (``charts`` section)."""
+    retain_data_namespaces: bool
+    """Namespaces holding data volumes outlive `pulumi destroy` (``storage.retainOnDestroy``)."""
     collector: ServiceRef
     """OTLP/gRPC port of the collector: the mesh exports its spans there."""
 
 
-def gateway_api_bundle(cfg: StackConfig) -> list[str]:
-    """Where the Gateway API CRD bundle comes from: a local copy when given, else the upstream release.
-
-    ``istio.gatewayApiBundle`` (``{version}`` is replaced by the pin) names a file, or a directory
-    holding either ``gateway-api-<version>-experimental-install.yaml`` or the per-CRD files of the
-    upstream ``config/crd/experimental`` directory (the files its ``kustomization.yaml`` lists).
-    Unset, a ``charts.mirror`` directory is searched for the install file. Local CRDs are checked
-    against the pin (``bundle-version`` annotation): a stale copy is a config error, not a downgrade.
-    """
-    version = cfg.versions.gateway_api
-    local = cfg.istio.gateway_api_bundle
-    install = f"gateway-api-{version}-experimental-install.yaml"
-    if local is None and cfg.charts.source == "mirror" and cfg.charts.mirror and "://" not in cfg.charts.mirror:
-        local = cfg.charts.mirror
-    if local is None:
-        return [versions.GATEWAY_API_BUNDLE_URL.format(version=version)]
-    path = Path(local.replace("{version}", version)).expanduser().absolute()
-    files = [path]
-    if path.is_dir() and not (path / install).is_file() and (path / "kustomization.yaml").is_file():
-        listed = yaml.safe_load((path / "kustomization.yaml").read_text()).get("resources", [])
-        files = [path / name for name in listed]
-    elif path.is_dir():
-        files = [path / install]
-    _check_bundle_version(files, version)
-    return [str(f) for f in files]
-
-
-def _check_bundle_version(files: list[Path], version: str) -> None:
-    found: set[str] = set()
-    for file in (f for f in files if f.is_file()):
-        for doc in yaml.safe_load_all(file.read_text()):
-            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                annotations = (doc.get("metadata") or {}).get("annotations") or {}
-                found.add(str(annotations.get("gateway.networking.k8s.io/bundle-version")))
-    if found and found != {version}:
-        raise ConfigError(
-            [
-                f"llm-tracing-infra:istio.gatewayApiBundle: {files[0].parent} holds Gateway API CRDs {sorted(found)}, "
-                f"but llm-tracing-infra:versions.gatewayApi={version}; use the bundle of the pinned version"
-            ]
-        )
-
-
-def mtls_mode(cfg: StackConfig, key: str) -> str:
+def mtls_mode(istio: Istio, key: str) -> str:
     """The namespace's PeerAuthentication mode: ``istio.mtls.<key>``, PERMISSIVE when unset."""
-    modes: dict[str, str] = {str(k): v for k, v in cfg.istio.mtls.items()}
+    modes: dict[str, str] = {str(k): v for k, v in istio.mtls.items()}
     return modes.get(key, "PERMISSIVE")
 
 
-def istiod_values(cfg: StackConfig, collector: ServiceRef) -> dict[str, Any]:
+def istiod_values(istio: Istio, version: str, namespace: str, collector: ServiceRef) -> dict[str, Any]:
     """istiod chart values: pinned images, resources, and tracing through the collector."""
     return {
         "global": {
             "hub": ISTIO_HUB,
-            "tag": cfg.versions.istio,
-            "istioNamespace": cfg.namespaces.istio,
-            "proxy": {"resources": cfg.istio.proxy_resources.as_k8s()},
+            "tag": version,
+            "istioNamespace": namespace,
+            "proxy": {"resources": istio.proxy_resources.as_k8s()},
         },
-        "resources": cfg.istio.resources.as_k8s(),
+        "resources": istio.resources.as_k8s(),
         "meshConfig": {
             # The Telemetry resource picks this provider; the collector's OTLP/gRPC port, by reference.
             "extensionProviders": [
@@ -136,17 +101,18 @@ class IstioMesh(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:istio_mesh:IstioMesh", name, None, opts)
-        cfg = args.config
+        istio, names = args.settings, args.namespaces
         istio_ns = k8s.core.v1.Namespace(
             f"{name}-ns-istio",
-            metadata={"name": cfg.namespaces.istio, "labels": labels("istio", "mesh")},
+            metadata={"name": names.istio, "labels": labels("istio", "mesh")},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.namespaces = {key: self._namespace(name, cfg, key) for key in NAMESPACE_KEYS}
+        self._names = names
+        self.namespaces = {key: self._namespace(name, args, key) for key in NAMESPACE_KEYS}
 
         # Server-side applied (the provider's default), so re-applying a newer bundle never
         # fights another field manager over the CRDs.
-        bundle = gateway_api_bundle(cfg)
+        bundle = args.gateway_api_bundle
         crd_opts = pulumi.ResourceOptions(parent=self)
         self.gateway_api_crds = (
             k8s.yaml.v2.ConfigFile(f"{name}-gateway-api-crds", file=bundle[0], opts=crd_opts)
@@ -155,18 +121,18 @@ class IstioMesh(pulumi.ComponentResource):
         )
         base = helm_chart(
             f"{name}-base",
-            versions.ChartPin("base", cfg.versions.istio, versions.ISTIO_REPO),
-            cfg.charts,
+            versions.ChartPin("base", args.istio_version, versions.ISTIO_REPO),
+            args.charts,
             namespace=istio_ns.metadata.name,
-            values={"global": {"istioNamespace": cfg.namespaces.istio}},
+            values={"global": {"istioNamespace": names.istio}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway_api_crds]),
         )
         self.istiod = helm_chart(
             f"{name}-istiod",
-            versions.ChartPin("istiod", cfg.versions.istio, versions.ISTIO_REPO),
-            cfg.charts,
+            versions.ChartPin("istiod", args.istio_version, versions.ISTIO_REPO),
+            args.charts,
             namespace=istio_ns.metadata.name,
-            values=istiod_values(cfg, args.collector),
+            values=istiod_values(istio, args.istio_version, names.istio, args.collector),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[base]),
         )
         # Istio resources pass istiod's validating webhook: they wait for it.
@@ -180,14 +146,14 @@ class IstioMesh(pulumi.ComponentResource):
                 "tracing": [
                     {
                         "providers": [{"name": TRACING_PROVIDER}],
-                        "randomSamplingPercentage": cfg.istio.tracing_sampling_percent,
+                        "randomSamplingPercentage": istio.tracing_sampling_percent,
                     }
                 ]
             },
             opts=after_istiod,
         )
-        self._peer_authentications(name, cfg, istio_ns.metadata.name, after_istiod)
-        self._injected = {key for key in NAMESPACE_KEYS if key in cfg.istio.inject_namespaces}
+        self._peer_authentications(name, istio, istio_ns.metadata.name, after_istiod)
+        self._injected = {key for key in NAMESPACE_KEYS if key in istio.inject_namespaces}
         self.register_outputs({"namespaces": self.namespaces})
 
     def ready_for(self, key: str) -> list[pulumi.Resource]:
@@ -199,22 +165,26 @@ class IstioMesh(pulumi.ComponentResource):
         """
         return [self] if key in self._injected else []
 
-    def _namespace(self, name: str, cfg: StackConfig, key: str) -> pulumi.Output[str]:
-        injected = key in cfg.istio.inject_namespaces and key not in NEVER_INJECTED
+    def namespace(self, key: str) -> NamespaceRef:
+        """Namespace ``key``: its configured name, and the Output that waits for it to exist."""
+        return NamespaceRef(str(getattr(self._names, key)), self.namespaces[key])
+
+    def _namespace(self, name: str, args: IstioMeshArgs, key: str) -> pulumi.Output[str]:
+        injected = key in args.settings.inject_namespaces and key not in NEVER_INJECTED
         namespace = k8s.core.v1.Namespace(
             f"{name}-ns-{key}",
             metadata={
-                "name": getattr(cfg.namespaces, key),
+                "name": getattr(args.namespaces, key),
                 "labels": {**labels(key, "namespace"), "istio-injection": "enabled" if injected else "disabled"},
             },
             opts=pulumi.ResourceOptions(
-                parent=self, retain_on_delete=cfg.storage.retain_on_destroy and key in DATA_NAMESPACES
+                parent=self, retain_on_delete=args.retain_data_namespaces and key in DATA_NAMESPACES
             ),
         )
         return namespace.metadata.name
 
     def _peer_authentications(
-        self, name: str, cfg: StackConfig, root: pulumi.Input[str], opts: pulumi.ResourceOptions
+        self, name: str, istio: Istio, root: pulumi.Input[str], opts: pulumi.ResourceOptions
     ) -> None:
         # In the root namespace and without a selector, this is the mesh-wide default.
         k8s.apiextensions.CustomResource(
@@ -233,6 +203,6 @@ class IstioMesh(pulumi.ComponentResource):
                 api_version="security.istio.io/v1",
                 kind="PeerAuthentication",
                 metadata={"name": "default", "namespace": self.namespaces[key]},
-                spec={"mtls": {"mode": mtls_mode(cfg, key)}},
+                spec={"mtls": {"mode": mtls_mode(istio, key)}},
                 opts=opts,
             )

@@ -22,7 +22,7 @@ import pulumi_command as command
 from pydantic import BaseModel, ConfigDict
 
 from components._k8s import TOKEN_PREFIX
-from config import Secrets, StackConfig
+from config.sections import K3s
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
@@ -50,8 +50,11 @@ def api_server_host(host: str) -> str:
 class K3sHostArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: StackConfig
-    secrets: Secrets
+    settings: K3s
+    gpu: bool
+    """Configure the NVIDIA container runtime and wait for GPU capacity (``gpu.enabled``)."""
+    ssh_private_key: pulumi.Output[str] | None = None
+    """The ``k3sSshPrivateKey`` secret; the SSH agent is used when None."""
 
 
 class K3sHost(pulumi.ComponentResource):
@@ -62,13 +65,13 @@ class K3sHost(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: K3sHostArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:k3s_host:K3sHost", name, None, opts)
-        cfg, k3s = args.config, args.config.k3s
+        k3s = args.settings
         if not k3s.host:
             raise ValueError("K3sHost needs k3s.host ('local' or an SSH host)")
         self._name = name
         self._connection = None if k3s.is_local else command.remote.ConnectionArgs(
             host=k3s.host, user=k3s.user, port=k3s.port, host_key=k3s.host_key,
-            private_key=args.secrets.get("k3sSshPrivateKey"),
+            private_key=args.ssh_private_key,
         )
         remote_host = None if k3s.is_local else k3s.host
 
@@ -82,7 +85,7 @@ class K3sHost(pulumi.ComponentResource):
         # Later steps re-run whenever the installation changes (replaced through their triggers).
         changes: list[str] = [digest(install_script)]
         configured: pulumi.Resource = install
-        if cfg.gpu.enabled:
+        if args.gpu:
             runtime_script = render_script("k3s_nvidia_runtime.sh", {})
             configured = self._step("nvidia-runtime", runtime_script, after=[install], triggers=changes)
             changes = [*changes, digest(runtime_script)]
@@ -94,7 +97,7 @@ class K3sHost(pulumi.ComponentResource):
             "kubeconfig", render_script("k3s_kubeconfig.sh", {"K3S_SERVER": api_server_host(remote_host or "")}),
             after=[node_ready], triggers=changes, secret_stdout=True,
         )
-        if cfg.gpu.enabled:
+        if args.gpu:
             # Not on the provider's path: the device plugin that publishes nvidia.com/gpu is deployed
             # through that provider, so this wait runs alongside it (Verification waits for it).
             self._step(

@@ -32,19 +32,21 @@ CRDs do not exist yet at preview, so the chart's CRD guard is off and ``depends_
 
 from __future__ import annotations
 
-import base64
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
-import config
-from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels, restricted_security_context
+import versions
+from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
 from components._secrets import generated_secret
 from components.charts import helm_chart
+from components.contracts import LangfuseConnection, LangfuseEndpoints, NamespaceRef, ServiceRef
+from config.sections import Charts, GeneratedSecrets
+from config.sections import Langfuse as LangfuseSettings
+from config.types import resources
 
 FULLNAME = "langfuse"
 """Chart ``fullnameOverride``: the web Service is ``langfuse-web``."""
@@ -78,46 +80,28 @@ SECRET_LAYOUT: dict[str, tuple[str, ...]] = {
 """Every Secret this component creates and its keys; the chart values may reference only these."""
 
 
-@dataclass(frozen=True)
-class LangfuseEndpoints:
-    web: ServiceRef
-    """Langfuse web: UI, public API, and OTLP ingestion under ``/api/public/otel``."""
-
-
-def endpoints(cfg: config.StackConfig) -> LangfuseEndpoints:
-    return LangfuseEndpoints(web=ServiceRef(f"{FULLNAME}-web", cfg.namespaces.langfuse, 3000, "http"))
-
-
-@dataclass(frozen=True)
-class LangfuseConnection:
-    """What a client needs to send traces to Langfuse: the web Service and the project's API keys.
-
-    Consumers put the keys into Secrets of their own namespace; both Outputs are secret.
-    """
-
-    web: ServiceRef
-    public_key: pulumi.Output[str]
-    secret_key: pulumi.Output[str]
-
-    @property
-    def otlp_traces_url(self) -> str:
-        """Langfuse's OTLP/HTTP endpoint (base URL; exporters append ``/v1/traces``)."""
-        return self.web.url(path="/api/public/otel")
-
-    def otlp_auth_header(self) -> pulumi.Output[str]:
-        """``Authorization`` header value for the OTLP endpoint: ``Basic base64(pk:sk)``, secret."""
-        return pulumi.Output.secret(
-            pulumi.Output.all(self.public_key, self.secret_key).apply(
-                lambda keys: "Basic " + base64.b64encode(f"{keys[0]}:{keys[1]}".encode()).decode()
-            )
-        )
+def endpoints(namespace: str) -> LangfuseEndpoints:
+    return LangfuseEndpoints(web=ServiceRef(f"{FULLNAME}-web", namespace, 3000, "http"))
 
 
 class LangfuseArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: config.StackConfig
-    namespace: pulumi.Output[str] | str
+    settings: LangfuseSettings
+    namespace: NamespaceRef
+    chart: versions.ChartPin
+    operator_chart: versions.ChartPin
+    """The ClickHouse operator's chart."""
+    cert_manager_chart: versions.ChartPin
+    charts: Charts
+    """Where charts come from (``charts`` section)."""
+    curl_image: str
+    """Image of the bucket-creating Job."""
+    public_url: str
+    """Where users reach the UI through the gateway (NextAuth's canonical URL)."""
+    retain: bool
+    """Data volumes and credential Secrets outlive `pulumi destroy` (``storage.retainOnDestroy``)."""
+    generated_secrets: GeneratedSecrets
     credential_seed: pulumi.Output[str] | None = None
     """``langfuseCredentialSeed``: credentials derived from it survive `pulumi destroy` with the data."""
 
@@ -132,10 +116,10 @@ class Langfuse(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LangfuseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:langfuse:Langfuse", name, None, opts)
-        cfg = args.config
-        self.endpoints = endpoints(cfg)
+        lf = args.settings
+        self.endpoints = endpoints(args.namespace.name)
         child = pulumi.ResourceOptions(parent=self)
-        if cfg.storage.retain_on_destroy and args.credential_seed is None:
+        if args.retain and args.credential_seed is None:
             pulumi.log.warn(
                 "langfuse: storage.retainOnDestroy keeps Langfuse's volumes and credentials, but without the "
                 "langfuseCredentialSeed secret a `pulumi up` after `pulumi destroy` generates new credentials and "
@@ -145,7 +129,7 @@ class Langfuse(pulumi.ComponentResource):
 
         def secret(suffix: str, **kwargs: Any) -> pulumi.Output[str]:
             return generated_secret(
-                f"{name}-{suffix}", cfg.generated_secrets, opts=child, seed=args.credential_seed, **kwargs
+                f"{name}-{suffix}", args.generated_secrets, opts=child, seed=args.credential_seed, **kwargs
             )
 
         public_key = secret("project-public-key", alphabet="hex", prefix="pk-lf-")
@@ -185,43 +169,43 @@ class Langfuse(pulumi.ComponentResource):
                 f"{name}-{secret_name.removeprefix(f'{FULLNAME}-')}",
                 metadata={
                     "name": secret_name,
-                    "namespace": args.namespace,
+                    "namespace": args.namespace.output,
                     "labels": labels("langfuse", "credentials"),
                 },
                 type="Opaque",
                 string_data={key: pulumi.Output.secret(value) for key, value in data.items()},  # type: ignore[arg-type]  # pulumi-kubernetes overloads vs manifest-style dicts
                 # Retained with the volumes: losing the salt or encryption key makes stored data unreadable.
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=cfg.storage.retain_on_destroy),
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain),
             )
             for secret_name, data in credentials.items()
         ]
 
-        operator = self._clickhouse_operator(name, cfg)
+        operator = self._clickhouse_operator(name, args)
         release = f"{name}-chart"
         chart = helm_chart(
             release,
-            cfg.versions.chart("langfuse"),
-            cfg.charts,
-            namespace=args.namespace,
-            values=langfuse_values(cfg),
+            args.chart,
+            args.charts,
+            namespace=args.namespace.output,
+            values=langfuse_values(lf, public_url=args.public_url, retain=args.retain),
             # The ClickHouse CRs need the operator's CRDs and webhook; the pods need the Secrets.
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[operator, *stored], transforms=[never_empty_chart_app_secret]
             ),
         )
-        self._bucket_job(name, cfg, args.namespace, release, chart)
+        self._bucket_job(name, args.curl_image, args.namespace.output, release, chart)
 
         self.connection = LangfuseConnection(web=self.endpoints.web, public_key=public_key, secret_key=secret_key)
         self.admin_credentials = pulumi.Output.secret(
             admin_password.apply(
-                lambda password: {"email": cfg.langfuse.admin_email, "password": password, "url": public_url(cfg)}
+                lambda password: {"email": lf.admin_email, "password": password, "url": args.public_url}
             )
         )
         self.register_outputs({"web": self.endpoints.web.url()})
 
-    def _clickhouse_operator(self, name: str, cfg: config.StackConfig) -> pulumi.Resource:
+    def _clickhouse_operator(self, name: str, args: LangfuseArgs) -> pulumi.Resource:
         """cert-manager (optional) then the ClickHouse operator, each in its own namespace."""
-        lf = cfg.langfuse
+        lf = args.settings
         amounts = lf.operator_resources.as_k8s()
         after: list[pulumi.Resource] = []
         if lf.install_cert_manager:
@@ -233,8 +217,8 @@ class Langfuse(pulumi.ComponentResource):
             after.append(
                 helm_chart(
                     f"{name}-cert-manager",
-                    cfg.versions.chart("cert-manager"),
-                    cfg.charts,
+                    args.cert_manager_chart,
+                    args.charts,
                     namespace=cm_ns.metadata.apply(lambda m: m["name"]),
                     values={
                         "crds": {"enabled": True, "keep": True},
@@ -252,11 +236,11 @@ class Langfuse(pulumi.ComponentResource):
             metadata={"name": lf.clickhouse_operator_namespace, "labels": labels("clickhouse-operator")},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        pin = cfg.versions.chart("clickhouse-operator-helm")
+        pin = args.operator_chart
         return helm_chart(
             f"{name}-clickhouse-operator",
             pin,
-            cfg.charts,
+            args.charts,
             namespace=op_ns.metadata.apply(lambda m: m["name"]),
             values={
                 # The chart's values still name the previous release's image; pin it to the chart.
@@ -268,7 +252,7 @@ class Langfuse(pulumi.ComponentResource):
         )
 
     def _bucket_job(
-        self, name: str, cfg: config.StackConfig, namespace: pulumi.Input[str], release: str, chart: pulumi.Resource
+        self, name: str, image: str, namespace: pulumi.Input[str], release: str, chart: pulumi.Resource
     ) -> k8s.batch.v1.Job:
         """Create the S3 bucket the SeaweedFS hook would have created (idempotent: 409 = exists)."""
         host = pulumi.Output.from_input(namespace).apply(lambda ns: f"{seaweedfs_service(release)}.{ns}.svc:8333")
@@ -299,10 +283,10 @@ class Langfuse(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "create-bucket",
-                                "image": cfg.versions.image("curl"),
+                                "image": image,
                                 "command": ["/bin/sh", "-c", script],
                                 "env": env,
-                                "resources": config.resources("10m", "16Mi", "100m", "64Mi").as_k8s(),
+                                "resources": resources("10m", "16Mi", "100m", "64Mi").as_k8s(),
                                 "securityContext": restricted_security_context(),
                             }
                         ],
@@ -313,10 +297,10 @@ class Langfuse(pulumi.ComponentResource):
         )
 
 
-def public_url(cfg: config.StackConfig) -> str:
+def public_url(*, https: bool, base_domain: str) -> str:
     """Where users reach the UI through the gateway (NextAuth's canonical URL)."""
-    scheme = "https" if cfg.gateway.https.enabled else "http"
-    return f"{scheme}://langfuse.{cfg.gateway.base_domain}"
+    scheme = "https" if https else "http"
+    return f"{scheme}://langfuse.{base_domain}"
 
 
 def seaweedfs_service(release: str) -> str:
@@ -335,9 +319,8 @@ def seaweedfs_iam_config(password: str) -> str:
     return json.dumps({"identities": [identity]})
 
 
-def _init_env(cfg: config.StackConfig) -> list[dict[str, Any]]:
+def _init_env(lf: LangfuseSettings) -> list[dict[str, Any]]:
     """Headless initialization: organization, project, API keys and admin user on first start."""
-    lf = cfg.langfuse
     plain = {
         "LANGFUSE_INIT_ORG_ID": _slug(lf.organization),
         "LANGFUSE_INIT_ORG_NAME": lf.organization,
@@ -378,10 +361,8 @@ def never_empty_chart_app_secret(args: pulumi.ResourceTransformArgs) -> pulumi.R
     return pulumi.ResourceTransformResult({**args.props, "stringData": note}, args.opts)
 
 
-def langfuse_values(cfg: config.StackConfig) -> dict[str, Any]:
+def langfuse_values(lf: LangfuseSettings, *, public_url: str, retain: bool) -> dict[str, Any]:
     """Chart values: Secret names and sizes only, never a credential."""
-    lf = cfg.langfuse
-    retain = cfg.storage.retain_on_destroy
     keep = {"helm.sh/resource-policy": "keep"} if retain else {}
 
     def ref(secret_name: str, key: str) -> dict[str, Any]:
@@ -392,13 +373,13 @@ def langfuse_values(cfg: config.StackConfig) -> dict[str, Any]:
         "langfuse": {
             "salt": ref(APP_SECRET, "salt"),
             "encryptionKey": ref(APP_SECRET, "encryption-key"),
-            "nextauth": {"url": public_url(cfg), "secret": ref(APP_SECRET, "nextauth-secret")},
+            "nextauth": {"url": public_url, "secret": ref(APP_SECRET, "nextauth-secret")},
             # Accounts come from headless init; usage statistics stay in the cluster.
             "features": {"telemetryEnabled": False, "signUpDisabled": True},
             "image": {"pullPolicy": "IfNotPresent"},
             "podSecurityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-            "web": {"resources": lf.web_resources.as_k8s(), "pod": {"additionalEnv": _init_env(cfg)}},
+            "web": {"resources": lf.web_resources.as_k8s(), "pod": {"additionalEnv": _init_env(lf)}},
             "worker": {"resources": lf.worker_resources.as_k8s()},
         },
         "postgresql": {

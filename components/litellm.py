@@ -22,23 +22,25 @@ capability and privilege escalation but keeps a writable root filesystem.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from components._k8s import TOKEN_PREFIX, ServiceRef, labels
+from components import _k8s
+from components._k8s import TOKEN_PREFIX, labels
 from components._secrets import generated_secret
-from components.langfuse import LangfuseConnection
-from components.serving import EngineEndpoint
-from config import Secrets, StackConfig
-
-if TYPE_CHECKING:
-    from components.tracing_pipeline import TracingEndpoints
-else:  # until tracing_pipeline lands (temporary); only ``otlp_grpc`` is read
-    TracingEndpoints = Any
+from components.contracts import (
+    CrdReadiness,
+    EngineEndpoint,
+    LangfuseConnection,
+    NamespaceRef,
+    ServiceRef,
+    TracingEndpoints,
+)
+from config.sections import GeneratedSecrets, Litellm
 
 NAME = "litellm"
 PORT = 4000
@@ -52,13 +54,17 @@ ENGINE_API_KEY = "EMPTY"
 class LiteLlmArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: StackConfig
-    secrets: Secrets
-    namespace: pulumi.Output[str] | str
+    settings: Litellm
+    namespace: NamespaceRef
+    image: str
+    generated_secrets: GeneratedSecrets
+    """How the master key is generated when ``master_key`` is unset."""
+    master_key: pulumi.Output[str] | None = None
+    """The ``litellmMasterKey`` secret; generated when None."""
     engines: list[EngineEndpoint]
     tracing: TracingEndpoints
     langfuse: LangfuseConnection | None = None
-    monitoring_crds: pulumi.Resource
+    monitoring_crds: CrdReadiness
 
 
 def proxy_config(engines: list[EngineEndpoint], *, langfuse: bool, prometheus: bool) -> dict[str, Any]:
@@ -94,22 +100,22 @@ class LiteLlm(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LiteLlmArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:litellm:LiteLlm", name, None, opts)
-        cfg = args.config
+        settings, ns = args.settings, args.namespace.output
         if not args.engines:
             raise ValueError("LiteLLM needs at least one serving engine to route to")
-        self.endpoint = ServiceRef(NAME, cfg.namespaces.litellm, PORT, "http")
+        self.endpoint = ServiceRef(NAME, args.namespace.name, PORT, "http")
         child = pulumi.ResourceOptions(parent=self)
         app_labels = labels(NAME, "proxy")
 
-        given = args.secrets.get("litellmMasterKey")
+        given = args.master_key
         key = given.apply(_require_sk_prefix) if given is not None else generated_secret(
-            f"{name}-master-key-value", cfg.generated_secrets, length=48, prefix="sk-", opts=child
+            f"{name}-master-key-value", args.generated_secrets, length=48, prefix="sk-", opts=child
         )
         self.master_key = _secret(key)
         secrets = [
             k8s.core.v1.Secret(
                 f"{name}-master-key",
-                metadata={"name": MASTER_KEY_SECRET, "namespace": args.namespace, "labels": app_labels},
+                metadata={"name": MASTER_KEY_SECRET, "namespace": ns, "labels": app_labels},
                 type="Opaque",
                 string_data={"masterKey": self.master_key},
                 opts=child,
@@ -125,7 +131,7 @@ class LiteLlm(pulumi.ComponentResource):
             secrets.append(
                 k8s.core.v1.Secret(
                     f"{name}-langfuse",
-                    metadata={"name": LANGFUSE_SECRET, "namespace": args.namespace, "labels": app_labels},
+                    metadata={"name": LANGFUSE_SECRET, "namespace": ns, "labels": app_labels},
                     type="Opaque",
                     string_data={
                         "publicKey": _secret(args.langfuse.public_key),
@@ -141,19 +147,19 @@ class LiteLlm(pulumi.ComponentResource):
             ]
 
         document = yaml.safe_dump(
-            proxy_config(args.engines, langfuse=args.langfuse is not None, prometheus=cfg.litellm.prometheus_metrics),
+            proxy_config(args.engines, langfuse=args.langfuse is not None, prometheus=settings.prometheus_metrics),
             sort_keys=False,
         )
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata={"name": f"{NAME}-config", "namespace": args.namespace, "labels": app_labels},
+            metadata={"name": f"{NAME}-config", "namespace": ns, "labels": app_labels},
             data={"config.yaml": document},
             opts=child,
         )
         probe: dict[str, Any] = {"httpGet": {"port": "http"}, "periodSeconds": 10, "timeoutSeconds": 5}
-        metadata: dict[str, Any] = {"name": NAME, "namespace": args.namespace, "labels": app_labels}
+        metadata: dict[str, Any] = {"name": NAME, "namespace": ns, "labels": app_labels}
         deployment_spec: dict[str, Any] = {
-            "replicas": cfg.litellm.replicas,
+            "replicas": settings.replicas,
             "selector": {"matchLabels": {"app": NAME}},
             "template": {
                 "metadata": {
@@ -167,11 +173,11 @@ class LiteLlm(pulumi.ComponentResource):
                     "containers": [
                         {
                             "name": NAME,
-                            "image": cfg.versions.image("litellm"),
+                            "image": args.image,
                             "args": ["--config", CONFIG_PATH, "--port", str(PORT), "--num_workers", "1"],
                             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
                             "env": env,
-                            "resources": cfg.litellm.resources.as_k8s(),
+                            "resources": settings.resources.as_k8s(),
                             "startupProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 30},
                             "livenessProbe": {**_path(probe, "/health/liveliness"), "failureThreshold": 3},
                             "readinessProbe": {**_path(probe, "/health/readiness"), "failureThreshold": 3},
@@ -205,28 +211,23 @@ class LiteLlm(pulumi.ComponentResource):
             "ports": [{"name": "http", "port": PORT, "targetPort": "http", "appProtocol": "http"}],
         }
         k8s.core.v1.Service(f"{name}-service", metadata=metadata, spec=service_spec, opts=child)
-        if cfg.litellm.prometheus_metrics:
-            k8s.apiextensions.CustomResource(
+        if settings.prometheus_metrics:
+            _k8s.service_monitor(
                 f"{name}-servicemonitor",
-                api_version="monitoring.coreos.com/v1",
-                kind="ServiceMonitor",
-                metadata={"name": NAME, "namespace": args.namespace, "labels": app_labels},
-                spec={
-                    "selector": {"matchLabels": {"app": NAME}},
-                    "endpoints": [
-                        {
-                            "port": "http",
-                            # LiteLLM mounts the exporter at /metrics/ (/metrics redirects there).
-                            "path": "/metrics/",
-                            "interval": "30s",
-                            "authorization": {
-                                "type": "Bearer",
-                                "credentials": {"name": MASTER_KEY_SECRET, "key": "masterKey"},
-                            },
-                        }
-                    ],
+                metadata={"name": NAME, "namespace": ns, "labels": app_labels},
+                selector={"app": NAME},
+                endpoint={
+                    "port": "http",
+                    # LiteLLM mounts the exporter at /metrics/ (/metrics redirects there).
+                    "path": "/metrics/",
+                    "interval": "30s",
+                    "authorization": {
+                        "type": "Bearer",
+                        "credentials": {"name": MASTER_KEY_SECRET, "key": "masterKey"},
+                    },
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring_crds]),
+                crds=args.monitoring_crds,
+                parent=self,
             )
         self.register_outputs({"endpoint": self.endpoint.url(path="/v1")})
 

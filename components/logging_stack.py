@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
-import config
-from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels, restricted_security_context
+import versions
+from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
 from components.charts import helm_chart
+from components.contracts import LoggingEndpoints, NamespaceRef, ServiceRef
+from config.sections import Charts, Logging
+from config.types import resources
 
 LOKI_FULLNAME = "loki"
 """Loki chart ``fullnameOverride``: the monolithic Service is ``loki`` (templates/monolithic/service.yaml)."""
@@ -48,14 +50,8 @@ FIRST_LINE = f"^[^{CONTINUATION_MARK}\\s]"
 """A log entry starts with a line that is neither indented, empty, nor marked as traceback continuation."""
 
 
-@dataclass(frozen=True)
-class LoggingEndpoints:
-    loki: ServiceRef
-    """Loki's HTTP API: push (Alloy) and query (Grafana's datasource)."""
-
-
-def endpoints(cfg: config.StackConfig) -> LoggingEndpoints:
-    return LoggingEndpoints(loki=ServiceRef(LOKI_FULLNAME, cfg.namespaces.logging, 3100))
+def endpoints(namespace: str) -> LoggingEndpoints:
+    return LoggingEndpoints(loki=ServiceRef(LOKI_FULLNAME, namespace, 3100))
 
 
 def _retention(duration: str) -> str:
@@ -65,9 +61,7 @@ def _retention(duration: str) -> str:
     return f"{max(int(seconds // 3600), 1)}h"
 
 
-def loki_values(cfg: config.StackConfig) -> dict[str, Any]:
-    logging = cfg.logging
-    retain = cfg.storage.retain_on_destroy
+def loki_values(logging: Logging, *, retain: bool) -> dict[str, Any]:
     off = {"enabled": False}
     return {
         "fullnameOverride": LOKI_FULLNAME,
@@ -202,7 +196,7 @@ loki.write "loki" {{
 """
 
 
-def alloy_values(cfg: config.StackConfig) -> dict[str, Any]:
+def alloy_values(logging: Logging) -> dict[str, Any]:
     return {
         "fullnameOverride": ALLOY_FULLNAME,
         "crds": {"create": False},
@@ -212,11 +206,11 @@ def alloy_values(cfg: config.StackConfig) -> dict[str, Any]:
             # Read positions and the WAL live here: a writable emptyDir under a read-only root.
             "storagePath": "/tmp/alloy",
             "mounts": {"varlog": False, "dockercontainers": False, "extra": [{"name": "tmp", "mountPath": "/tmp"}]},
-            "resources": cfg.logging.alloy_resources.as_k8s(),
+            "resources": logging.alloy_resources.as_k8s(),
             "securityContext": restricted_security_context(run_as_user=473),
         },
         "configReloader": {
-            "resources": config.resources("10m", "32Mi", "100m", "64Mi").as_k8s(),
+            "resources": resources("10m", "32Mi", "100m", "64Mi").as_k8s(),
         },
         "controller": {
             "type": "daemonset",
@@ -231,9 +225,14 @@ def alloy_values(cfg: config.StackConfig) -> dict[str, Any]:
 class LoggingStackArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: config.StackConfig
-    namespace: pulumi.Output[str] | str
-    """The logging namespace (IstioMesh's Output). Not ``pulumi.Input``: pydantic cannot resolve its forward ref."""
+    settings: Logging
+    namespace: NamespaceRef
+    loki_chart: versions.ChartPin
+    alloy_chart: versions.ChartPin
+    charts: Charts
+    """Where charts come from (``charts`` section)."""
+    retain: bool
+    """Loki's volume outlives `pulumi destroy` (``storage.retainOnDestroy``)."""
 
 
 class LoggingStack(pulumi.ComponentResource):
@@ -244,12 +243,12 @@ class LoggingStack(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoggingStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:logging_stack:LoggingStack", name, None, opts)
-        cfg, ns = args.config, args.namespace
-        self.endpoints = endpoints(cfg)
+        ns = args.namespace.output
+        self.endpoints = endpoints(args.namespace.name)
 
         loki = helm_chart(
-            f"{name}-loki", cfg.versions.chart("loki"), cfg.charts, namespace=ns,
-            values=loki_values(cfg), opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-loki", args.loki_chart, args.charts, namespace=ns,
+            values=loki_values(args.settings, retain=args.retain), opts=pulumi.ResourceOptions(parent=self),
         )
         alloy_config_map = k8s.core.v1.ConfigMap(
             f"{name}-alloy-config",
@@ -258,8 +257,8 @@ class LoggingStack(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         helm_chart(
-            f"{name}-alloy", cfg.versions.chart("alloy"), cfg.charts, namespace=ns,
-            values=alloy_values(cfg),
+            f"{name}-alloy", args.alloy_chart, args.charts, namespace=ns,
+            values=alloy_values(args.settings),
             # Its pods mount the ConfigMap; Loki first so the first pushes land.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alloy_config_map, loki]),
         )

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
-import config
 from components import _engine
-from components._engine import EngineEndpoint
 from components._k8s import TOKEN_PREFIX, labels, restricted_security_context
-
-if TYPE_CHECKING:
-    from components.tracing_pipeline import TracingEndpoints
-else:
-    TracingEndpoints = Any
+from components.contracts import CrdReadiness, EngineEndpoint, NamespaceRef, TracingEndpoints
+from config.sections import MockEngine as MockEngineSettings
 
 SCRIPT = Path(__file__).with_name("mock_engine_server.py")
 APP = "mock-llm"
@@ -33,11 +27,11 @@ APP = "mock-llm"
 class MockEngineArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: config.StackConfig
-    namespace: pulumi.Output[str] | str
-    """IstioMesh's Output (``pulumi.Input`` has a forward ref pydantic cannot resolve)."""
+    settings: MockEngineSettings
+    image: str
+    namespace: NamespaceRef
     tracing: TracingEndpoints
-    monitoring_crds: pulumi.Resource
+    monitoring_crds: CrdReadiness
 
 
 class MockEngine(pulumi.ComponentResource):
@@ -46,13 +40,12 @@ class MockEngine(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MockEngineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:mock_engine:MockEngine", name, None, opts)
-        cfg = args.config
-        m = cfg.mock_engine
-        self.endpoint = _engine.endpoint(cfg, "mock")
+        m, ns = args.settings, args.namespace.output
+        self.endpoint = _engine.endpoint("mock", args.namespace.name, m.served_model_name, m.served_model_name)
         script = SCRIPT.read_text(encoding="utf-8")
         script_map = k8s.core.v1.ConfigMap(
             f"{name}-script",
-            metadata=_engine.metadata(f"{APP}-script", args.namespace, APP),
+            metadata=_engine.metadata(f"{APP}-script", ns, APP),
             data={SCRIPT.name: script},
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -69,7 +62,7 @@ class MockEngine(pulumi.ComponentResource):
         pod_labels = labels(APP, "engine")
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=_engine.metadata(APP, args.namespace, APP),
+            metadata=_engine.metadata(APP, ns, APP),
             spec={
                 "replicas": m.replicas,
                 "selector": {"matchLabels": _engine.selector(APP)},
@@ -85,7 +78,7 @@ class MockEngine(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "mock-engine",
-                                "image": cfg.versions.image("mockEngine"),
+                                "image": args.image,
                                 "command": ["python", f"/app/{SCRIPT.name}"],
                                 "env": [{"name": k, "value": v} for k, v in env.items()],
                                 "ports": [{"name": "http", "containerPort": _engine.PORT, "protocol": "TCP"}],
@@ -102,6 +95,6 @@ class MockEngine(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        _engine.engine_service(self, name, self.endpoint.service, args.namespace, APP)
-        _engine.service_monitor(self, name, self.endpoint.service, args.namespace, APP, args.monitoring_crds)
+        _engine.engine_service(self, name, self.endpoint.service, ns, APP)
+        _engine.service_monitor(self, name, self.endpoint.service, ns, APP, args.monitoring_crds)
         self.register_outputs({})

@@ -11,22 +11,29 @@ URL live in Secrets created here, which the chart references by name.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
-import config
+import versions
 from components import alert_rules, dashboards
-from components._k8s import NO_SIDECAR_ANNOTATIONS, NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels
+from components._k8s import NO_SIDECAR_ANNOTATIONS, NO_SIDECAR_LABELS, TOKEN_PREFIX, labels
 from components._secrets import generated_secret
+from components.alert_rules import AlertScope
 from components.charts import helm_chart
+from components.contracts import (
+    CrdReadiness,
+    LoggingEndpoints,
+    MonitoringEndpoints,
+    NamespaceRef,
+    ServiceRef,
+    TracingEndpoints,
+)
 from components.dashboards import ALERTMANAGER_UID, LOKI_UID, PROMETHEUS_UID, TEMPO_UID
-from components.logging_stack import LoggingEndpoints
-from components.tracing_pipeline import TracingEndpoints
-from config import Secrets, StackConfig
+from config.sections import Alertmanager, Charts, GeneratedSecrets, Monitoring
+from config.types import resources
 
 FULLNAME = "kps"
 """Release name and ``fullnameOverride``: Services ``kps-prometheus``, ``kps-alertmanager``, ``kps-grafana``."""
@@ -39,22 +46,12 @@ RECEIVER_URL_FILE = f"/etc/alertmanager/secrets/{RECEIVER_SECRET}/url"
 DASHBOARD_LABEL = "grafana_dashboard"
 
 # Small helper containers (config reloaders, Grafana's k8s-sidecars, webhook cert jobs).
-_HELPER = config.resources("10m", "32Mi", "100m", "96Mi")
+_HELPER = resources("10m", "32Mi", "100m", "96Mi")
 
 
-@dataclass(frozen=True)
-class MonitoringEndpoints:
-    prometheus: ServiceRef
-    """Prometheus HTTP API, also the remote-write receiver (``/api/v1/write``)."""
-    grafana: ServiceRef
-    """Grafana UI (behind the Gateway)."""
-    alertmanager: ServiceRef
-    """Alertmanager API."""
-
-
-def endpoints(cfg: config.StackConfig) -> MonitoringEndpoints:
+def endpoints(namespace: str) -> MonitoringEndpoints:
     """Services as the chart renders them (templates/prometheus/service.yaml, alertmanager/service.yaml, grafana)."""
-    ns = cfg.namespaces.monitoring
+    ns = namespace
     return MonitoringEndpoints(
         prometheus=ServiceRef(f"{FULLNAME}-prometheus", ns, 9090, "http"),
         grafana=ServiceRef(GRAFANA_FULLNAME, ns, 80, "http"),
@@ -158,9 +155,8 @@ def grafana_datasources(
     return sources
 
 
-def alertmanager_config(cfg: config.StackConfig) -> dict[str, Any]:
+def alertmanager_config(am: Alertmanager) -> dict[str, Any]:
     """Routing and receiver; the receiver URL is read from the mounted Secret, never written here."""
-    am = cfg.monitoring.alertmanager
     receivers: list[dict[str, Any]] = [{"name": "null"}]
     target = "null"
     if am.receiver == "slack":
@@ -201,11 +197,10 @@ def alertmanager_config(cfg: config.StackConfig) -> dict[str, Any]:
 
 
 def chart_values(
-    cfg: config.StackConfig, datasources: list[dict[str, Any]], *, receiver_secret: bool
+    mon: Monitoring, datasources: list[dict[str, Any]], *, retain: bool, receiver_secret: bool
 ) -> dict[str, Any]:
     """kube-prometheus-stack values: every key path exists in the chart's values.yaml (88.5.3)."""
-    mon = cfg.monitoring
-    volume_policy = "Retain" if cfg.storage.retain_on_destroy else "Delete"
+    volume_policy = "Retain" if retain else "Delete"
     return {
         "fullnameOverride": FULLNAME,
         # k3s runs these control-plane parts inside its own process: no endpoints to scrape, only false alarms.
@@ -241,7 +236,7 @@ def chart_values(
             }
         },
         "alertmanager": {
-            "config": alertmanager_config(cfg),
+            "config": alertmanager_config(mon.alertmanager),
             "alertmanagerSpec": {
                 "secrets": [RECEIVER_SECRET] if receiver_secret else [],
                 "resources": mon.alertmanager.resources.as_k8s(),
@@ -284,10 +279,23 @@ def chart_values(
 class MonitoringStackArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: StackConfig
-    secrets: Secrets
-    namespace: pulumi.Output[str] | str
-    """The monitoring namespace (IstioMesh's Output). Not ``pulumi.Input``: pydantic cannot resolve its forward ref."""
+    settings: Monitoring
+    namespace: NamespaceRef
+    chart: versions.ChartPin
+    charts: Charts
+    """Where charts come from (``charts`` section)."""
+    generated_secrets: GeneratedSecrets
+    """How the Grafana admin password is generated when ``grafana_admin_password`` is unset."""
+    retain: bool
+    """Prometheus's volume outlives `pulumi destroy` (``storage.retainOnDestroy``)."""
+    grafana_admin_password: pulumi.Output[str] | None = None
+    """The ``grafanaAdminPassword`` secret; generated when None."""
+    alertmanager_webhook_url: pulumi.Output[str] | None = None
+    """The ``alertmanagerWebhookUrl`` secret, for ``alertmanager.receiver`` slack or webhook."""
+    alert_scope: AlertScope
+    """What the alert rules watch (namespaces, vLLM's Service, the GPU)."""
+    gpu_dashboards: bool = False
+    """Provision the GPU dashboard (the stack runs DCGM)."""
     tracing: TracingEndpoints
     """Where Grafana finds Tempo."""
     logging: LoggingEndpoints | None = None
@@ -303,19 +311,19 @@ class MonitoringStack(pulumi.ComponentResource):
 
     endpoints: MonitoringEndpoints
     """Prometheus, Grafana and Alertmanager Services."""
-    crds: pulumi.Resource
+    crds: CrdReadiness
     """The chart, CRDs included: ServiceMonitors, PodMonitors and PrometheusRules depend on it."""
     grafana_admin_password: pulumi.Output[str]
     """Grafana ``admin`` password (secret): the ``grafanaAdminPassword`` secret or a generated one."""
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:monitoring:MonitoringStack", name, None, opts)
-        cfg, ns = args.config, args.namespace
-        self.endpoints = endpoints(cfg)
+        mon, ns = args.settings, args.namespace.output
+        self.endpoints = endpoints(args.namespace.name)
 
-        given = args.secrets.get("grafanaAdminPassword")
+        given = args.grafana_admin_password
         password = given if given is not None else generated_secret(
-            f"{name}-grafana-admin", cfg.generated_secrets, length=24, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-grafana-admin", args.generated_secrets, length=24, opts=pulumi.ResourceOptions(parent=self)
         )
         self.grafana_admin_password = pulumi.Output.secret(password)
         secrets: list[pulumi.Resource] = [
@@ -326,9 +334,9 @@ class MonitoringStack(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         ]
-        receiver_url = args.secrets.get("alertmanagerWebhookUrl")
+        receiver_url = args.alertmanager_webhook_url
         with_receiver = False
-        if cfg.monitoring.alertmanager.receiver != "none" and receiver_url is not None:
+        if mon.alertmanager.receiver != "none" and receiver_url is not None:
             with_receiver = True
             secrets.append(
                 k8s.core.v1.Secret(
@@ -340,16 +348,17 @@ class MonitoringStack(pulumi.ComponentResource):
             )
 
         datasources = grafana_datasources(self.endpoints, args.tracing, args.logging)
-        self.crds = helm_chart(
+        chart = helm_chart(
             f"{name}-kps",
-            cfg.versions.chart("kube-prometheus-stack"),
-            cfg.charts,
+            args.chart,
+            args.charts,
             namespace=ns,
-            values=chart_values(cfg, datasources, receiver_secret=with_receiver),
+            values=chart_values(mon, datasources, retain=args.retain, receiver_secret=with_receiver),
             release_name=FULLNAME,
             # The values name these Secrets; Grafana and Alertmanager cannot start without them.
             opts=pulumi.ResourceOptions(parent=self, depends_on=secrets),
         )
+        self.crds = CrdReadiness("monitoring.coreos.com", chart)
 
         k8s.apiextensions.CustomResource(
             f"{name}-alert-rules",
@@ -358,11 +367,11 @@ class MonitoringStack(pulumi.ComponentResource):
             metadata={
                 "name": "llm-tracing-infra-alerts", "namespace": ns, "labels": labels("prometheus", "alert-rules")
             },
-            spec={"groups": alert_rules.rule_groups(cfg)},
+            spec={"groups": alert_rules.rule_groups(mon.alerts, args.alert_scope)},
             # The PrometheusRule CRD (and the operator's admission webhook) come with the chart.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.crds]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[chart]),
         )
-        for filename, model in dashboards.all_dashboards(gpu_enabled=cfg.gpu.enabled).items():
+        for filename, model in dashboards.all_dashboards(gpu_enabled=args.gpu_dashboards).items():
             k8s.core.v1.ConfigMap(
                 f"{name}-dashboard-{model['uid']}",
                 metadata={

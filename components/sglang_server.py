@@ -1,6 +1,6 @@
 """SglangServer: SGLang as the optional second engine, for the gateway's weighted canary.
 
-Same workload shape as vLLM (``_engine.gpu_workload``): model cache, /dev/shm, GPU limit,
+Same workload shape as vLLM (``_engine.serve_gpu_engine``): model cache, /dev/shm, GPU limit,
 probes, PodDisruptionBudget, Service ``sglang`` and a ServiceMonitor. Each engine takes its own
 GPU: on a one-GPU node the canary's pod stays Pending unless the device plugin shares the GPU
 (time-slicing), which is the cluster's choice, not this component's.
@@ -8,38 +8,36 @@ GPU: on a one-GPU node the canary's pod stays Pending unless the device plugin s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import pulumi
 from pydantic import BaseModel, ConfigDict
 
-import config
 from components import _engine
-from components._engine import EngineEndpoint
 from components._k8s import TOKEN_PREFIX
-from components.dcgm import Dcgm
-from config import Secrets
+from components.contracts import CrdReadiness, EngineEndpoint, GpuRuntime, NamespaceRef, TracingEndpoints
+from config.sections import Sglang
 
-if TYPE_CHECKING:
-    from components.tracing_pipeline import TracingEndpoints
-else:
-    TracingEndpoints = Any
+OWNED_FLAGS = ("--model-path", "--port", "--served-model-name", "--mem-fraction-static", "--otlp-traces-endpoint")
+"""Flags ``sglang_args`` sets from dedicated keys: ``sglang.extraArgs`` must not repeat them."""
 
 
 class SglangServerArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: config.StackConfig
-    secrets: Secrets
-    namespace: pulumi.Output[str] | str
-    """IstioMesh's Output (``pulumi.Input`` has a forward ref pydantic cannot resolve)."""
+    settings: Sglang
+    image: str
+    namespace: NamespaceRef
+    gpu: GpuRuntime
     tracing: TracingEndpoints
-    monitoring_crds: pulumi.Resource
-    gpu: Dcgm
+    monitoring_crds: CrdReadiness
+    retain_cache: bool
+    hf_token: pulumi.Output[str] | None = None
 
 
-def sglang_args(cfg: config.StackConfig, otlp_authority: str) -> list[str]:
-    s = cfg.sglang
+def owned_flag_problems(settings: Sglang) -> list[str]:
+    return _engine.owned_flag_problems("sglang", settings.extra_args, OWNED_FLAGS)
+
+
+def sglang_args(s: Sglang, otlp_authority: str) -> list[str]:
     return [
         "--model-path", s.model,
         "--served-model-name", s.served_model_name,
@@ -59,34 +57,20 @@ class SglangServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SglangServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:sglang_server:SglangServer", name, None, opts)
-        cfg = args.config
-        s = cfg.sglang
-        self.endpoint = _engine.endpoint(cfg, "sglang")
-        engine = _engine.GpuEngine(
-            app="sglang",
-            image=cfg.versions.image("sglang"),
-            command=["python3", "-m", "sglang.launch_server"],
-            args=list(sglang_args(cfg, args.tracing.otlp_grpc.authority)),
-            env=[],
-            gpus=1,
-            resources=s.resources,
-            cache_size=s.cache_size,
-            shm_size=s.shm_size,
-            startup_timeout_seconds=s.startup_timeout_seconds,
-            node_selector={**cfg.gpu.node_selector, **s.node_selector},
-            tolerations=s.tolerations,
-            otel_bootstrap=s.otel_bootstrap,
-            hf_token=args.secrets.get("hfToken"),
-        )
-        _engine.gpu_workload(
+        self.endpoint = _engine.serve_gpu_engine(
             self,
             name,
-            engine,
+            app="sglang",
+            settings=args.settings,
+            image=args.image,
+            command=["python3", "-m", "sglang.launch_server"],
+            args=list(sglang_args(args.settings, args.tracing.otlp_grpc.authority)),
+            env=[],
+            gpus=1,
             namespace=args.namespace,
-            runtime_class_name=args.gpu.runtime_class_name,
-            device_plugin=args.gpu.device_plugin,
-            retain_cache=cfg.storage.retain_on_destroy,
+            gpu=args.gpu,
+            retain_cache=args.retain_cache,
+            hf_token=args.hf_token,
+            monitoring_crds=args.monitoring_crds,
         )
-        _engine.engine_service(self, name, self.endpoint.service, args.namespace, "sglang")
-        _engine.service_monitor(self, name, self.endpoint.service, args.namespace, "sglang", args.monitoring_crds)
         self.register_outputs({})

@@ -28,7 +28,6 @@ a span by the connection's source address, which a sidecar would replace with it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -36,11 +35,12 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-import config
-from components import litellm
-from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, ServiceRef, labels, restricted_security_context
+import versions
+from components import _k8s
+from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
 from components.charts import helm_chart
-from components.langfuse import LangfuseConnection
+from components.contracts import CrdReadiness, LangfuseConnection, NamespaceRef, ServiceRef, TracingEndpoints
+from config.sections import Charts, Collector, Tempo, Tracing
 
 COLLECTOR_FULLNAME = "otel-collector"
 """Collector chart ``fullnameOverride``: its Service is ``otel-collector``."""
@@ -61,30 +61,16 @@ TEMPO_DATA = "/var/tempo"
 
 LLM_SPAN_ATTRIBUTES = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.request.model")
 """A span carrying any of these (OpenTelemetry GenAI semantic conventions) is an LLM span."""
-LANGFUSE_SELF_REPORTING = (litellm.NAME,)
-"""Services that log to Langfuse themselves (LiteLLM's ``langfuse`` callback): not forwarded twice."""
 
 
-@dataclass(frozen=True)
-class TracingEndpoints:
-    otlp_grpc: ServiceRef
-    """The collector's OTLP/gRPC port: applications and Istio's tracing provider send here."""
-    otlp_http: ServiceRef
-    """The collector's OTLP/HTTP port (``/v1/traces``), for clients without gRPC."""
-    tempo_http: ServiceRef
-    """Tempo's HTTP API (query, search, metrics): Grafana's datasource and the tempo.<domain> route."""
-    tempo_otlp_grpc: ServiceRef
-    """Tempo's OTLP/gRPC receiver: the collector's exporter target (port name ``grpc-tempo-otlp``)."""
-
-
-def endpoints(cfg: config.StackConfig) -> TracingEndpoints:
+def endpoints(namespace: str) -> TracingEndpoints:
     """Services as the charts render them.
 
     Collector 0.170.0 ``templates/service.yaml``: ``<fullname>``, one port per enabled ``ports.*``
     with its ``appProtocol`` (``otlp``: grpc). Tempo 2.2.4 ``templates/service.yaml`` and
     ``_ports.tpl``: ``<fullname>``, 3200 and the receiver ports, without ``appProtocol``.
     """
-    ns = cfg.namespaces.tracing
+    ns = namespace
     return TracingEndpoints(
         otlp_grpc=ServiceRef(COLLECTOR_FULLNAME, ns, 4317, "grpc"),
         otlp_http=ServiceRef(COLLECTOR_FULLNAME, ns, 4318),
@@ -98,7 +84,7 @@ def endpoints(cfg: config.StackConfig) -> TracingEndpoints:
 # ---------------------------------------------------------------------------------------------
 
 
-def _exporter_reliability(cfg: config.Collector) -> dict[str, Any]:
+def _exporter_reliability(cfg: Collector) -> dict[str, Any]:
     """Retry and a disk-backed queue: a span leaves the queue only once the backend has it.
 
     ``max_elapsed_time: 0`` retries without a deadline, so an outage of any length only fills
@@ -120,15 +106,18 @@ def _exporter_reliability(cfg: config.Collector) -> dict[str, Any]:
     }
 
 
-def _langfuse_filter() -> dict[str, Any]:
+def _langfuse_filter(self_reporting_services: tuple[str, ...]) -> dict[str, Any]:
     """Drop what Langfuse should not get: spans without GenAI attributes, and self-reporting services."""
     no_genai = " and ".join(f'attributes["{key}"] == nil' for key in LLM_SPAN_ATTRIBUTES)
-    self_reporting = [f'resource.attributes["service.name"] == "{service}"' for service in LANGFUSE_SELF_REPORTING]
+    self_reporting = [f'resource.attributes["service.name"] == "{service}"' for service in self_reporting_services]
     return {"error_mode": "ignore", "traces": {"span": [no_genai, *self_reporting]}}
 
 
 def collector_config(
-    cfg: config.StackConfig, tempo: ServiceRef, langfuse: LangfuseConnection | None = None
+    collector: Collector,
+    tempo: ServiceRef,
+    langfuse: LangfuseConnection | None = None,
+    self_reporting: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The collector's whole configuration (otelcol-contrib 0.158.0 component names).
 
@@ -140,7 +129,6 @@ def collector_config(
     front of the persistent queue, so a crash loses them (the pipeline fault tests proved it on
     the real collector). Batches are formed in the exporters' queues instead (``sending_queue.batch``).
     """
-    collector = cfg.tracing.collector
     limit = collector.memory_limit_mib
     config_: dict[str, Any] = {
         "extensions": {
@@ -209,7 +197,7 @@ def collector_config(
         },
     }
     if langfuse is not None:
-        config_["processors"]["filter/langfuse"] = _langfuse_filter()
+        config_["processors"]["filter/langfuse"] = _langfuse_filter(self_reporting)
         config_["exporters"]["otlp_http/langfuse"] = {
             "endpoint": langfuse.otlp_traces_url,
             "headers": {"Authorization": f"${{env:{LANGFUSE_AUTH_ENV}}}"},
@@ -242,10 +230,10 @@ def _claim(name: str, size: str, retain: bool) -> dict[str, Any]:
     }
 
 
-def collector_values(cfg: config.StackConfig, config_: dict[str, Any], langfuse: bool) -> dict[str, Any]:
-    collector = cfg.tracing.collector
-    repository, tag = _image(cfg.versions.image("otelCollector"))
-    retain = cfg.storage.retain_on_destroy
+def collector_values(
+    collector: Collector, config_: dict[str, Any], *, image: str, retain: bool, langfuse: bool
+) -> dict[str, Any]:
+    repository, tag = _image(image)
     env = []
     if langfuse:
         secret_ref = {"secretKeyRef": {"name": LANGFUSE_SECRET, "key": "authorization"}}
@@ -303,7 +291,7 @@ def _go_duration(duration: str) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60)}m{int(seconds % 60)}s".replace("h0m0s", "h")
 
 
-def tempo_config(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, Any]:
+def tempo_config(tempo: Tempo, prometheus: ServiceRef) -> dict[str, Any]:
     """Tempo's ``tempo.yaml``: OTLP receivers only, local storage on the volume, metrics-generator on."""
     return {
         "multitenancy_enabled": False,
@@ -316,7 +304,7 @@ def tempo_config(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, A
                 "otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"}, "http": {"endpoint": "0.0.0.0:4318"}}}
             }
         },
-        "compactor": {"compaction": {"block_retention": _go_duration(cfg.tracing.tempo.retention)}},
+        "compactor": {"compaction": {"block_retention": _go_duration(tempo.retention)}},
         "storage": {
             "trace": {
                 "backend": "local",
@@ -340,9 +328,8 @@ def tempo_config(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, A
     }
 
 
-def tempo_values(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, Any]:
-    tempo = cfg.tracing.tempo
-    rendered = yaml.safe_dump(tempo_config(cfg, prometheus), sort_keys=False)
+def tempo_values(tempo: Tempo, prometheus: ServiceRef, *, retain: bool) -> dict[str, Any]:
+    rendered = yaml.safe_dump(tempo_config(tempo, prometheus), sort_keys=False)
     if "{{" in rendered:  # the chart passes `config` through `tpl`
         raise ValueError("Tempo config must not contain '{{'")
     return {
@@ -366,7 +353,7 @@ def tempo_values(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, A
             "size": tempo.storage_size,
             "accessModes": ["ReadWriteOnce"],
             # The chart's claim template is kept by Kubernetes unless this turns on deletion.
-            "enableStatefulSetAutoDeletePVC": not cfg.storage.retain_on_destroy,
+            "enableStatefulSetAutoDeletePVC": not retain,
         },
         # Out of the mesh like the collector, its only writer: a STRICT tracing namespace cannot refuse it.
         "podLabels": {"app": TEMPO_FULLNAME, **NO_SIDECAR_LABELS},
@@ -375,19 +362,15 @@ def tempo_values(cfg: config.StackConfig, prometheus: ServiceRef) -> dict[str, A
 
 def _service_monitor(
     parent: pulumi.Resource, name: str, k8s_name: str, namespace: pulumi.Input[str], selector: dict[str, str],
-    port: str, monitoring_crds: pulumi.Resource,
+    port: str, monitoring_crds: CrdReadiness,
 ) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
+    return _k8s.service_monitor(
         name,
-        api_version="monitoring.coreos.com/v1",
-        kind="ServiceMonitor",
         metadata={"name": k8s_name, "namespace": namespace, "labels": labels(k8s_name, "metrics")},
-        spec={
-            "selector": {"matchLabels": selector},
-            "endpoints": [{"port": port, "path": "/metrics", "interval": "30s"}],
-        },
-        # The ServiceMonitor kind exists once kube-prometheus-stack has installed its CRDs.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[monitoring_crds]),
+        selector=selector,
+        endpoint={"port": port, "path": "/metrics", "interval": "30s"},
+        crds=monitoring_crds,
+        parent=parent,
     )
 
 
@@ -399,15 +382,23 @@ def _service_monitor(
 class TracingPipelineArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: config.StackConfig
-    namespace: pulumi.Output[str] | str
-    """The tracing namespace (IstioMesh's Output). Not ``pulumi.Input``: pydantic cannot resolve its forward ref."""
+    settings: Tracing
+    namespace: NamespaceRef
+    tempo_chart: versions.ChartPin
+    collector_chart: versions.ChartPin
+    charts: Charts
+    """Where charts come from (``charts`` section)."""
+    collector_image: str
+    retain: bool
+    """Span volumes and the collector's queue outlive `pulumi destroy` (``storage.retainOnDestroy``)."""
     prometheus: ServiceRef
     """Prometheus's remote-write receiver (``/api/v1/write``): Tempo's metrics-generator target."""
-    monitoring_crds: pulumi.Resource
+    monitoring_crds: CrdReadiness
     """The prometheus-operator CRDs: the ServiceMonitors wait for them."""
     langfuse: LangfuseConnection | None = None
     """When set, LLM spans are also exported to Langfuse with its project keys."""
+    langfuse_self_reporting: tuple[str, ...] = ()
+    """Services that log to Langfuse themselves (LiteLLM's ``langfuse`` callback): not forwarded twice."""
 
 
 class TracingPipeline(pulumi.ComponentResource):
@@ -420,12 +411,13 @@ class TracingPipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TracingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:tracing_pipeline:TracingPipeline", name, None, opts)
-        cfg, ns = args.config, args.namespace
-        self.endpoints = endpoints(cfg)
+        settings, ns = args.settings, args.namespace.output
+        self.endpoints = endpoints(args.namespace.name)
 
         tempo = helm_chart(
-            f"{name}-tempo", cfg.versions.chart("tempo"), cfg.charts, namespace=ns,
-            values=tempo_values(cfg, args.prometheus), opts=pulumi.ResourceOptions(parent=self),
+            f"{name}-tempo", args.tempo_chart, args.charts, namespace=ns,
+            values=tempo_values(settings.tempo, args.prometheus, retain=args.retain),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
         collector_deps: list[pulumi.Resource] = []
@@ -438,10 +430,15 @@ class TracingPipeline(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )
-        self.collector_config = collector_config(cfg, self.endpoints.tempo_otlp_grpc, args.langfuse)
+        self.collector_config = collector_config(
+            settings.collector, self.endpoints.tempo_otlp_grpc, args.langfuse, args.langfuse_self_reporting
+        )
         helm_chart(
-            f"{name}-collector", cfg.versions.chart("opentelemetry-collector"), cfg.charts, namespace=ns,
-            values=collector_values(cfg, self.collector_config, langfuse=args.langfuse is not None),
+            f"{name}-collector", args.collector_chart, args.charts, namespace=ns,
+            values=collector_values(
+                settings.collector, self.collector_config, image=args.collector_image, retain=args.retain,
+                langfuse=args.langfuse is not None,
+            ),
             # Tempo first: the exporter's target exists when the collector starts (the queue covers the rest).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[tempo, *collector_deps]),
         )

@@ -18,10 +18,10 @@ import pulumi
 import pulumi_command as command
 from pydantic import BaseModel, ConfigDict
 
-from components._k8s import TOKEN_PREFIX, ServiceRef
+from components._k8s import TOKEN_PREFIX
+from components.contracts import EngineEndpoint, ServiceRef
 from components.dashboards import LOKI_UID, PROMETHEUS_UID, TEMPO_UID
-from components.serving import EngineEndpoint
-from config import StackConfig
+from config.sections import Verification as VerificationSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_KEY_ENV = "LITELLM_MASTER_KEY"
@@ -31,19 +31,19 @@ DCGM_TARGET = "dcgm-exporter"
 
 
 def scrape_targets(
-    cfg: StackConfig, engines: Sequence[EngineEndpoint], collector: ServiceRef, tempo: ServiceRef
+    engines: Sequence[EngineEndpoint], collector: ServiceRef, tempo: ServiceRef, *, gpu: bool
 ) -> dict[str, str]:
     """Prometheus targets that must be up: the engines, the collector, Tempo, DCGM on GPU stacks."""
     targets = {e.engine: e.service.name for e in engines}
     targets |= {"collector": collector.name, "tempo": tempo.name}
-    if cfg.gpu.enabled:
+    if gpu:
         targets["dcgm"] = DCGM_TARGET
     return targets
 
 
-def datasource_uids(cfg: StackConfig) -> tuple[str, ...]:
+def datasource_uids(*, loki: bool) -> tuple[str, ...]:
     """Grafana datasources the dashboards use (uids fixed by MonitoringStack): each must be healthy."""
-    return (PROMETHEUS_UID, TEMPO_UID, *((LOKI_UID,) if cfg.logging.enabled else ()))
+    return (PROMETHEUS_UID, TEMPO_UID, *((LOKI_UID,) if loki else ()))
 
 
 def python_interpreter() -> str:
@@ -56,12 +56,11 @@ def python_interpreter() -> str:
 
 
 def verify_command(address: str, args: VerificationArgs) -> str:
-    cfg = args.config
-    argv = [python_interpreter(), "-m", "verify", "--gateway", address, "--domain", cfg.gateway.base_domain,
-            "--timeout", str(cfg.verification.timeout_seconds)]
+    argv = [python_interpreter(), "-m", "verify", "--gateway", address, "--domain", args.base_domain,
+            "--timeout", str(args.settings.timeout_seconds)]
     argv += [arg for host in args.hostnames for arg in ("--host", host)]
     argv += [arg for name, match in sorted(args.targets.items()) for arg in ("--target", f"{name}={match}")]
-    argv += [arg for uid in datasource_uids(cfg) for arg in ("--datasource", uid)]
+    argv += [arg for uid in datasource_uids(loki=args.loki) for arg in ("--datasource", uid)]
     argv += ["--litellm-key-env", LITELLM_KEY_ENV, "--grafana-password-env", GRAFANA_PASSWORD_ENV]
     if args.litellm_master_key is None:
         argv += ["--skip", "litellm"]
@@ -71,7 +70,11 @@ def verify_command(address: str, args: VerificationArgs) -> str:
 class VerificationArgs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
-    config: StackConfig
+    settings: VerificationSettings
+    base_domain: str
+    """``gateway.baseDomain``: the checks send ``<host>.<baseDomain>`` Host headers."""
+    loki: bool
+    """The logging stack runs: its Grafana datasource must be healthy too."""
     address: pulumi.Output[str] | str
     """The gateway's address (``GatewayRoutes.address``)."""
     hostnames: list[str]
@@ -98,8 +101,8 @@ class Verification(pulumi.ComponentResource):
             create=self.command_line,
             environment=environment,
             # What is checked: a change re-runs the checks (replacing the command).
-            triggers=[args.address, args.config.gateway.base_domain, sorted(args.hostnames),
-                      sorted(args.targets.items()), list(datasource_uids(args.config))],
+            triggers=[args.address, args.base_domain, sorted(args.hostnames),
+                      sorted(args.targets.items()), list(datasource_uids(loki=args.loki))],
             # The checks reach everything the component waits for: the command waits for it too.
             opts=pulumi.ResourceOptions(parent=self, depends_on=(opts.depends_on if opts else None)),
         )

@@ -5,8 +5,8 @@
 ``pulumi_runtime`` (the one adapter to the Pulumi runtime's config state).
 """
 
-from config.loading import SECRET_KEYS, ConfigError, Secrets, _decode, _describe, load, validate
-from config.rules import charts_in_use
+from config.files import charts_in_use, gateway_api_bundle
+from config.loading import SECRET_KEYS, ConfigError, Rule, Secrets, _decode, _describe, load, validate
 from config.sections import (
     Alertmanager,
     AlertThresholds,
@@ -16,6 +16,7 @@ from config.sections import (
     Gateway,
     GeneratedSecrets,
     Gpu,
+    GpuEngineSettings,
     Https,
     Istio,
     K3s,
@@ -50,6 +51,7 @@ __all__ = [
     "Gateway",
     "GeneratedSecrets",
     "Gpu",
+    "GpuEngineSettings",
     "Https",
     "Istio",
     "K3s",
@@ -63,6 +65,7 @@ __all__ = [
     "Namespaces",
     "ResourceAmounts",
     "Resources",
+    "Rule",
     "Secrets",
     "Sglang",
     "StackConfig",
@@ -76,6 +79,7 @@ __all__ = [
     "_decode",
     "_describe",
     "charts_in_use",
+    "gateway_api_bundle",
     "load",
     "resources",
     "validate",

@@ -10,6 +10,7 @@ with one line per problem: the key as the user writes it, the value given, and w
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import pulumi
 from pydantic import ValidationError
 
 from config import pulumi_runtime
+from config.files import file_problems
 from config.rules import _cross_checks
 from config.sections import StackConfig
 from config.types import PROJECT
@@ -77,7 +79,11 @@ def _describe(error: Any) -> str:
     return f"{key}: {message} (given {given_text})".replace(f"{PROJECT}:: ", f"{PROJECT}: ")
 
 
-def validate(raw: dict[str, Any], secret_keys: set[str]) -> StackConfig:
+Rule = Callable[[StackConfig], list[str]]
+"""A rule a component states about its own section (e.g. flags it owns); ``__main__`` passes them in."""
+
+
+def validate(raw: dict[str, Any], secret_keys: set[str], rules: Sequence[Rule] = ()) -> StackConfig:
     """Validate raw ``{section: value}`` config; raise ConfigError listing every problem."""
     problems: list[str] = []
     plain = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
@@ -93,6 +99,9 @@ def validate(raw: dict[str, Any], secret_keys: set[str]) -> StackConfig:
         problems.extend(_describe(e) for e in exc.errors(include_url=False))
         raise ConfigError(problems) from None
     problems.extend(_cross_checks(stack))
+    problems.extend(file_problems(stack))
+    for rule in rules:
+        problems.extend(rule(stack))
     problems.extend(_missing_secrets(stack, set(raw)))
     if problems:
         raise ConfigError(problems)
@@ -116,9 +125,9 @@ def _missing_secrets(stack: StackConfig, given: set[str]) -> list[str]:
     ]
 
 
-def load() -> tuple[StackConfig, Secrets]:
+def load(rules: Sequence[Rule] = ()) -> tuple[StackConfig, Secrets]:
     """Read and validate this stack's configuration; call before registering any resource."""
     raw_full = pulumi_runtime.raw_config()
     raw = {k.split(":", 1)[1]: _decode(v) for k, v in raw_full.items()}
-    stack = validate(raw, pulumi_runtime.secret_keys(raw_full))
+    stack = validate(raw, pulumi_runtime.secret_keys(raw_full), rules)
     return stack, Secrets(pulumi_runtime.secret_values(list(SECRET_KEYS)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import versions
 from config.sections import StackConfig
 from config.types import PROJECT
@@ -51,44 +49,9 @@ def _cross_checks(stack: StackConfig) -> list[str]:
             f"{p}:gateway.https.acmeEmail needs a public {p}:gateway.baseDomain (given 'local'); "
             f"ACME cannot validate .local names"
         )
-    problems += _mirror_problems(stack)
     if stack.k3s.host and (stack.kubernetes.kubeconfig or stack.kubernetes.context):
         problems.append(
             f"{p}:k3s.host={stack.k3s.host} installs the cluster, so {p}:kubernetes.kubeconfig/context must be "
             f"unset; remove one of them"
         )
     return problems
-
-
-def charts_in_use(stack: StackConfig) -> list[versions.ChartPin]:
-    """The pinned charts this stack installs (tests hold it equal to the charts in the plan)."""
-    names = ["kube-prometheus-stack", "tempo", "opentelemetry-collector"]
-    names += ["loki", "alloy"] if stack.logging.enabled else []
-    names += ["dcgm-exporter"] if stack.gpu.enabled else []
-    names += ["nvidia-device-plugin"] if stack.gpu.enabled and stack.gpu.install_device_plugin else []
-    names += ["langfuse", "clickhouse-operator-helm"] if stack.langfuse.enabled else []
-    names += ["cert-manager"] if stack.langfuse.enabled and stack.langfuse.install_cert_manager else []
-    istio = [versions.ChartPin(n, stack.versions.istio, versions.ISTIO_REPO) for n in ("base", "istiod")]
-    return istio + [stack.versions.chart(n) for n in names]
-
-
-def _mirror_problems(stack: StackConfig) -> list[str]:
-    """A mirror directory must hold every pinned chart the stack installs, at the pinned version."""
-    mirror = stack.charts.mirror
-    if stack.charts.source != "mirror" or not mirror or mirror.startswith(("http://", "https://", "oci://")):
-        return []
-    directory = Path(mirror).expanduser()
-    if not directory.is_dir():
-        return [f"{PROJECT}:charts.mirror={mirror} is not a directory (or a Helm repository URL)"]
-    missing = [
-        f"{pin.name}-{pin.version}.tgz"
-        for pin in charts_in_use(stack)
-        if not (directory / f"{pin.name}-{pin.version}.tgz").exists()
-    ]
-    if not missing:
-        return []
-    return [
-        f"{PROJECT}:charts.mirror={mirror} lacks {', '.join(missing)}: add the pinned charts to the mirror "
-        f"(helm pull <repo>/<chart> --version <pin>), or pin what the mirror has with {PROJECT}:versions.charts"
-    ]
-

@@ -264,57 +264,15 @@ class Logging(_Model):
     alloy_resources: Resources = resources("50m", "128Mi", "500m", "256Mi")
 
 
-def _reject_owned_flags(args: list[str], owned: tuple[str, ...], section: str) -> list[str]:
-    """Engine flags the program sets itself must not come in again through ``extraArgs``."""
-    clash = [arg for arg in args if arg.split("=")[0] in owned]
-    if clash:
-        raise ValueError(f"must not set {clash}: use the dedicated keys of the {section} section")
-    return args
+class GpuEngineSettings(_Model):
+    """What every GPU-served engine (vLLM, SGLang) is given alike: model, cache, placement, resources.
 
-
-class Vllm(_Model):
-    """The vLLM OpenAI server on the GPU."""
+    Flags the program sets itself cannot come in again through ``extraArgs``: the engine components
+    own that list (see ``components/vllm_server.py``), and ``__main__`` hands their rule to ``load``.
+    """
 
     model: str = "Qwen/Qwen2.5-3B-Instruct"
     served_model_name: DnsName = "qwen2.5-3b-instruct"
-    max_model_len: int = Field(default=8192, ge=256)
-    dtype: Literal["auto", "half", "float16", "bfloat16", "float32"] = "auto"
-    tensor_parallel_size: int = Field(default=1, ge=1, le=8)
-    gpu_memory_utilization: float = Field(default=0.9, gt=0.0, lt=1.0)
-    enable_prefix_caching: bool = True
-    extra_args: list[str] = Field(default_factory=list)
-    gated_model: bool = Field(default=False, description="The model needs a Hugging Face token (hfToken secret).")
-    cache_size: Quantity = "50Gi"
-    startup_timeout_seconds: int = Field(default=1800, ge=60, description="Budget to download and load the model.")
-    node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: list[Toleration] = Field(
-        default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
-    )
-    resources: Resources = Field(
-        default=resources("2", "3Gi", "4", "10Gi"),
-        description="Host RAM: weights pass through it while loading (mmap), so the limit must exceed their size.",
-    )
-    shm_size: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed; counts against the memory limit).")
-    otel_bootstrap: bool = Field(
-        default=True,
-        description="Install the OpenTelemetry packages the vLLM image lacks (pinned, from PyPI) in an init "
-        "container; false if your image already has them (air-gapped clusters).",
-    )
-
-    @field_validator("extra_args")
-    @classmethod
-    def _no_owned_flags(cls, value: list[str]) -> list[str]:
-        owned = ("--gpu-memory-utilization", "--model", "--port", "--served-model-name", "--otlp-traces-endpoint")
-        return _reject_owned_flags(value, owned, "vllm")
-
-
-class Sglang(_Model):
-    """Optional second engine for the weighted canary."""
-
-    enabled: bool = False
-    model: str = "Qwen/Qwen2.5-3B-Instruct"
-    served_model_name: DnsName = "qwen2.5-3b-instruct"
-    mem_fraction_static: float = Field(default=0.8, gt=0.0, lt=1.0)
     extra_args: list[str] = Field(default_factory=list)
     gated_model: bool = Field(default=False, description="The model needs a Hugging Face token (hfToken secret).")
     cache_size: Quantity = "50Gi"
@@ -326,14 +284,31 @@ class Sglang(_Model):
     resources: Resources = resources("2", "8Gi", "4", "12Gi")
     shm_size: Quantity = Field(default="2Gi", description="/dev/shm (memory-backed; counts against the memory limit).")
     otel_bootstrap: bool = Field(
-        default=True, description="Install the OpenTelemetry packages the SGLang image lacks; see vllm.otelBootstrap."
+        default=True,
+        description="Install the OpenTelemetry packages the engine image lacks (pinned, from PyPI) in an init "
+        "container; false if your image already has them (air-gapped clusters).",
     )
 
-    @field_validator("extra_args")
-    @classmethod
-    def _no_owned_flags(cls, value: list[str]) -> list[str]:
-        owned = ("--model-path", "--port", "--served-model-name", "--mem-fraction-static", "--otlp-traces-endpoint")
-        return _reject_owned_flags(value, owned, "sglang")
+
+class Vllm(GpuEngineSettings):
+    """The vLLM OpenAI server on the GPU."""
+
+    max_model_len: int = Field(default=8192, ge=256)
+    dtype: Literal["auto", "half", "float16", "bfloat16", "float32"] = "auto"
+    tensor_parallel_size: int = Field(default=1, ge=1, le=8)
+    gpu_memory_utilization: float = Field(default=0.9, gt=0.0, lt=1.0)
+    enable_prefix_caching: bool = True
+    resources: Resources = Field(
+        default=resources("2", "3Gi", "4", "10Gi"),
+        description="Host RAM: weights pass through it while loading (mmap), so the limit must exceed their size.",
+    )
+
+
+class Sglang(GpuEngineSettings):
+    """Optional second engine for the weighted canary."""
+
+    enabled: bool = False
+    mem_fraction_static: float = Field(default=0.8, gt=0.0, lt=1.0)
 
 
 class MockEngine(_Model):

@@ -15,8 +15,7 @@ import pytest
 import yaml
 
 import config
-from components import _engine, alert_rules
-from tests.support import require_tool
+from tests.support import engine_endpoint, require_tool, rule_groups
 
 PROMTOOL_TESTS = Path(__file__).parent / "promtool"
 GPU_STACK = {"engine": "vllm", "gpu": {"enabled": True}}
@@ -25,7 +24,7 @@ GPU_STACK = {"engine": "vllm", "gpu": {"enabled": True}}
 
 def render(cfg: config.StackConfig, directory: Path) -> Path:
     path = directory / "rules.yaml"
-    path.write_text(yaml.safe_dump({"groups": alert_rules.rule_groups(cfg)}, sort_keys=False))
+    path.write_text(yaml.safe_dump({"groups": rule_groups(cfg)}, sort_keys=False))
     return path
 
 
@@ -42,7 +41,7 @@ def run_unit_tests(cfg: config.StackConfig, directory: Path) -> subprocess.Compl
 
 
 def all_rules(cfg: config.StackConfig) -> list[dict[str, Any]]:
-    return [rule for group in alert_rules.rule_groups(cfg) for rule in group["rules"]]
+    return [rule for group in rule_groups(cfg) for rule in group["rules"]]
 
 
 @pytest.mark.parametrize("stack", [{}, GPU_STACK], ids=["dev", "gpu"])
@@ -53,7 +52,7 @@ def test_promtool_check_rules(stack: dict[str, Any], tmp_path: Path) -> None:
 
 def test_promtool_check_rejects_a_broken_expression(tmp_path: Path) -> None:
     """The check above can fail: a typo in one expression is caught."""
-    groups = alert_rules.rule_groups(config.StackConfig())
+    groups = rule_groups(config.StackConfig())
     groups[0]["rules"][0]["expr"] = "sum by (namespace (kube_pod_status_phase) > 0"
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
     assert promtool("check", "rules", "rules.yaml", cwd=tmp_path).returncode != 0
@@ -100,8 +99,8 @@ def test_rules_are_complete_and_labelled() -> None:
 
 
 def test_gpu_rules_only_where_a_gpu_is_monitored() -> None:
-    dev = [g["name"] for g in alert_rules.rule_groups(config.StackConfig())]
-    gpu = [g["name"] for g in alert_rules.rule_groups(config.StackConfig.model_validate(GPU_STACK))]
+    dev = [g["name"] for g in rule_groups(config.StackConfig())]
+    gpu = [g["name"] for g in rule_groups(config.StackConfig.model_validate(GPU_STACK))]
     assert "llm-tracing-infra.gpu" not in dev and "llm-tracing-infra.gpu" in gpu
 
 
@@ -110,7 +109,7 @@ def test_vllm_absence_alerts_only_when_vllm_is_deployed() -> None:
     down = {r["alert"]: r["expr"] for r in all_rules(config.StackConfig())}["VllmDown"]
     assert "absent(" not in down
     down = {r["alert"]: r["expr"] for r in all_rules(config.StackConfig.model_validate(GPU_STACK))}["VllmDown"]
-    vllm = _engine.endpoint(config.StackConfig.model_validate(GPU_STACK), "vllm").service
+    vllm = engine_endpoint(config.StackConfig.model_validate(GPU_STACK), "vllm").service
     assert f'absent(up{{namespace="{vllm.namespace}", job="{vllm.name}"}})' in down
 
 
@@ -122,7 +121,7 @@ def test_rules_follow_namespace_config() -> None:
 
 
 def test_rules_use_the_metric_names_of_the_pinned_versions() -> None:
-    text = yaml.safe_dump(alert_rules.rule_groups(config.StackConfig.model_validate(GPU_STACK)))
+    text = yaml.safe_dump(rule_groups(config.StackConfig.model_validate(GPU_STACK)))
     assert "vllm:kv_cache_usage_perc" in text and "gpu_cache_usage_perc" not in text  # vLLM v0.11
     for counter in ("receiver_refused_spans", "exporter_send_failed_spans", "exporter_enqueue_failed_spans"):
         assert f"otelcol_{counter}_total" in text  # collector 0.158: counters end in _total

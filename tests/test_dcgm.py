@@ -49,7 +49,7 @@ def test_gpu_pods_use_the_runtime_class_and_tolerate_gpu_taints(gpu_plan: Plan) 
 
 def test_exporter_endpoint_matches_the_chart_service(gpu_plan: Plan) -> None:
     exporter_values = values(gpu_plan, "dcgm-exporter")
-    ref = dcgm.exporter_endpoint(config.StackConfig(gpu=config.Gpu(enabled=True)))
+    ref = dcgm.exporter_endpoint(config.StackConfig(gpu=config.Gpu(enabled=True)).namespaces.gpu)
     assert (ref.name, ref.port) == (exporter_values["fullnameOverride"], exporter_values["service"]["port"])
     assert ref.namespace == chart(gpu_plan, "dcgm-exporter").inputs["namespace"]
 

@@ -27,27 +27,28 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import config
-from components import serving
-from components._k8s import ServiceRef
+from components.contracts import ServiceRef
 from components.gateway_routes import Backends, GatewayRoutes, GatewayRoutesArgs
-from components.istio_mesh import IstioMesh, IstioMeshArgs
+from components.istio_mesh import IstioMesh
+from tests.support import engine_endpoint, mesh_args
 
 cfg, secrets = config.load()
 ns = cfg.namespaces
 otlp_grpc = ServiceRef("otel-collector", ns.tracing, 4317, "grpc")
-mesh = IstioMesh("mesh", IstioMeshArgs(config=cfg, collector=otlp_grpc))
+mesh = IstioMesh("mesh", mesh_args(cfg, otlp_grpc))
 after = pulumi.ResourceOptions(depends_on=[mesh])
 k8s.helm.v4.Chart("monitoring", chart="kube-prometheus-stack", namespace=ns.monitoring, opts=after,
                   values={"fullnameOverride": "kps", "grafana": {"fullnameOverride": "grafana"}})
 k8s.helm.v4.Chart("tempo", chart="tempo", namespace=ns.tracing, values={"fullnameOverride": "tempo"}, opts=after)
 k8s.helm.v4.Chart("collector", chart="opentelemetry-collector", namespace=ns.tracing, opts=after,
                   values={"fullnameOverride": "otel-collector", "mode": "deployment"})
-engines = [serving.endpoint(cfg, engine) for engine in cfg.engines()]
+engines = [engine_endpoint(cfg, engine) for engine in cfg.engines()]
 for service in [e.service for e in engines] + [ServiceRef("litellm", ns.litellm, 4000)]:
     k8s.core.v1.Service(service.name, metadata={"name": service.name, "namespace": service.namespace},
                         spec={"ports": [{"name": "http", "port": service.port}]}, opts=after)
 cert_manager = [k8s.helm.v4.Chart("cert-manager", chart="cert-manager", namespace="cert-manager", values={})]
-routes = GatewayRoutes("gateway", GatewayRoutesArgs(config=cfg, backends=Backends(
+routes = GatewayRoutes("gateway", GatewayRoutesArgs(
+    settings=cfg.gateway, namespace=ns.istio, primary_engine=cfg.engine, backends=Backends(
     grafana=ServiceRef("grafana", ns.monitoring, 80), prometheus=ServiceRef("kps-prometheus", ns.monitoring, 9090),
     tempo=ServiceRef("tempo", ns.tracing, 3200), otlp_grpc=otlp_grpc,
     otlp_http=ServiceRef("otel-collector", ns.tracing, 4318), engines=engines,

@@ -17,12 +17,13 @@ from tests.support import fake_mirror
 
 MESH_ONLY = '''
 import config
-from components._k8s import ServiceRef
-from components.istio_mesh import IstioMesh, IstioMeshArgs
+from components.contracts import ServiceRef
+from components.istio_mesh import IstioMesh
+from tests.support import mesh_args
 
 cfg, secrets = config.load()
 collector = ServiceRef("otel-collector", cfg.namespaces.tracing, 4317, "grpc")
-IstioMesh("mesh", IstioMeshArgs(config=cfg, collector=collector))
+IstioMesh("mesh", mesh_args(cfg, collector))
 '''
 
 
@@ -161,7 +162,7 @@ def test_unsupported_istio_gateway_api_pair(tmp_path: Path) -> None:
 def test_program_points_mesh_tracing_at_the_collector(dev_plan: Plan) -> None:
     from components import tracing_pipeline
 
-    collector = tracing_pipeline.endpoints(config.StackConfig()).otlp_grpc
+    collector = tracing_pipeline.endpoints(config.StackConfig().namespaces.tracing).otlp_grpc
     provider = by_name(dev_plan, "mesh-istiod").inputs["values"]["meshConfig"]["extensionProviders"][0]
     assert provider["opentelemetry"] == {"service": collector.host, "port": collector.port}
 

@@ -72,7 +72,7 @@ def langfuse_secrets(plan: Plan) -> list[Resource]:
 
 
 def test_web_endpoint_is_the_service_the_chart_renders(gpu_plan: Plan) -> None:
-    web = langfuse.endpoints(stack_cfg("gpu")).web
+    web = langfuse.endpoints(stack_cfg("gpu").namespaces.langfuse).web
     service = resolve(gpu_plan, web.url())
     assert service is not None and service.source == chart(gpu_plan, "langfuse").urn
     assert values(gpu_plan)["fullnameOverride"] == web.name.removesuffix("-web")
@@ -128,7 +128,7 @@ def test_collector_gets_the_project_keys_through_its_own_secret(gpu_plan: Plan) 
 
 def test_otlp_auth_header_is_basic_pk_sk_and_secret() -> None:
     connection = langfuse.LangfuseConnection(
-        web=langfuse.endpoints(stack_cfg("gpu")).web,
+        web=langfuse.endpoints(stack_cfg("gpu").namespaces.langfuse).web,
         public_key=pulumi.Output.from_input("pk-lf-1"),
         secret_key=pulumi.Output.from_input("sk-lf-2"),
     )

@@ -103,7 +103,7 @@ def test_langfuse_callback_iff_langfuse_is_on(stack: str, overrides: dict[str, s
     secrets = [r for r in plan.k8s("Secret") if r.k8s_name == litellm.LANGFUSE_SECRET]
     assert bool(secrets) is expected
     if expected:
-        assert env["LANGFUSE_HOST"] == langfuse.endpoints(stack_cfg(stack, overrides)).web.url()
+        assert env["LANGFUSE_HOST"] == langfuse.endpoints(stack_cfg(stack, overrides).namespaces.langfuse).web.url()
         service_of(plan, env["LANGFUSE_HOST"])
         for var, key in (("LANGFUSE_PUBLIC_KEY", "publicKey"), ("LANGFUSE_SECRET_KEY", "secretKey")):
             assert env[var] == {"secretKeyRef": {"name": litellm.LANGFUSE_SECRET, "key": key}}
@@ -119,7 +119,8 @@ def test_traces_go_to_the_collector_it_names() -> None:
     env = env_of(container(one(plan, ":Deployment", "litellm")))
     assert "otel" in proxy_config(plan)["litellm_settings"]["callbacks"]
     assert env["OTEL_EXPORTER"] == "otlp_grpc"
-    assert env["OTEL_ENDPOINT"] == tracing_pipeline.endpoints(stack_cfg("dev", overrides)).otlp_grpc.url()
+    collector = tracing_pipeline.endpoints(stack_cfg("dev", overrides).namespaces.tracing).otlp_grpc
+    assert env["OTEL_ENDPOINT"] == collector.url()
     service_of(plan, env["OTEL_ENDPOINT"])
     assert urlparse(env["OTEL_ENDPOINT"]).hostname.endswith(".observability.svc.cluster.local")  # type: ignore[union-attr]
 
@@ -174,24 +175,20 @@ def test_metrics_are_scraped_with_the_master_key(dev_plan: Plan) -> None:
 
 
 NO_ENGINES = """
-import dataclasses
-
 import pulumi_kubernetes as k8s
 
 import config
-from components._k8s import ServiceRef
+from components.contracts import CrdReadiness, NamespaceRef, ServiceRef, TracingEndpoints
 from components.litellm import LiteLlm, LiteLlmArgs
 
-
-@dataclasses.dataclass(frozen=True)
-class Tracing:
-    otlp_grpc: ServiceRef
-
-
 cfg, secrets = config.load()
-crds = k8s.core.v1.ConfigMap("stand-in-crds", data={})
-LiteLlm("litellm", LiteLlmArgs(config=cfg, secrets=secrets, namespace="litellm", engines=[],
-                               tracing=Tracing(ServiceRef("c", "t", 4317)), monitoring_crds=crds))
+crds = CrdReadiness("monitoring.coreos.com", k8s.core.v1.ConfigMap("stand-in-crds", data={}))
+collector = ServiceRef("c", "t", 4317)
+LiteLlm("litellm", LiteLlmArgs(
+    settings=cfg.litellm, namespace=NamespaceRef.existing("litellm"), image=cfg.versions.image("litellm"),
+    generated_secrets=cfg.generated_secrets, engines=[],
+    tracing=TracingEndpoints(collector, collector, collector, collector), monitoring_crds=crds,
+))
 """
 
 

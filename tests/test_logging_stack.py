@@ -78,7 +78,7 @@ def stitch(lines: list[str], source: str) -> list[str]:
 @pytest.mark.parametrize("stack", ["dev", "gpu"])
 def test_loki_is_a_single_binary_on_the_filesystem(stack: str) -> None:
     v = values(stack_plan(stack), "loki")
-    assert v["fullnameOverride"] == logging_stack.endpoints(config.StackConfig()).loki.name
+    assert v["fullnameOverride"] == logging_stack.endpoints(config.StackConfig().namespaces.logging).loki.name
     assert v["deploymentMode"] == "Monolithic" and v["singleBinary"]["replicas"] == 1
     assert v["loki"]["storage"]["type"] == "filesystem"
     assert v["loki"]["schemaConfig"]["configs"][0]["object_store"] == "filesystem"
@@ -114,7 +114,7 @@ def test_logging_can_be_turned_off() -> None:
 
 def test_alloy_pushes_to_the_loki_service() -> None:
     plan = stack_plan("dev")
-    loki = logging_stack.endpoints(config.StackConfig()).loki
+    loki = logging_stack.endpoints(config.StackConfig().namespaces.logging).loki
     write = alloy_config(plan).split('loki.write "loki"', 1)[1]
     urls = re.findall(r'url\s*=\s*("[^"]*")', write)
     assert [json.loads(u) for u in urls] == [loki.url(path="/loki/api/v1/push")]

@@ -9,25 +9,26 @@ from typing import Any
 import pytest
 
 import config
-from components import alert_rules, dashboards, logging_stack, monitoring_stack, tracing_pipeline
-from components._k8s import ServiceRef
+from components import dashboards, logging_stack, monitoring_stack, tracing_pipeline
+from components.contracts import ServiceRef
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import FAKE_SECRET, run_program
+from tests.support import rule_groups
 
 MONITORING_ONLY = '''
 import pulumi_kubernetes
 
 import config
 from components import logging_stack, tracing_pipeline
-from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from components.monitoring_stack import MonitoringStack
+from tests.support import monitoring_args
 
 cfg, secrets = config.load()
-tracing = tracing_pipeline.endpoints(cfg)
-logging = logging_stack.endpoints(cfg) if cfg.logging.enabled else None
+tracing = tracing_pipeline.endpoints(cfg.namespaces.tracing)
+logging = logging_stack.endpoints(cfg.namespaces.logging) if cfg.logging.enabled else None
 stack = MonitoringStack(
     "monitoring",
-    MonitoringStackArgs(config=cfg, secrets=secrets, namespace=cfg.namespaces.monitoring, tracing=tracing,
-                        logging=logging),
+    monitoring_args(cfg, secrets, tracing, logging),
 )
 # Probe: what the engine receives for the exported password (a secret reads as "[secret]").
 pulumi_kubernetes.core.v1.ConfigMap("password-probe", data={"password": stack.grafana_admin_password})
@@ -88,7 +89,7 @@ def test_endpoints_are_the_services_the_fullname_overrides_produce(tmp_path: Pat
     values = values_of(plan)
     (chart,) = [c for c in plan.charts() if c.inputs.get("chart") == "kube-prometheus-stack"]
     cfg = config.StackConfig.model_validate({"namespaces": {"monitoring": "observability"}})
-    refs = monitoring_stack.endpoints(cfg)
+    refs = monitoring_stack.endpoints(cfg.namespaces.monitoring)
     # templates: "<fullname>-prometheus" / "<fullname>-alertmanager" (fullname truncated to 26), grafana.fullname
     assert len(values["fullnameOverride"]) <= 26
     assert refs.prometheus == ServiceRef(f"{values['fullnameOverride']}-prometheus", "observability", 9090, "http")
@@ -182,13 +183,13 @@ def test_secret_config_values_never_appear_in_the_plan(tmp_path: Path) -> None:
 
 
 def test_alertmanager_receiver_and_intervals_follow_config() -> None:
-    quiet = monitoring_stack.alertmanager_config(config.StackConfig())
+    quiet = monitoring_stack.alertmanager_config(config.StackConfig().monitoring.alertmanager)
     assert quiet["route"]["receiver"] == "null" and quiet["receivers"] == [{"name": "null"}]
 
     cfg = config.StackConfig.model_validate({
         "monitoring": {"alertmanager": {"receiver": "webhook", "groupWait": "10s", "repeatInterval": "1h"}}
     })
-    routed = monitoring_stack.alertmanager_config(cfg)
+    routed = monitoring_stack.alertmanager_config(cfg.monitoring.alertmanager)
     assert routed["route"]["receiver"] == "webhook"
     assert (routed["route"]["group_wait"], routed["route"]["repeat_interval"]) == ("10s", "1h")
     (hook,) = routed["receivers"][1]["webhook_configs"]
@@ -224,8 +225,8 @@ def test_datasource_urls_are_the_service_refs_passed_in(tmp_path: Path) -> None:
     sources = datasources_by_uid(values_of(monitoring_plan(tmp_path, overrides=overrides)))
     namespaces = {"tracing": "traces", "logging": "logs", "monitoring": "obs"}
     cfg = config.StackConfig.model_validate({"namespaces": namespaces})
-    assert sources["tempo"]["url"] == tracing_pipeline.endpoints(cfg).tempo_http.url()
-    assert sources["loki"]["url"] == logging_stack.endpoints(cfg).loki.url()
+    assert sources["tempo"]["url"] == tracing_pipeline.endpoints(cfg.namespaces.tracing).tempo_http.url()
+    assert sources["loki"]["url"] == logging_stack.endpoints(cfg.namespaces.logging).loki.url()
     assert ".traces.svc.cluster.local:" in sources["tempo"]["url"]
     assert ".logs.svc.cluster.local:" in sources["loki"]["url"]
     assert sources["prometheus"]["url"] == "http://kps-prometheus.obs.svc.cluster.local:9090"
@@ -253,8 +254,8 @@ def test_real_program_wires_grafana_to_the_tracing_and_logging_services() -> Non
     overrides = {"namespaces.tracing": "traces-x", "namespaces.logging": "logs-x"}
     sources = datasources_by_uid(values_of(run_program("dev", overrides)))
     cfg = config.StackConfig.model_validate({"namespaces": {"tracing": "traces-x", "logging": "logs-x"}})
-    tempo = tracing_pipeline.endpoints(cfg).tempo_http
-    loki = logging_stack.endpoints(cfg).loki
+    tempo = tracing_pipeline.endpoints(cfg.namespaces.tracing).tempo_http
+    loki = logging_stack.endpoints(cfg.namespaces.logging).loki
     assert sources["tempo"]["url"] == tempo.url() and ".traces-x.svc" in tempo.url()
     assert sources["loki"]["url"] == loki.url() and ".logs-x.svc" in loki.url()
 
@@ -270,7 +271,7 @@ def test_prometheus_rule_waits_for_the_chart_and_carries_the_rule_groups(tmp_pat
     assert (rule.api_version, rule.kind, rule.namespace) == ("monitoring.coreos.com/v1", "PrometheusRule", "monitoring")
     assert one(plan, "monitoring-kps").urn in rule.dependencies
     cfg = config.StackConfig.model_validate({"engine": "vllm", "gpu": {"enabled": True}})
-    expected = alert_rules.rule_groups(cfg)
+    expected = rule_groups(cfg)
     assert [g["name"] for g in rule.inputs["spec"]["groups"]] == [g["name"] for g in expected]
     assert rule.inputs["spec"]["groups"][-1] == expected[-1]  # the GPU group, on the GPU stack only
     dev_rule = one(monitoring_plan(tmp_path), "monitoring-alert-rules")

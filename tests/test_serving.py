@@ -15,9 +15,10 @@ import pytest
 import yaml
 
 import config
-from components import mock_engine, serving, tracing_pipeline
+from components import mock_engine, tracing_pipeline
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import ROOT, run_program
+from tests.support import engine_endpoint
 
 
 def one(plan: Plan, type_suffix: str, name: str) -> Resource:
@@ -73,22 +74,22 @@ import pulumi_kubernetes as k8s
 
 import config
 from components import serving
-from components._k8s import ServiceRef
+from components.contracts import CrdReadiness, NamespaceRef, ServiceRef, TracingEndpoints
 from components.dcgm import Dcgm, DcgmArgs
-
-
-@dataclasses.dataclass(frozen=True)
-class Tracing:
-    otlp_grpc: ServiceRef
-    otlp_http: ServiceRef
-
+from tests.support import engine_args
 
 cfg, secrets = config.load()
-crds = k8s.core.v1.ConfigMap("stand-in-crds", data={})
-tracing = Tracing(ServiceRef("c", "t", 4317, "grpc"), ServiceRef("c", "t", 4318, "http"))
-gpu = Dcgm("gpu", DcgmArgs(config=cfg, namespace="gpu", monitoring_crds=crds)) if cfg.gpu.enabled else None
-engines = serving.deploy(cfg, secrets, namespace="llm", tracing=tracing, monitoring_crds=crds, gpu=gpu,
-                         opts=pulumi.ResourceOptions())
+crds = CrdReadiness("monitoring.coreos.com", k8s.core.v1.ConfigMap("stand-in-crds", data={}))
+grpc, http = ServiceRef("c", "t", 4317, "grpc"), ServiceRef("c", "t", 4318, "http")
+tracing = TracingEndpoints(grpc, http, ServiceRef("tempo", "t", 3200), ServiceRef("tempo", "t", 4317))
+gpu = Dcgm("gpu", DcgmArgs(
+    settings=cfg.gpu, namespace=NamespaceRef.existing("gpu"),
+    device_plugin_chart=cfg.versions.chart("nvidia-device-plugin"),
+    exporter_chart=cfg.versions.chart("dcgm-exporter"), charts=cfg.charts, monitoring_crds=crds,
+)) if cfg.gpu.enabled else None
+inputs = engine_args(cfg, secrets, namespace=NamespaceRef.existing("llm"), tracing=tracing, crds=crds,
+                     gpu=gpu.runtime if gpu else None)
+engines = serving.deploy(cfg.engines(), **inputs, opts=pulumi.ResourceOptions())
 k8s.core.v1.ConfigMap("engines-probe", data={"engines": json.dumps([dataclasses.asdict(e) for e in engines])})
 """
 
@@ -175,7 +176,7 @@ def test_vllm_serves_the_configured_model(gpu_plan: Plan) -> None:
 def test_vllm_otlp_endpoint_is_the_collector(tracing_namespace: str | None) -> None:
     overrides = {"namespaces.tracing": tracing_namespace} if tracing_namespace else {}
     plan = run_program("gpu", overrides)
-    collector = tracing_pipeline.endpoints(stack_cfg("gpu", overrides)).otlp_grpc
+    collector = tracing_pipeline.endpoints(stack_cfg("gpu", overrides).namespaces.tracing).otlp_grpc
     main = container(one(plan, ":Deployment", "vllm"))
     endpoint = flag(main["args"], "--otlp-traces-endpoint")
     assert endpoint == collector.url(scheme="grpc")
@@ -200,7 +201,7 @@ def test_vllm_service_servicemonitor_and_pdb(gpu_plan: Plan) -> None:
     assert kps.urn in monitor.dependencies
     pdb = one(gpu_plan, ":PodDisruptionBudget", "vllm")
     assert pdb.inputs["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-    ref = serving.endpoint(stack_cfg("gpu"), "vllm").service
+    ref = engine_endpoint(stack_cfg("gpu"), "vllm").service
     assert (ref.name, ref.namespace, ref.port) == (service.k8s_name, service.namespace, port["port"])
 
 
@@ -267,7 +268,7 @@ def test_dev_runs_the_mock_engine_and_nothing_asks_for_a_gpu(dev_plan: Plan) -> 
     everything = json.dumps([r.inputs for r in dev_plan.resources])
     assert "nvidia.com/gpu" not in everything
     assert "runtimeClassName" not in everything
-    ref = serving.endpoint(stack_cfg("dev"), "mock").service
+    ref = engine_endpoint(stack_cfg("dev"), "mock").service
     service = one(dev_plan, ":Service", ref.name)
     assert (service.namespace, service.inputs["spec"]["ports"][0]["port"]) == (ref.namespace, ref.port)
 
@@ -304,7 +305,7 @@ def test_mock_engine_runs_the_script_from_its_configmap(dev_plan: Plan) -> None:
 def test_mock_engine_exports_to_the_collector_otlp_http(tracing_namespace: str | None) -> None:
     overrides = {"namespaces.tracing": tracing_namespace} if tracing_namespace else {}
     plan = run_program("dev", overrides)
-    collector = tracing_pipeline.endpoints(stack_cfg("dev", overrides)).otlp_http
+    collector = tracing_pipeline.endpoints(stack_cfg("dev", overrides).namespaces.tracing).otlp_http
     env = env_of(container(one(plan, ":Deployment", "mock-llm")))
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == collector.url()
     assert env["OTEL_SERVICE_NAME"] == "mock-llm"
@@ -345,7 +346,7 @@ def test_sglang_canary_deploys_a_second_engine(tmp_path: Path) -> None:
     assert [e["engine"] for e in deployed_engines(tmp_path, "gpu", overrides)] == ["vllm", "sglang"]
     deployment = one(plan, ":Deployment", "sglang")
     main = container(deployment)
-    collector = tracing_pipeline.endpoints(stack_cfg("gpu", overrides)).otlp_grpc
+    collector = tracing_pipeline.endpoints(stack_cfg("gpu", overrides).namespaces.tracing).otlp_grpc
     assert flag(main["args"], "--otlp-traces-endpoint") == collector.authority
     assert "--enable-trace" in main["args"] and "--enable-metrics" in main["args"]
     assert main["resources"]["limits"]["nvidia.com/gpu"] == "1"

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 import config
-from components import monitoring_stack, tracing_pipeline
-from components._k8s import NO_SIDECAR_LABELS, ServiceRef
+from components import litellm, monitoring_stack, tracing_pipeline
+from components._k8s import NO_SIDECAR_LABELS
+from components.contracts import ServiceRef
 from offline.checks import tracing as checks
 from offline.checks.gateway import chart_name, plan_services
 from offline.plan import SECRET, Plan, Resource
@@ -56,7 +57,7 @@ def edited(plan: Plan, name: str, edit: Callable[[dict[str, Any]], None]) -> Pla
 @pytest.mark.parametrize("stack", STACKS)
 def test_collector_exports_to_the_tempo_service_it_creates(stack: str) -> None:
     plan = stack_plan(stack)
-    tempo = tracing_pipeline.endpoints(config.StackConfig()).tempo_otlp_grpc
+    tempo = tracing_pipeline.endpoints(config.StackConfig().namespaces.tracing).tempo_otlp_grpc
     assert collector(plan)["exporters"]["otlp_grpc/tempo"]["endpoint"] == tempo.authority
     assert checks.check_collector_exports_to_tempo(plan) == []
 
@@ -76,7 +77,7 @@ def test_collector_exporting_to_a_port_tempo_lacks_is_caught() -> None:
 
 def test_endpoints_are_the_services_the_charts_render() -> None:
     services = plan_services(stack_plan("dev"))
-    refs = tracing_pipeline.endpoints(config.StackConfig())
+    refs = tracing_pipeline.endpoints(config.StackConfig().namespaces.tracing)
     for ref in (refs.otlp_grpc, refs.otlp_http, refs.tempo_http, refs.tempo_otlp_grpc):
         service = services.get((ref.namespace, ref.name))
         assert service is not None and ref.port in service.ports, f"{ref} is not a rendered Service port"
@@ -183,7 +184,9 @@ def test_collector_runs_the_contrib_image_with_limits_and_rbac() -> None:
 
 def test_collector_config_attribute_is_what_the_chart_gets() -> None:
     cfg = config.StackConfig()
-    expected = tracing_pipeline.collector_config(cfg, tracing_pipeline.endpoints(cfg).tempo_otlp_grpc)
+    expected = tracing_pipeline.collector_config(
+        cfg.tracing.collector, tracing_pipeline.endpoints(cfg.namespaces.tracing).tempo_otlp_grpc
+    )
     assert collector(stack_plan("dev")) == expected
 
 
@@ -209,7 +212,7 @@ def test_langfuse_exporter_takes_its_credentials_from_a_secret() -> None:
 
 
 def test_langfuse_filter_keeps_llm_spans_only() -> None:
-    conditions = tracing_pipeline._langfuse_filter()["traces"]["span"]
+    conditions = tracing_pipeline._langfuse_filter((litellm.NAME,))["traces"]["span"]
     # Drop conditions: a span goes to Langfuse only if none of them matches.
     assert conditions[0] == " and ".join(f'attributes["{a}"] == nil' for a in tracing_pipeline.LLM_SPAN_ATTRIBUTES)
     assert 'resource.attributes["service.name"] == "litellm"' in conditions, "LiteLLM reports to Langfuse itself"
@@ -225,7 +228,7 @@ def test_langfuse_filter_keeps_llm_spans_only() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_tempo_remote_writes_to_the_prometheus_passed_in(stack: str) -> None:
     plan = stack_plan(stack)
-    prometheus = monitoring_stack.endpoints(config.StackConfig()).prometheus
+    prometheus = monitoring_stack.endpoints(config.StackConfig().namespaces.monitoring).prometheus
     write = tempo_config(plan)["metrics_generator"]["storage"]["remote_write"]
     assert write == [{"url": prometheus.url(path="/api/v1/write"), "send_exemplars": True}]
     assert checks.check_tempo_remote_write(plan) == []
@@ -238,7 +241,8 @@ def test_tempo_remote_writes_to_the_prometheus_passed_in(stack: str) -> None:
 
 def test_tempo_remote_write_follows_the_argument() -> None:
     other = ServiceRef("metrics", "observability", 9091)
-    rendered = yaml.safe_load(tracing_pipeline.tempo_values(config.StackConfig(), other)["config"])
+    values = tracing_pipeline.tempo_values(config.StackConfig().tracing.tempo, other, retain=True)
+    rendered = yaml.safe_load(values["config"])
     assert rendered["metrics_generator"]["storage"]["remote_write"][0]["url"] == (
         "http://metrics.observability.svc.cluster.local:9091/api/v1/write"
     )
@@ -294,7 +298,7 @@ def test_collector_and_tempo_metrics_are_scraped_after_the_crds() -> None:
 
 
 def test_app_environment_points_at_the_collector() -> None:
-    refs = tracing_pipeline.endpoints(config.StackConfig())
+    refs = tracing_pipeline.endpoints(config.StackConfig().namespaces.tracing)
     env = tracing_pipeline.app_environment(refs, "my-app")
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.tracing.svc.cluster.local:4317"
     assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc" and env["OTEL_SERVICE_NAME"] == "my-app"

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from components.tracing_pipeline import LANGFUSE_SELF_REPORTING, LLM_SPAN_ATTRIBUTES
+from components import litellm
+from components.tracing_pipeline import LLM_SPAN_ATTRIBUTES
 from offline.plan import Plan
 from tests.pipeline.collector import (
     KUBERNETES_ONLY,
@@ -120,7 +121,7 @@ def exporter_is_filtered(config: dict[str, Any], exporter: str) -> bool:
 
 def bound_for_langfuse(attributes: dict[str, Any], service: str) -> bool:
     """What the Langfuse pipeline keeps (components/tracing_pipeline.py): LLM spans of non-self-reporting services."""
-    return any(key in attributes for key in LLM_SPAN_ATTRIBUTES) and service not in LANGFUSE_SELF_REPORTING
+    return any(key in attributes for key in LLM_SPAN_ATTRIBUTES) and service != litellm.NAME
 
 
 @pytest.mark.parametrize("stack", ["dev", "gpu"])
@@ -141,7 +142,7 @@ def test_every_span_arrives_with_its_attributes(
             client.send(sent, 500, run=f"{stack}-{protocol}-llm")
             client.send(sent, 500, run=f"{stack}-{protocol}-plain", llm=False)
             client.close()
-        self_reporting = OtlpClient("grpc", pipeline.collector.otlp_grpc, service=LANGFUSE_SELF_REPORTING[0])
+        self_reporting = OtlpClient("grpc", pipeline.collector.otlp_grpc, service=litellm.NAME)
         self_reporting.send(sent, 100, run=f"{stack}-self-reporting")
         self_reporting.close()
         for name, sink in pipeline.sinks.items():

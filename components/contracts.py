@@ -1,0 +1,138 @@
+"""The values components hand each other: where a peer answers, and what it must wait for.
+
+Every link between two components is one of these types, built from the serving component's own
+inputs, so a consumer never retypes a Service name and the wiring checks can follow each link back
+to the Service it names. This module imports nothing of the project but ``pulumi``: every
+component may depend on it, and it on none of them.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """A Kubernetes Service port that one component exposes and others connect to."""
+
+    name: str
+    namespace: str
+    port: int
+    app_protocol: str | None = None
+
+    @property
+    def host(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    def url(self, scheme: str = "http", path: str = "") -> str:
+        return f"{scheme}://{self.host}:{self.port}{path}"
+
+    @property
+    def authority(self) -> str:
+        """``host:port``, the form gRPC clients and Istio's extension providers take."""
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class NamespaceRef:
+    """A platform namespace: its name (for Service hosts) and the Output that waits for it to exist."""
+
+    name: str
+    output: pulumi.Output[str]
+
+    @staticmethod
+    def existing(name: str) -> NamespaceRef:
+        """A namespace this program does not create (tests, a component built alone)."""
+        return NamespaceRef(name, pulumi.Output.from_input(name))
+
+
+@dataclass(frozen=True)
+class CrdReadiness:
+    """Custom resources of ``group`` can be applied once ``resource`` (the chart with the CRDs) is."""
+
+    group: str
+    resource: pulumi.Resource
+
+
+@dataclass(frozen=True)
+class TracingEndpoints:
+    otlp_grpc: ServiceRef
+    """The collector's OTLP/gRPC port: applications and Istio's tracing provider send here."""
+    otlp_http: ServiceRef
+    """The collector's OTLP/HTTP port (``/v1/traces``), for clients without gRPC."""
+    tempo_http: ServiceRef
+    """Tempo's HTTP API (query, search, metrics): Grafana's datasource and the tempo.<domain> route."""
+    tempo_otlp_grpc: ServiceRef
+    """Tempo's OTLP/gRPC receiver: the collector's exporter target (port name ``grpc-tempo-otlp``)."""
+
+
+@dataclass(frozen=True)
+class LoggingEndpoints:
+    loki: ServiceRef
+    """Loki's HTTP API: push (Alloy) and query (Grafana's datasource)."""
+
+
+@dataclass(frozen=True)
+class MonitoringEndpoints:
+    prometheus: ServiceRef
+    """Prometheus HTTP API, also the remote-write receiver (``/api/v1/write``)."""
+    grafana: ServiceRef
+    """Grafana UI (behind the Gateway)."""
+    alertmanager: ServiceRef
+    """Alertmanager API."""
+
+
+@dataclass(frozen=True)
+class LangfuseEndpoints:
+    web: ServiceRef
+    """Langfuse web: UI, public API, and OTLP ingestion under ``/api/public/otel``."""
+
+
+@dataclass(frozen=True)
+class LangfuseConnection:
+    """What a client needs to send traces to Langfuse: the web Service and the project's API keys.
+
+    Consumers put the keys into Secrets of their own namespace; both Outputs are secret.
+    """
+
+    web: ServiceRef
+    public_key: pulumi.Output[str]
+    secret_key: pulumi.Output[str]
+
+    @property
+    def otlp_traces_url(self) -> str:
+        """Langfuse's OTLP/HTTP endpoint (base URL; exporters append ``/v1/traces``)."""
+        return self.web.url(path="/api/public/otel")
+
+    def otlp_auth_header(self) -> pulumi.Output[str]:
+        """``Authorization`` header value for the OTLP endpoint: ``Basic base64(pk:sk)``, secret."""
+        return pulumi.Output.secret(
+            pulumi.Output.all(self.public_key, self.secret_key).apply(
+                lambda keys: "Basic " + base64.b64encode(f"{keys[0]}:{keys[1]}".encode()).decode()
+            )
+        )
+
+
+@dataclass(frozen=True)
+class EngineEndpoint:
+    """An OpenAI-compatible engine as LiteLLM and the gateway see it."""
+
+    engine: str
+    """``vllm``, ``sglang`` or ``mock``."""
+    service: ServiceRef
+    served_model_name: str
+    model: str
+
+
+@dataclass(frozen=True)
+class GpuRuntime:
+    """What a GPU workload needs from the GPU component: the RuntimeClass, and what to wait for."""
+
+    runtime_class_name: str
+    device_plugin: pulumi.Resource
+    """``nvidia.com/gpu`` is allocatable only once this runs."""
+    node_selector: dict[str, str] = field(default_factory=dict)
+    """GPU nodes (``gpu.nodeSelector``); an engine adds its own keys."""
