@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 import config
 from components import alert_rules, litellm, logging_stack, serving, sglang_server, tracing_pipeline, vllm_server
+from components.cert_manager import CertManager, CertManagerArgs
 from components.dcgm import Dcgm, DcgmArgs
 from components.gateway_routes import Backends, GatewayRoutes, GatewayRoutesArgs
 from components.istio_mesh import IstioMesh, IstioMeshArgs
@@ -94,6 +95,13 @@ monitoring = MonitoringStack(
     ),
     ready_in("monitoring"),
 )
+# cert-manager once, for every consumer that needs certificates (the Gateway's HTTPS, Langfuse).
+cert_manager = None
+if cfg.needs_cert_manager() and cfg.cert_manager.install:
+    cert_manager = CertManager(
+        "cert-manager", CertManagerArgs(settings=cfg.cert_manager, chart=chart("cert-manager"), charts=charts),
+        on_cluster,
+    )
 # Langfuse before the pipeline: the collector may export LLM spans to it with its project keys.
 observer = None
 if cfg.langfuse.enabled:
@@ -101,7 +109,7 @@ if cfg.langfuse.enabled:
         "langfuse",
         LangfuseArgs(
             settings=cfg.langfuse, namespace=mesh.namespace("langfuse"), chart=chart("langfuse"),
-            operator_chart=chart("clickhouse-operator-helm"), cert_manager_chart=chart("cert-manager"),
+            operator_chart=chart("clickhouse-operator-helm"), cert_manager=cert_manager.chart if cert_manager else None,
             charts=charts, curl_image=cfg.versions.image("curl"),
             public_url=public_url(https=cfg.gateway.https.enabled, base_domain=cfg.gateway.base_domain),
             retain=retain, generated_secrets=cfg.generated_secrets,
@@ -190,10 +198,12 @@ routes = GatewayRoutes(
     ),
     # Routes are custom resources of the Gateway API CRDs that IstioMesh installs; grants go into its
     # namespaces and the AuthorizationPolicy passes istiod's webhook: wait for the whole mesh.
-    # With HTTPS, its Certificate needs the cert-manager that Langfuse installs.
+    # With HTTPS, its Certificate and ClusterIssuer need cert-manager's CRDs and webhook.
     pulumi.ResourceOptions(
         providers={"kubernetes": provider},
-        depends_on=[mesh, mesh.gateway_api_crds, *([observer] if observer and cfg.gateway.https.enabled else [])],
+        depends_on=[
+            mesh, mesh.gateway_api_crds, *([cert_manager] if cert_manager and cfg.gateway.https.enabled else [])
+        ],
     ),
 )
 
@@ -211,7 +221,11 @@ if cfg.verification.enabled:
         ),
         # Last: the checks reach every component through the gateway, on a host that is fully ready.
         pulumi.ResourceOptions(
-            depends_on=[c for c in (host, mesh, monitoring, observer, tracing, gpu, proxy, routes) if c is not None]
+            depends_on=[
+                c
+                for c in (host, mesh, cert_manager, monitoring, observer, tracing, gpu, proxy, routes)
+                if c is not None
+            ]
         ),
     )
     pulumi.export("verifyCommand", checks.command_line)

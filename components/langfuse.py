@@ -4,10 +4,10 @@ Chart 2.x dropped the bundled Bitnami databases: Postgres (groundhog2k), Valkey 
 are subcharts, and ClickHouse comes from ClickHouse's own operator as ClickHouseCluster and
 KeeperCluster resources. So this component installs, in order:
 
-1. cert-manager (the operator's admission webhook takes its certificate from it), unless the
-   cluster already runs one (``langfuse.installCertManager=false``);
-2. the ClickHouse operator chart, which brings the ``clickhouse.com/v1alpha1`` CRDs;
-3. the Langfuse chart, with every credential in a Secret this program generated.
+1. the ClickHouse operator chart, which brings the ``clickhouse.com/v1alpha1`` CRDs, after
+   cert-manager (the ``CertManager`` component: the operator's admission webhook takes its
+   certificate from it);
+2. the Langfuse chart, with every credential in a Secret this program generated.
 
 Why the program owns every credential: the chart would otherwise generate them at render time
 (``randAlphaNum``), which under ``helm.v4.Chart`` means new values on every preview, and the
@@ -92,7 +92,8 @@ class LangfuseArgs(BaseModel):
     chart: versions.ChartPin
     operator_chart: versions.ChartPin
     """The ClickHouse operator's chart."""
-    cert_manager_chart: versions.ChartPin
+    cert_manager: pulumi.Resource | None = None
+    """cert-manager's chart (``CertManager.chart``); None when the cluster runs its own."""
     charts: Charts
     """Where charts come from (``charts`` section)."""
     curl_image: str
@@ -204,33 +205,9 @@ class Langfuse(pulumi.ComponentResource):
         self.register_outputs({"web": self.endpoints.web.url()})
 
     def _clickhouse_operator(self, name: str, args: LangfuseArgs) -> pulumi.Resource:
-        """cert-manager (optional) then the ClickHouse operator, each in its own namespace."""
+        """The ClickHouse operator in its own namespace, after cert-manager (its webhook's certificate)."""
         lf = args.settings
         amounts = lf.operator_resources.as_k8s()
-        after: list[pulumi.Resource] = []
-        if lf.install_cert_manager:
-            cm_ns = k8s.core.v1.Namespace(
-                f"{name}-ns-cert-manager",
-                metadata={"name": lf.cert_manager_namespace, "labels": labels("cert-manager")},
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            after.append(
-                helm_chart(
-                    f"{name}-cert-manager",
-                    args.cert_manager_chart,
-                    args.charts,
-                    namespace=cm_ns.metadata.apply(lambda m: m["name"]),
-                    values={
-                        "crds": {"enabled": True, "keep": True},
-                        "resources": amounts,
-                        "webhook": {"resources": amounts},
-                        "cainjector": {"resources": amounts},
-                        # A Helm hook: helm.v4.Chart would not run it anyway.
-                        "startupapicheck": {"enabled": False},
-                    },
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-            )
         op_ns = k8s.core.v1.Namespace(
             f"{name}-ns-clickhouse-operator",
             metadata={"name": lf.clickhouse_operator_namespace, "labels": labels("clickhouse-operator")},
@@ -248,7 +225,7 @@ class Langfuse(pulumi.ComponentResource):
                 "certManager": {"enable": True, "install": False},
             },
             # The operator renders a cert-manager Certificate and Issuer for its webhook.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.cert_manager] if args.cert_manager else []),
         )
 
     def _bucket_job(

@@ -32,7 +32,7 @@ def charts_in_use(stack: StackConfig) -> list[versions.ChartPin]:
     names += ["dcgm-exporter"] if stack.gpu.enabled else []
     names += ["nvidia-device-plugin"] if stack.gpu.enabled and stack.gpu.install_device_plugin else []
     names += ["langfuse", "clickhouse-operator-helm"] if stack.langfuse.enabled else []
-    names += ["cert-manager"] if stack.langfuse.enabled and stack.langfuse.install_cert_manager else []
+    names += ["cert-manager"] if stack.needs_cert_manager() and stack.cert_manager.install else []
     istio = [versions.ChartPin(n, stack.versions.istio, versions.ISTIO_REPO) for n in ("base", "istiod")]
     return istio + [stack.versions.chart(n) for n in names]
 

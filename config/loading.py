@@ -67,10 +67,20 @@ def _decode(value: Any) -> Any:
     return value
 
 
+MOVED: dict[tuple[str, ...], str] = {
+    ("langfuse", "installCertManager"): "certManager.install (cert-manager now serves the Gateway's HTTPS too)",
+    ("langfuse", "certManagerNamespace"): "certManager.namespace",
+}
+"""Keys that moved to another section: the error names the new key."""
+
+
 def _describe(error: Any) -> str:
     key = f"{PROJECT}:" + ".".join(str(part) for part in error["loc"])
     given = error.get("input")
     message = str(error["msg"]).removeprefix("Value error, ")
+    moved = MOVED.get(tuple(str(part) for part in error["loc"]))
+    if error["type"] == "extra_forbidden" and moved:
+        return f"{key}: moved to {PROJECT}:{moved} (given {json.dumps(given)})"
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key (given {json.dumps(given)}); check the spelling against config/sections.py"
     if error["type"] == "missing":

@@ -355,10 +355,6 @@ class Langfuse(_Model):
     organization: str = "llm-tracing-infra"
     project: str = "llm-tracing-infra"
     admin_email: str = "admin@llm-tracing.local"
-    install_cert_manager: bool = Field(
-        default=True, description="cert-manager for the ClickHouse operator's webhook; false if the cluster has one."
-    )
-    cert_manager_namespace: DnsLabel = "cert-manager"
     clickhouse_operator_namespace: DnsLabel = "clickhouse-operator"
     keeper_replicas: int = Field(default=1, ge=1, le=5, description="ClickHouse Keeper quorum: 1, 3 or 5.")
     postgres_storage_size: Quantity = "8Gi"
@@ -382,6 +378,16 @@ class Langfuse(_Model):
         if self.keeper_replicas % 2 == 0:
             raise ValueError(f"keeperReplicas must be odd (1, 3 or 5) for a Keeper quorum, not {self.keeper_replicas}")
         return self
+
+
+class CertManager(_Model):
+    """cert-manager, for the Gateway's HTTPS certificate and the ClickHouse operator's webhook (Langfuse)."""
+
+    install: bool = Field(
+        default=True, description="Install it when gateway.https or langfuse needs it; false if the cluster has one."
+    )
+    namespace: DnsLabel = "cert-manager"
+    resources: Resources = resources("50m", "64Mi", "500m", "256Mi")
 
 
 class Storage(_Model):
@@ -467,11 +473,16 @@ class StackConfig(_Model):
     gpu: Gpu = Gpu()
     litellm: Litellm = Litellm()
     langfuse: Langfuse = Langfuse()
+    cert_manager: CertManager = CertManager()
     storage: Storage = Storage()
     generated_secrets: GeneratedSecrets = GeneratedSecrets()
     kubernetes: Kubernetes = Kubernetes()
     k3s: K3s = K3s()
     verification: Verification = Verification()
+
+    def needs_cert_manager(self) -> bool:
+        """A consumer of cert-manager is on: the Gateway's HTTPS listener or Langfuse."""
+        return self.gateway.https.enabled or self.langfuse.enabled
 
     def engines(self) -> list[Engine]:
         """Serving engines deployed: the primary one, plus the canary's when configured."""

@@ -28,7 +28,8 @@ from tools.chart_keys import load_keys, unknown_keys
 
 
 def chart(plan: Plan, name: str) -> Resource:
-    (found,) = [c for c in plan.charts() if chart_name(c) == name and ":langfuse:" in c.urn]
+    component = ":cert_manager:" if name == "cert-manager" else ":langfuse:"
+    (found,) = [c for c in plan.charts() if chart_name(c) == name and component in c.urn]
     return found
 
 
@@ -148,7 +149,7 @@ def test_operator_and_cert_manager_come_first(gpu_plan: Plan) -> None:
     assert get(op_values, "certManager.install") is False
     assert get(values(gpu_plan), "clickhouse.crdCheck") is False
 
-    without = run_program("gpu", {"langfuse.installCertManager": "false"})
+    without = run_program("gpu", {"certManager.install": "false"})
     assert not [c for c in without.charts() if chart_name(c) == "cert-manager"]
     assert without.depends_on(chart(without, "langfuse").urn, chart(without, "clickhouse-operator-helm").urn)
 
