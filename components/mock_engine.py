@@ -1,6 +1,6 @@
 """MockEngine: the CPU-only stand-in for vLLM, so the whole platform runs without a GPU.
 
-The server is ``mock_engine_server.py`` (standard library only), mounted from a ConfigMap into
+The server is ``apps/mock_engine/mock_engine_server.py`` (standard library only), mounted from a ConfigMap into
 the stock pinned Python image: no image to build or push. It exports its spans as OTLP/HTTP
 JSON to the collector's HTTP ServiceRef and serves vLLM-named metrics, so traces, dashboards
 and alerts behave as on the GPU stack. A checksum of the script rolls the pods when it changes.
@@ -20,7 +20,8 @@ from components._k8s import TOKEN_PREFIX, labels, restricted_security_context
 from components.contracts import CrdReadiness, EngineEndpoint, NamespaceRef, TracingEndpoints
 from config.sections import MockEngine as MockEngineSettings
 
-SCRIPT = Path(__file__).with_name("mock_engine_server.py")
+SCRIPT = Path(__file__).resolve().parent.parent / "apps" / "mock_engine" / "mock_engine_server.py"
+"""The server (application code, kept under ``apps/``); its file name is the ConfigMap key."""
 APP = "mock-llm"
 
 

@@ -46,6 +46,7 @@ COPY = [
     "versions.py",
     "Pulumi.yaml",
     "components",
+    "apps",
     "policies",
     "requirements.txt",
     "pyproject.toml",

@@ -27,7 +27,7 @@ from typing import Any
 import openai
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "components" / "mock_engine_server.py"
+SCRIPT = Path(__file__).resolve().parent.parent / "apps" / "mock_engine" / "mock_engine_server.py"
 MODEL = "test-model"
 TOKENS_PER_SECOND = 40.0
 

@@ -2,7 +2,7 @@
 
 The tests start, on 127.0.0.1: a gateway stand-in answering by Host header (Grafana, Prometheus,
 a Tempo-API-shaped endpoint, LiteLLM forwarding to the real mock engine), an OTLP/HTTP and an
-OTLP/gRPC receiver feeding that Tempo, and ``components/mock_engine_server.py`` itself, which
+OTLP/gRPC receiver feeding that Tempo, and ``apps/mock_engine/mock_engine_server.py`` itself, which
 exports its spans to the OTLP/HTTP receiver. Then they run the real CLI in a subprocess and
 break one thing at a time. Every wait is bounded; every server and process is stopped.
 """
@@ -34,7 +34,7 @@ from offline.plan import SECRET, Plan, Resource
 from offline.runner import run_program
 
 ROOT = Path(__file__).resolve().parent.parent
-MOCK_ENGINE = ROOT / "components" / "mock_engine_server.py"
+MOCK_ENGINE = ROOT / "apps" / "mock_engine" / "mock_engine_server.py"
 DOMAIN = "local"
 LITELLM_KEY = "sk-test-master-key"
 GRAFANA_PASSWORD = "test-admin-password"

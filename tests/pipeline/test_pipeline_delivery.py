@@ -36,7 +36,7 @@ from tests.pipeline.otlp_sink import free_port
 from tests.pipeline.traffic import OtlpClient, Sent, compare
 from tools import build_collector
 
-MOCK_ENGINE = Path(__file__).resolve().parents[2] / "components" / "mock_engine_server.py"
+MOCK_ENGINE = Path(__file__).resolve().parents[2] / "apps" / "mock_engine" / "mock_engine_server.py"
 
 
 def stack_config(plan: Plan) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def test_every_span_arrives_with_its_attributes(
 def test_mock_engine_spans_arrive(collector_binary: Path, tmp_path: Path, dev_plan: Plan) -> None:
     """The serving path: the mock engine exports OTLP/HTTP JSON to the collector's 4318 like in the cluster."""
     if not MOCK_ENGINE.exists():
-        pytest.skip("components/mock_engine_server.py is not there yet")
+        pytest.skip("apps/mock_engine/mock_engine_server.py is not there yet")
     with running_pipeline(collector_binary, stack_config(dev_plan), tmp_path) as pipeline:
         port = free_port()
         env = {

@@ -1,6 +1,6 @@
 """A CPU-only, OpenAI-compatible stand-in for vLLM: standard library only, one file.
 
-Runs unchanged on a laptop (``python components/mock_engine_server.py``) and in the cluster,
+Runs unchanged on a laptop (``python apps/mock_engine/mock_engine_server.py``) and in the cluster,
 where a stock Python image runs it from a ConfigMap. It answers like an engine would, so the
 whole platform (gateway, LiteLLM, tracing, dashboards, alerts) works without a GPU:
 
