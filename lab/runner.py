@@ -22,18 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from lab.mistakes import Mistake, mutated_copy, verdict
+from tools.paths import shared_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-def _shared() -> Path:
-    """The toolchain and chart mirror: ``$LLM_TRACING_SHARED``, else ``../shared`` next to the checkout
-    (a checkout elsewhere, such as CI's scratch clone, falls back to the workspace's ``/work/shared``)."""
-    if os.environ.get("LLM_TRACING_SHARED"):
-        return Path(os.environ["LLM_TRACING_SHARED"])
-    candidates = [ROOT.parent / "shared", Path("/work/shared")]
-    return next((c for c in candidates if (c / "toolchain").is_dir()), candidates[0])
-
-
-SHARED = _shared()
+SHARED = shared_dir()
+"""The toolchain and chart mirror: ``$LLM_TRACING_SHARED``, else ``shared`` beside the checkout (a checkout
+elsewhere, such as CI's scratch clone, sets the variable)."""
 TOOLCHAIN = SHARED / "toolchain"
 PULUMI_CACHE = Path(os.environ.get("PULUMI_BUILD_CACHE", Path.home() / ".cache" / "pulumi-offline"))
 K8S_SIM_DIR = Path(os.environ.get("K8S_SIM_DIR", "/tmp/k8s-sim"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import subprocess
 import typing
 from pathlib import Path
 
@@ -174,3 +175,41 @@ def test_the_args_check_sees_a_stack_config_field() -> None:
         stack: config.StackConfig | None = None
 
     assert mentions(BadArgs.model_fields["stack"].annotation, config.StackConfig)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hygiene: nothing machine-specific or generated under version control
+# ---------------------------------------------------------------------------------------------
+
+
+def tracked_files() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout: {listed.stderr.decode().strip()}")
+    return [ROOT / name for name in listed.stdout.decode().split("\0") if name]
+
+
+def test_no_build_artefacts_are_tracked() -> None:
+    files = tracked_files()
+    assert files, "git ls-files listed nothing"
+    artefacts = [
+        str(f.relative_to(ROOT)) for f in files
+        if ".egg-info" in f.as_posix() or f.suffix == ".tmp" or f.relative_to(ROOT).parts[0] in ("build", "dist")
+    ]
+    assert not artefacts, f"build artefacts in git (cover them in .gitignore): {artefacts}"
+
+
+def test_no_tracked_file_names_this_machine() -> None:
+    """The checkout's own parent directory (e.g. a workspace path) appears in no tracked text file."""
+    machine = str(ROOT.parent) + "/"
+    if machine in ("/", "//"):
+        pytest.skip("the checkout sits at the file-system root: no parent path to look for")
+    found = []
+    for path in tracked_files():
+        text_file = path.suffix in (".py", ".md", ".yaml", ".yml", ".toml", ".sh", ".cfg", ".txt")
+        if not (text_file or path.name == "Makefile"):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        if machine in text:
+            found.append(str(path.relative_to(ROOT)))
+    assert not found, f"{machine} written into {found}: use tools/paths.py (shared_dir) or a flag"

@@ -1,7 +1,7 @@
 """Every Helm values key the program sets exists in that chart's defaults at the pinned version.
 
 A misspelt key is silently ignored by Helm; here it fails, naming the chart and the key. The
-known keys are the committed lists of ``tools/chart_keys.py`` (tests never read /work/shared).
+known keys are the committed lists of ``tools/chart_keys.py`` (tests never read the shared folder).
 """
 
 from __future__ import annotations

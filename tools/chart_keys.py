@@ -2,9 +2,9 @@
 
 A misspelt values key is silently ignored by Helm. ``python -m tools.chart_keys [CHARTS_DIR]``
 reads each packaged chart (``<name>-<version>.tgz`` of every pin in ``versions.py`` and of
-Istio's base/istiod/gateway, from ``/work/shared/charts`` by default), merges the ``values.yaml``
-of its subcharts under their key (alias or name; their ``global`` under ``global``), and writes
-the sorted key paths to ``tests/fixtures/chart_keys/<name>-<version>.txt``: facts, not the file.
+Istio's base/istiod/gateway, from the shared folder's ``charts`` by default, see ``tools/paths.py``),
+merges the ``values.yaml`` of its subcharts under their key (alias or name; their ``global`` under
+``global``), and writes the sorted key paths to ``tests/fixtures/chart_keys/<name>-<version>.txt``: facts, not the file.
 Bumping a chart means re-running this and committing the new list.
 
 Path syntax, shared with the checks: segments joined by ``.``, a segment holding ``.``, ``[``,
@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import versions  # noqa: E402
+from tools.paths import shared_dir  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "chart_keys"
 OPEN = "*"
@@ -225,7 +226,7 @@ def extract(charts_dir: Path, name: str, version: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    charts_dir = Path(argv[0]) if argv else Path("/work/shared/charts")
+    charts_dir = Path(argv[0]) if argv else shared_dir() / "charts"
     FIXTURES.mkdir(parents=True, exist_ok=True)
     for name, version in pinned_charts():
         target = fixture_path(name, version)

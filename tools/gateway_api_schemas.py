@@ -6,7 +6,7 @@ the ``openAPIV3Schema`` of every served API version (descriptions dropped to kee
 small; CEL ``x-kubernetes-validations`` stay, though jsonschema does not evaluate them).
 Tests validate the plan's Gateway API objects against these files and need nothing else.
 
-    python -m tools.gateway_api_schemas [--version v1.5.1] [--reference /work/shared/reference]
+    python -m tools.gateway_api_schemas [--version v1.5.1] [--reference SHARED/reference]
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 import yaml
 
 import versions
+from tools.paths import shared_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REFERENCE = Path("/work/shared/reference")
+DEFAULT_REFERENCE = shared_dir() / "reference"
 FIXTURES = ROOT / "tests" / "fixtures" / "gateway_api"
 KINDS = {
     "Gateway": "gateways", "HTTPRoute": "httproutes", "GRPCRoute": "grpcroutes", "ReferenceGrant": "referencegrants"

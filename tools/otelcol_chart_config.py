@@ -4,7 +4,7 @@ The chart does not run ``values.config`` as given: Helm coalesces it over the ch
 ``config`` (extra receivers, a debug exporter, logs and metrics pipelines; ``null`` deletes a
 default) and the chart then renames deprecated component names. The pipeline tests render that
 same effective config, so they need the chart's defaults at the pinned version, without
-``/work/shared`` at test time: ``python -m tools.otelcol_chart_config [CHARTS_DIR]`` writes them
+the shared folder at test time: ``python -m tools.otelcol_chart_config [CHARTS_DIR]`` writes them
 to ``tests/pipeline/fixtures/``.
 """
 
@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import versions  # noqa: E402
+from tools.paths import shared_dir  # noqa: E402
 
 CHART = "opentelemetry-collector"
 OUT = ROOT / "tests" / "pipeline" / "fixtures"
@@ -49,7 +50,7 @@ def extract(charts_dir: Path) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    charts_dir = Path(argv[0]) if argv else Path("/work/shared/charts")
+    charts_dir = Path(argv[0]) if argv else shared_dir() / "charts"
     facts = extract(charts_dir)
     OUT.mkdir(parents=True, exist_ok=True)
     target = OUT / "chart-config.yaml"
