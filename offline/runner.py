@@ -22,12 +22,8 @@ from typing import Any
 import pulumi
 import yaml
 from google.protobuf import json_format
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
-from pulumi.runtime.proto import callback_pb2, resource_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from offline import sdk_internals as sdk
 from offline.plan import SECRET, Plan, Resource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,11 +33,10 @@ FAKE_SECRET = "offline-placeholder-not-a-real-secret"
 
 _SOURCE_MARKERS = (FAKE_SECRET, "offline-random-", "offline-command-", b"offline-random-".hex())
 """How values from secret config, generated secrets (also hex-encoded) read in the offline preview."""
-_SECRET_SIG = "4dabf18193072939515e22adb298388d"
-_SIG_KEY = _SECRET_SIG
-_SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
-_RESOURCE_REF = "5cf8f73096256a8f31e491e813e4eb8e"
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_SIG_KEY = sdk.SIG_KEY
+_SECRET_VALUE = sdk.SECRET_SIG
+_RESOURCE_REF = sdk.RESOURCE_REF_SIG
+_UNKNOWN = sdk.UNKNOWN
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +166,7 @@ def _from_secret_source(value: Any) -> bool:
     return any(marker in text for text in texts for marker in _SOURCE_MARKERS)
 
 
-class CapturingMonitor(pulumi_mocks.MockMonitor):
+class CapturingMonitor(sdk.MockMonitor):
     """The SDK's mock monitor, recording each registration the way the engine receives it."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks, stack: str) -> None:
@@ -190,8 +185,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return super().RegisterResource(request)
         urn = self.make_urn(request.parent, request.type, request.name)
-        _ensure_event_loop()
-        inputs = rpc.deserialize_properties(request.object)
+        inputs = sdk.deserialize(request.object)
         args = pulumi.runtime.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False,
@@ -201,7 +195,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
         for key in request.additionalSecretOutputs:
             if key in state and not (isinstance(state[key], dict) and state[key].get(_SIG_KEY) == _SECRET_VALUE):
                 state[key] = {_SIG_KEY: _SECRET_VALUE, "value": state[key]}
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        self.resources[urn] = sdk.MockMonitor.ResourceRegistration(urn, id_ or "", state)
         stack_urn = self.make_urn("", "pulumi:pulumi:Stack", f"{PROJECT}-{self.stack}")
         self.captured.append(
             Resource(
@@ -221,8 +215,7 @@ class CapturingMonitor(pulumi_mocks.MockMonitor):
             "deleteBeforeReplace": bool(request.deleteBeforeReplace),
             "transforms": [c.token for c in request.transforms],
         }
-        state_proto = _sync_await(rpc.serialize_properties(state, {}))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)
+        return sdk.register_response(urn, id_ or "", state)
 
 
 class OfflineCallbacks:
@@ -233,8 +226,8 @@ class OfflineCallbacks:
     the transform functions directly.
     """
 
-    def register_transform(self, transform: Any) -> callback_pb2.Callback:
-        return callback_pb2.Callback(target="offline", token=f"{transform.__module__}.{transform.__qualname__}")
+    def register_transform(self, transform: Any) -> Any:
+        return sdk.transform_callback(f"{transform.__module__}.{transform.__qualname__}")
 
 
 class PlatformMocks(pulumi.runtime.Mocks):
@@ -302,19 +295,19 @@ def run_program(
     config_map, secret_keys = stack_config(stack, overrides, root)
     mocks = PlatformMocks()
     monitor = CapturingMonitor(mocks, stack)
-    pulumi.runtime.settings.ROOT.set(None)  # a fresh Stack resource per run: exports must not carry over
+    sdk.reset_stack_root()  # a fresh Stack resource per run: exports must not carry over
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logging.getLogger("offline.program")
     )
     pulumi.runtime.set_all_config(config_map, secret_keys)
-    pulumi.runtime.settings.SETTINGS.callbacks = OfflineCallbacks()  # type: ignore[assignment]
+    sdk.install_callbacks(OfflineCallbacks())
     target = program or root / "__main__.py"
     saved_path, saved_cwd = list(sys.path), os.getcwd()
     sys.path[:0] = [str(target.parent), str(root)]
     os.chdir(target.parent)
     failure: BaseException | None = None
     try:
-        _sync_await(run_pulumi_func(lambda: _run_path(target)))
+        sdk.run_program(lambda: _run_path(target))
     except BaseException as exc:  # re-raised below with the partial plan attached
         failure = exc
     finally:
@@ -329,7 +322,7 @@ def run_program(
 
 def stack_outputs() -> dict[str, Any]:
     """The program's ``pulumi.export`` values, secrets as ``[secret]``, as ``pulumi stack output`` shows them."""
-    root = pulumi.runtime.settings.get_root_resource()
+    root = sdk.root_resource()
     exported = dict(getattr(root, "outputs", {}) or {})
 
     async def resolve() -> dict[str, Any]:
@@ -340,7 +333,7 @@ def stack_outputs() -> dict[str, Any]:
             values[key] = SECRET if secret else _clean(await output.future())
         return values
 
-    return _sync_await(resolve())
+    return sdk.sync_await(resolve())
 
 
 def build_plan(
