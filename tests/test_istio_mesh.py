@@ -11,8 +11,9 @@ import pytest
 import config
 import versions
 from components import charts, istio_mesh
-from offline.plan import Plan, Resource
+from offline.plan import Plan
 from offline.runner import run_program
+from tests.conftest import resource_named
 from tests.support import fake_mirror
 
 MESH_ONLY = '''
@@ -33,10 +34,6 @@ def mesh_plan(tmp_path: Path, overrides: dict[str, str] | None = None) -> Plan:
     return run_program("dev", overrides, program=program)
 
 
-def by_name(plan: Plan, name: str) -> Resource:
-    (found,) = [r for r in plan.resources if r.name == name]
-    return found
-
 
 def namespace_labels(plan: Plan) -> dict[str, dict[str, str]]:
     return {r.k8s_name: r.metadata["labels"] for r in plan.resources if r.kind == "Namespace"}
@@ -49,12 +46,12 @@ def peer_authentications(plan: Plan) -> dict[str, Any]:
 
 def test_install_order(tmp_path: Path) -> None:
     plan = mesh_plan(tmp_path)
-    crds, base, istiod = (by_name(plan, n).urn for n in ("mesh-gateway-api-crds", "mesh-base", "mesh-istiod"))
-    assert crds in by_name(plan, "mesh-base").dependencies
-    assert base in by_name(plan, "mesh-istiod").dependencies
+    crds, base, istiod = (resource_named(plan, n).urn for n in ("mesh-gateway-api-crds", "mesh-base", "mesh-istiod"))
+    assert crds in resource_named(plan, "mesh-base").dependencies
+    assert base in resource_named(plan, "mesh-istiod").dependencies
     assert plan.depends_on(istiod, crds)
     for istio_object in ("mesh-tracing", "mesh-mtls-mesh", "mesh-mtls-llm"):
-        assert istiod in by_name(plan, istio_object).dependencies
+        assert istiod in resource_named(plan, istio_object).dependencies
 
 
 def test_namespaces_and_injection(tmp_path: Path) -> None:
@@ -92,26 +89,26 @@ def test_mtls_permissive_by_default_and_per_namespace(tmp_path: Path) -> None:
 def test_istiod_values(tmp_path: Path) -> None:
     plan = mesh_plan(tmp_path, {"istio.resources": '{"requests": {"cpu": "200m", "memory": "512Mi"}, '
                                                    '"limits": {"cpu": "2", "memory": "2Gi"}}'})
-    values = by_name(plan, "mesh-istiod").inputs["values"]
+    values = resource_named(plan, "mesh-istiod").inputs["values"]
     assert values["global"]["hub"] == "docker.io/istio"
     assert values["global"]["tag"] == versions.ISTIO
     assert values["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
     (provider,) = values["meshConfig"]["extensionProviders"]
     assert provider["opentelemetry"] == {"service": "otel-collector.tracing.svc.cluster.local", "port": 4317}
     assert values["meshConfig"]["defaultProviders"]["tracing"] == [provider["name"]]
-    assert by_name(plan, "mesh-istiod").inputs["version"] == versions.ISTIO
+    assert resource_named(plan, "mesh-istiod").inputs["version"] == versions.ISTIO
 
 
 def test_telemetry_samples_from_config(tmp_path: Path) -> None:
     plan = mesh_plan(tmp_path, {"istio.tracingSamplingPercent": "12.5"})
-    telemetry = by_name(plan, "mesh-tracing").inputs
+    telemetry = resource_named(plan, "mesh-tracing").inputs
     assert telemetry["metadata"]["namespace"] == "istio-system"
     (tracing,) = telemetry["spec"]["tracing"]
     assert tracing == {"providers": [{"name": istio_mesh.TRACING_PROVIDER}], "randomSamplingPercentage": 12.5}
 
 
 def test_bundle_upstream_by_default(tmp_path: Path) -> None:
-    source = by_name(mesh_plan(tmp_path), "mesh-gateway-api-crds").inputs["file"]
+    source = resource_named(mesh_plan(tmp_path), "mesh-gateway-api-crds").inputs["file"]
     assert source == versions.GATEWAY_API_BUNDLE_URL.format(version=versions.GATEWAY_API)
 
 
@@ -134,18 +131,18 @@ def test_bundle_from_upstream_crd_directory(tmp_path: Path) -> None:
         (directory / name).write_text(_crd(versions.GATEWAY_API))
     (directory / "kustomization.yaml").write_text("resources:\n- gateways.yaml\n- httproutes.yaml\n")
     plan = mesh_plan(tmp_path, {"istio.gatewayApiBundle": str(tmp_path / "{version}" / "experimental")})
-    crds = by_name(plan, "mesh-gateway-api-crds")
+    crds = resource_named(plan, "mesh-gateway-api-crds")
     assert crds.type == "kubernetes:yaml/v2:ConfigGroup"
     assert crds.inputs["files"] == [str(directory / "gateways.yaml"), str(directory / "httproutes.yaml")]
-    assert plan.depends_on(by_name(plan, "mesh-istiod").urn, crds.urn)
+    assert plan.depends_on(resource_named(plan, "mesh-istiod").urn, crds.urn)
 
 
 def test_bundle_from_local_directory_or_mirror(tmp_path: Path) -> None:
     bundle = _bundle(tmp_path, versions.GATEWAY_API)
     plan = mesh_plan(tmp_path, {"istio.gatewayApiBundle": str(tmp_path)})
-    assert by_name(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
+    assert resource_named(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
     plan = mesh_plan(tmp_path, {"charts.source": "mirror", "charts.mirror": str(fake_mirror(tmp_path))})
-    assert by_name(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
+    assert resource_named(plan, "mesh-gateway-api-crds").inputs["file"] == str(bundle)
 
 
 def test_bundle_of_another_version_is_a_config_error(tmp_path: Path) -> None:
@@ -163,12 +160,12 @@ def test_program_points_mesh_tracing_at_the_collector(dev_plan: Plan) -> None:
     from components import tracing_pipeline
 
     collector = tracing_pipeline.endpoints(config.StackConfig().namespaces.tracing).otlp_grpc
-    provider = by_name(dev_plan, "mesh-istiod").inputs["values"]["meshConfig"]["extensionProviders"][0]
+    provider = resource_named(dev_plan, "mesh-istiod").inputs["values"]["meshConfig"]["extensionProviders"][0]
     assert provider["opentelemetry"] == {"service": collector.host, "port": collector.port}
 
 
 def test_istio_crds_do_not_outlive_destroy(tmp_path: Path) -> None:
-    base = by_name(mesh_plan(tmp_path), "mesh-base")
+    base = resource_named(mesh_plan(tmp_path), "mesh-base")
     assert base.options["transforms"] == ["components.charts.crds_follow_the_stack"]
 
     def transformed(type_: str) -> pulumi.ResourceTransformResult | None:

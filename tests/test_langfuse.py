@@ -22,8 +22,8 @@ from offline.checks.gateway import chart_name
 from offline.checks.tracing import resolve
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import ROOT, run_program
+from tests.conftest import one, stack_cfg
 from tests.support import stack_plan
-from tests.test_serving import one, stack_cfg
 from tools.chart_keys import load_keys, unknown_keys
 
 

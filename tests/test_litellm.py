@@ -21,8 +21,8 @@ from offline.checks.gateway import ServicePorts
 from offline.checks.tracing import resolve
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import FAKE_SECRET, ROOT, run_program
+from tests.conftest import container, env_of, one, stack_cfg
 from tests.support import stack_plan
-from tests.test_serving import container, env_of, one, stack_cfg
 
 TOKENS = ("llm-tracing-infra:litellm:LiteLlm", "llm-tracing-infra:langfuse:Langfuse")
 

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ from typing import Any
 
 import openai
 import pytest
+
+from tests.conftest import free_port
 
 SCRIPT = Path(__file__).resolve().parent.parent / "apps" / "mock_engine" / "mock_engine_server.py"
 MODEL = "test-model"
@@ -88,11 +89,6 @@ def receiver() -> Iterator[OtlpReceiver]:
         server.server_close()
         thread.join(timeout=5)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_mock(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:

@@ -11,8 +11,9 @@ import pytest
 import config
 from components import dashboards, logging_stack, monitoring_stack, tracing_pipeline
 from components.contracts import ServiceRef
-from offline.plan import SECRET, Plan, Resource
+from offline.plan import SECRET, Plan
 from offline.runner import FAKE_SECRET, run_program
+from tests.conftest import resource_named
 from tests.support import rule_groups
 
 MONITORING_ONLY = '''
@@ -55,10 +56,6 @@ def monitoring_plan(
         return run_program("secrets", overrides, program=program, root=tmp_path)
     return run_program(stack, overrides, program=program)
 
-
-def one(plan: Plan, name: str) -> Resource:
-    (found,) = [r for r in plan.resources if r.name == name]
-    return found
 
 
 def values_of(plan: Plan) -> dict[str, Any]:
@@ -165,7 +162,7 @@ def test_generated_grafana_password_is_a_secret_outside_the_values(tmp_path: Pat
     assert grafana["admin"]["existingSecret"] == admin.k8s_name
     assert "adminPassword" not in grafana
     assert plan.depends_on(next(iter(plan.charts())).urn, admin.urn)
-    assert one(plan, "password-probe").inputs["data"]["password"] == SECRET
+    assert resource_named(plan, "password-probe").inputs["data"]["password"] == SECRET
 
 
 def test_secret_config_values_never_appear_in_the_plan(tmp_path: Path) -> None:
@@ -267,14 +264,14 @@ def test_real_program_wires_grafana_to_the_tracing_and_logging_services() -> Non
 
 def test_prometheus_rule_waits_for_the_chart_and_carries_the_rule_groups(tmp_path: Path) -> None:
     plan = monitoring_plan(tmp_path, "gpu")
-    rule = one(plan, "monitoring-alert-rules")
+    rule = resource_named(plan, "monitoring-alert-rules")
     assert (rule.api_version, rule.kind, rule.namespace) == ("monitoring.coreos.com/v1", "PrometheusRule", "monitoring")
-    assert one(plan, "monitoring-kps").urn in rule.dependencies
+    assert resource_named(plan, "monitoring-kps").urn in rule.dependencies
     cfg = config.StackConfig.model_validate({"engine": "vllm", "gpu": {"enabled": True}})
     expected = rule_groups(cfg)
     assert [g["name"] for g in rule.inputs["spec"]["groups"]] == [g["name"] for g in expected]
     assert rule.inputs["spec"]["groups"][-1] == expected[-1]  # the GPU group, on the GPU stack only
-    dev_rule = one(monitoring_plan(tmp_path), "monitoring-alert-rules")
+    dev_rule = resource_named(monitoring_plan(tmp_path), "monitoring-alert-rules")
     assert "llm-tracing-infra.gpu" not in [g["name"] for g in dev_rule.inputs["spec"]["groups"]]
 
 

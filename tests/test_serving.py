@@ -18,26 +18,14 @@ import config
 from components import mock_engine, tracing_pipeline
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import ROOT, run_program
+from tests.conftest import container, env_of, one, pod_spec, stack_cfg
 from tests.support import engine_endpoint
-
-
-def one(plan: Plan, type_suffix: str, name: str) -> Resource:
-    found = [r for r in plan.resources if r.type.endswith(type_suffix) and r.k8s_name == name]
-    assert len(found) == 1, f"expected one {type_suffix} {name}, found {[r.urn for r in found]}"
-    return found[0]
 
 
 def component(plan: Plan, token: str) -> list[Resource]:
     return [r for r in plan.resources if r.type == token]
 
 
-def pod_spec(deployment: Resource) -> dict[str, Any]:
-    return dict(deployment.inputs["spec"]["template"]["spec"])
-
-
-def container(deployment: Resource) -> dict[str, Any]:
-    (main,) = pod_spec(deployment)["containers"]
-    return dict(main)
 
 
 def flag(args: list[str], name: str) -> str:
@@ -45,17 +33,6 @@ def flag(args: list[str], name: str) -> str:
     return args[args.index(name) + 1]
 
 
-def env_of(c: dict[str, Any]) -> dict[str, Any]:
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env", [])}
-
-
-def stack_cfg(stack: str, overrides: dict[str, str] | None = None) -> config.StackConfig:
-    """The validated config the program sees for ``stack`` (to compute expected endpoints)."""
-    from offline.runner import stack_config
-
-    raw, _ = stack_config(stack, overrides)
-    plain = {k.split(":", 1)[1]: config._decode(v) for k, v in raw.items()}
-    return config.validate(plain, set())
 
 
 def gpu_plan_with_secret_token(tmp_path: Path, overrides: dict[str, str] | None = None) -> Plan:

@@ -13,7 +13,6 @@ import base64
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import run_program
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MOCK_ENGINE = ROOT / "apps" / "mock_engine" / "mock_engine_server.py"
@@ -81,11 +81,6 @@ class Platform:
         with self.lock:
             self.traces.update(trace_ids)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
