@@ -1,0 +1,155 @@
+"""The pull request's plan diff on real offline previews: each kind of change gives its rows."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline.diff import MARKER, FieldChange, compare, flatten, render
+from offline.preview import preview
+from offline.runner import ROOT
+
+MEMORY_FLAG_IN_ONE_ARG = '["--gpu-memory-utilization 1.5"]'
+"""Passes config validation (which rejects the flag itself in ``vllm.extraArgs``) but not the policy pack."""
+
+
+def write_preview(out: Path, stack: str, overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run the offline preview in-process into ``out`` and read back its ``plan.json``."""
+    _, code = preview(stack, overrides, out=out, stream=io.StringIO())
+    assert code in (0, 1), f"preview of {stack} {overrides} failed with exit {code}"
+    data: dict[str, Any] = json.loads((out / "plan.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="session")
+def plan_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``<dir>/<stack>/plan.json`` of both stacks as they are (the base of every case)."""
+    root = tmp_path_factory.mktemp("base")
+    for stack in ("dev", "gpu"):
+        write_preview(root / stack, stack)
+    return root
+
+
+def base_plan(plan_dirs: Path, stack: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((plan_dirs / stack / "plan.json").read_text())
+    return data
+
+
+def labels(resources: list[Any]) -> set[str]:
+    from offline.diff import label
+
+    return {label(r) for r in resources}
+
+
+def test_gpu_memory_utilization_change_is_one_changed_field(plan_dirs: Path, tmp_path: Path) -> None:
+    head = write_preview(tmp_path, "gpu", {"vllm.gpuMemoryUtilization": "0.85"})
+    diff = compare(base_plan(plan_dirs, "gpu"), head)
+    assert not diff.added and not diff.removed and not diff.new_findings
+    changed = {label_of: fields for label_of, fields in ((r.urn.rsplit("::", 1)[-1], f) for r, f in diff.changed)}
+    args = [f for f in changed["vllm-deployment"] if f.path == "spec.template.spec.containers[vllm].args"]
+    assert args and args[0].describe().endswith("list items \u2212`0.9` +`0.85`")
+    markdown = render([diff], "base", "head")
+    assert "| Deployment llm/vllm | vllm | `spec.template.spec.containers[vllm].args`: list items" in markdown
+    assert "\u2705 No new mandatory finding." in markdown
+
+
+def test_langfuse_on_dev_is_an_added_component(plan_dirs: Path, tmp_path: Path) -> None:
+    head = write_preview(tmp_path, "dev", {"langfuse.enabled": "true"})
+    diff = compare(base_plan(plan_dirs, "dev"), head)
+    added = labels(diff.added)
+    assert {"Langfuse langfuse", "Helm chart langfuse-chart", "HTTPRoute istio-system/langfuse"} <= added
+    assert not diff.removed
+    assert diff.head_footprint.cpu_requests > diff.base_footprint.cpu_requests
+    markdown = render([diff], "base", "head")
+    assert "| added | HTTPRoute istio-system/langfuse | gateway |" in markdown
+    assert "**Footprint**: requests CPU 1.13 \u2192" in markdown
+    # LiteLLM now reports to Langfuse: its changed env shows the new variable by name, not by index.
+    litellm = next(fields for r, fields in diff.changed if r.name == "litellm-deployment")
+    assert any(f.path == "spec.template.spec.containers[litellm].env[LANGFUSE_HOST].value" for f in litellm)
+
+
+def test_litellm_off_removes_its_route(plan_dirs: Path, tmp_path: Path) -> None:
+    head = write_preview(tmp_path, "dev", {"litellm.enabled": "false"})
+    diff = compare(base_plan(plan_dirs, "dev"), head)
+    assert "HTTPRoute istio-system/litellm" in labels(diff.removed)
+    assert not diff.added
+    markdown = render([diff], "base", "head")
+    assert "| removed | HTTPRoute istio-system/litellm | gateway |" in markdown
+    # The verification command's secret input changes: it is named, its value is not.
+    assert "`environment.LITELLM_MASTER_KEY`: [secret] changed" in markdown
+
+
+def test_mandatory_finding_is_new_then_fixed(plan_dirs: Path, tmp_path: Path) -> None:
+    head = write_preview(tmp_path / "gpu", "gpu", {"vllm.extraArgs": MEMORY_FLAG_IN_ONE_ARG})
+    diff = compare(base_plan(plan_dirs, "gpu"), head)
+    assert [f.check for f in diff.new_mandatory] == ["policy:vllm-gpu-memory-utilization-range"]
+    markdown = render([diff], "base", "head")
+    assert "\u274c The head adds 1 mandatory finding(s)." in markdown
+    assert "- **mandatory** `policy:vllm-gpu-memory-utilization-range` (vllm):" in markdown
+    back = compare(head, base_plan(plan_dirs, "gpu"))
+    assert not back.new_findings and [f.check for f in back.fixed_findings] == [diff.new_mandatory[0].check]
+    # The command line says the same with its exit code: 1 for the new finding, 0 for the fix.
+    assert run_diff("--base-plan", str(plan_dirs), "--head-plan", str(tmp_path), "--stack", "gpu").returncode == 1
+    reverse = run_diff("--base-plan", str(tmp_path), "--head-plan", str(plan_dirs), "--stack", "gpu")
+    assert reverse.returncode == 0 and "**Findings fixed by the head**:" in reverse.stdout
+
+
+def test_same_plans_have_no_change(plan_dirs: Path) -> None:
+    done = run_diff("--base-plan", str(plan_dirs), "--head-plan", str(plan_dirs))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(MARKER + "\n")
+    assert done.stdout.count("No change to the plan.") == 2
+
+
+def run_diff(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "offline", "diff", *args], cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_unknown_ref_is_one_line_and_exit_2() -> None:
+    done = run_diff("--base", "no-such-ref-for-plan-diff")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().count("\n") == 0
+    assert "'no-such-ref-for-plan-diff' is not a commit" in done.stderr
+
+
+def test_plan_dir_without_the_stack_is_exit_2(tmp_path: Path) -> None:
+    done = run_diff("--base-plan", str(tmp_path), "--head-plan", str(tmp_path), "--stack", "dev")
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
+    assert "holds no plan.json of stack 'dev'" in done.stderr
+
+
+def test_base_from_git_worktree_is_removed_afterwards(tmp_path: Path) -> None:
+    """``--base HEAD``: the base is previewed from a temporary worktree that is gone afterwards."""
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
+        pytest.fail("the diff needs a git checkout with a commit; this test runs in one")
+    before = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+    done = run_diff("--base", "HEAD", "--stack", "dev", "--out", str(tmp_path / "diff.md"))
+    assert done.returncode in (0, 1), done.stderr
+    text = (tmp_path / "diff.md").read_text()
+    assert text.startswith(MARKER) and "### Stack `dev`" in text and "`HEAD (" in text
+    after = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+    assert after == before
+
+
+def test_flatten_addresses_named_items_and_keeps_value_lists_whole() -> None:
+    spec = {"containers": [{"name": "a", "args": ["--x", "1"], "env": [{"name": "K", "value": "v"}]}]}
+    assert dict(flatten(spec)) == {"containers[a].args": ["--x", "1"], "containers[a].env[K].value": "v"}
+
+
+def test_secret_values_never_show() -> None:
+    assert FieldChange("data.key", "[secret]", "[secret]").describe() == "`data.key`: [secret] changed"
+    assert "[secret]" in FieldChange("data.key", "[secret]", "plain").describe()
+    assert "plain" not in FieldChange("data.key", "[secret]", "plain").describe()
+
+
+def test_multi_line_text_change_counts_lines() -> None:
+    change = FieldChange("data.config", "a: 1\nb: 2\n", "a: 1\nb: 3\nc: 4\n")
+    assert change.describe() == "`data.config`: text, +2/-1 lines; first removed `b: 2`; first added `b: 3`"
