@@ -57,6 +57,8 @@ def label(resource: Resource) -> str:
         return f"{resource.kind} {namespace}{resource.k8s_name}"
     if resource.type.startswith("kubernetes:helm.sh"):
         return f"Helm chart {resource.name}"
+    if resource.type.startswith("pulumi:providers:"):
+        return f"provider {resource.type.rsplit(':', 1)[-1]} {resource.name}"
     return f"{resource.type.rsplit(':', 1)[-1]} {resource.name}"
 
 
@@ -113,6 +115,10 @@ class FieldChange:
         if isinstance(self.before, str) and isinstance(self.after, str) and "\n" in self.before + self.after:
             return f"`{self.path}`: {_text_change(self.before, self.after)}"
         before, after = self.before, self.after
+        if isinstance(before, list) and after is _ABSENT:
+            after = []
+        if isinstance(after, list) and before is _ABSENT:
+            before = []
         if isinstance(before, list) and isinstance(after, list):
             return f"`{self.path}`: {_list_change(before, after)}"
         if isinstance(before, str) and isinstance(after, str):
@@ -160,12 +166,18 @@ def _text_change(before: str, after: str) -> str:
     return "; ".join(parts)
 
 
+def _empty(value: Any) -> bool:
+    return value is _ABSENT or value == [] or value == {}
+
+
 def changed_fields(before: Resource, after: Resource) -> list[FieldChange]:
     old = dict(flatten({"inputs": before.inputs, "options": before.options}))
     new = dict(flatten({"inputs": after.inputs, "options": after.options}))
     changes = []
     for path in sorted(old.keys() | new.keys()):
         a, b = old.get(path, _ABSENT), new.get(path, _ABSENT)
+        if _empty(a) and _empty(b):  # an empty list or map means what its absence means
+            continue
         if a != b:
             changes.append(FieldChange(path.removeprefix("inputs."), a, b))
     return changes

@@ -49,6 +49,9 @@ def worktree(root: Path, commit: str) -> Iterator[Path]:
         try:
             yield path
         finally:
+            for entry in path.iterdir():
+                if entry.is_symlink():  # the link to the head's virtualenv: never delete through it
+                    entry.unlink()
             _git(root, "worktree", "remove", "--force", str(path))
             _git(root, "worktree", "prune")
 
@@ -58,11 +61,26 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
-def start_preview(checkout: Path, stack: str, out: Path, overrides: list[str] | None = None) -> subprocess.Popen[str]:
+def interpreter(root: Path, checkout: Path) -> str:
+    """This Python as ``checkout`` would call it.
+
+    The program records its interpreter relative to the checkout when it lives inside it
+    (``.venv/bin/python``, the verification command). The base worktree has no ``.venv`` of its own:
+    it gets a link to the head's, so both sides record the same path and only real changes show.
+    """
+    executable = Path(sys.executable)
+    if checkout == root or not executable.is_relative_to(root):
+        return str(executable)
+    relative = executable.relative_to(root)
+    link = checkout / relative.parts[0]
+    if not link.exists():
+        link.symlink_to(root / relative.parts[0], target_is_directory=True)
+    return str(checkout / relative)
+
+
+def start_preview(checkout: Path, stack: str, out: Path, python: str = sys.executable) -> subprocess.Popen[str]:
     """``python -m offline preview`` of ``checkout``'s own code, writing ``out/plan.json``."""
-    command = [sys.executable, "-m", "offline", "preview", "--stack", stack, "--out", str(out)]
-    for item in overrides or []:
-        command += ["--set", item]
+    command = [python, "-m", "offline", "preview", "--stack", stack, "--out", str(out)]
     return subprocess.Popen(command, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -89,7 +107,8 @@ def preview_pair(root: Path, ref: str, stacks: list[str], scratch: Path) -> dict
             for side, checkout in (("base", base_checkout), ("head", root)):
                 out = scratch / side / stack
                 what = f"the base ({ref}) stack {stack}" if side == "base" else f"the working tree's stack {stack}"
-                runs.append((stack, side, out, what, start_preview(checkout, stack, out)))
+                python = interpreter(root, checkout)
+                runs.append((stack, side, out, what, start_preview(checkout, stack, out, python)))
         plans: dict[str, dict[str, dict[str, Any]]] = {}
         for stack, side, out, what, process in runs:
             plans.setdefault(stack, {})[side] = finish_preview(process, out, what)

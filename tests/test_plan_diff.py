@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from offline.__main__ import main
 from offline.diff import MARKER, FieldChange, compare, flatten, render
 from offline.preview import preview
 from offline.runner import ROOT
@@ -95,16 +96,18 @@ def test_mandatory_finding_is_new_then_fixed(plan_dirs: Path, tmp_path: Path) ->
     back = compare(head, base_plan(plan_dirs, "gpu"))
     assert not back.new_findings and [f.check for f in back.fixed_findings] == [diff.new_mandatory[0].check]
     # The command line says the same with its exit code: 1 for the new finding, 0 for the fix.
-    assert run_diff("--base-plan", str(plan_dirs), "--head-plan", str(tmp_path), "--stack", "gpu").returncode == 1
-    reverse = run_diff("--base-plan", str(tmp_path), "--head-plan", str(plan_dirs), "--stack", "gpu")
-    assert reverse.returncode == 0 and "**Findings fixed by the head**:" in reverse.stdout
+    assert main(["diff", "--base-plan", str(plan_dirs), "--head-plan", str(tmp_path), "--stack", "gpu"]) == 1
+    out = tmp_path / "fixed.md"
+    code = main(["diff", "--base-plan", str(tmp_path), "--head-plan", str(plan_dirs), "--stack", "gpu",
+                 "--out", str(out)])
+    assert code == 0 and "**Findings fixed by the head**:" in out.read_text()
 
 
-def test_same_plans_have_no_change(plan_dirs: Path) -> None:
-    done = run_diff("--base-plan", str(plan_dirs), "--head-plan", str(plan_dirs))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(MARKER + "\n")
-    assert done.stdout.count("No change to the plan.") == 2
+def test_same_plans_have_no_change(plan_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "--base-plan", str(plan_dirs), "--head-plan", str(plan_dirs)]) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.startswith(MARKER + "\n")
+    assert stdout.count("No change to the plan.") == 2
 
 
 def run_diff(*args: str) -> subprocess.CompletedProcess[str]:
@@ -120,10 +123,11 @@ def test_unknown_ref_is_one_line_and_exit_2() -> None:
     assert "'no-such-ref-for-plan-diff' is not a commit" in done.stderr
 
 
-def test_plan_dir_without_the_stack_is_exit_2(tmp_path: Path) -> None:
-    done = run_diff("--base-plan", str(tmp_path), "--head-plan", str(tmp_path), "--stack", "dev")
-    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
-    assert "holds no plan.json of stack 'dev'" in done.stderr
+def test_plan_dir_without_the_stack_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "--base-plan", str(tmp_path), "--head-plan", str(tmp_path), "--stack", "dev"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip().count("\n") == 0
+    assert "holds no plan.json of stack 'dev'" in captured.err
 
 
 def test_base_from_git_worktree_is_removed_afterwards(tmp_path: Path) -> None:
@@ -135,8 +139,17 @@ def test_base_from_git_worktree_is_removed_afterwards(tmp_path: Path) -> None:
     assert done.returncode in (0, 1), done.stderr
     text = (tmp_path / "diff.md").read_text()
     assert text.startswith(MARKER) and "### Stack `dev`" in text and "`HEAD (" in text
+    if done.returncode == 0 and not dirty():
+        # The same commit on both sides: nothing differs, the interpreter's recorded path included.
+        assert "No change to the plan." in text, text
+    assert (ROOT / ".venv").is_dir(), "removing the base worktree must not touch the head's virtualenv"
     after = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
     assert after == before
+
+
+def dirty() -> bool:
+    status = ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]
+    return bool(subprocess.run(status, capture_output=True, text=True).stdout.strip())
 
 
 def test_flatten_addresses_named_items_and_keeps_value_lists_whole() -> None:
@@ -148,6 +161,18 @@ def test_secret_values_never_show() -> None:
     assert FieldChange("data.key", "[secret]", "[secret]").describe() == "`data.key`: [secret] changed"
     assert "[secret]" in FieldChange("data.key", "[secret]", "plain").describe()
     assert "plain" not in FieldChange("data.key", "[secret]", "plain").describe()
+
+
+def test_empty_and_absent_are_the_same_and_lists_show_items() -> None:
+    from offline.diff import _ABSENT, changed_fields
+    from offline.plan import Resource
+
+    def resource(options: dict[str, Any]) -> Resource:
+        return Resource("urn:x", "kubernetes:core/v1:ConfigMap", "x", None, True, False, [], {}, options)
+
+    assert changed_fields(resource({}), resource({"transforms": []})) == []
+    [change] = changed_fields(resource({}), resource({"transforms": ["t"]}))
+    assert change.before is _ABSENT and change.describe() == "`options.transforms`: list items +`t`"
 
 
 def test_multi_line_text_change_counts_lines() -> None:
