@@ -23,6 +23,8 @@ MARKER = "<!-- llm-tracing-infra plan diff -->"
 VALUE_WIDTH = 60
 FIELDS_PER_RESOURCE = 8
 ROWS_PER_TABLE = 40
+MAX_CHARS = 60_000
+"""GitHub refuses comments over 65,536 characters; past this the rendering stops, saying so."""
 _ABSENT = object()
 """A field one side does not have."""
 
@@ -267,7 +269,7 @@ def _finding_line(finding: Finding, diff: StackDiff) -> str:
 def _capped(rows: list[str], limit: int, what: str) -> list[str]:
     if len(rows) <= limit:
         return rows
-    return [*rows[:limit], f"| \u2026 | {len(rows) - limit} more {what} (see the job's plan-diff artifact) | |"]
+    return [*rows[:limit], f"| \u2026 | {len(rows) - limit} more {what} (`make diff` lists them all) | |"]
 
 
 def render_stack(diff: StackDiff) -> list[str]:
@@ -326,6 +328,20 @@ def render(diffs: list[StackDiff], base_label: str, head_label: str) -> str:
     lines.append("")
     for d in diffs:
         lines += render_stack(d)
+    lines = _within_limit(lines)
     lines.append("<sub>`python -m offline diff` (offline preview under Pulumi's mock runtime; no cluster, "
                  "no credentials). Secrets read `[secret]`.</sub>")
     return "\n".join(lines) + "\n"
+
+
+def _within_limit(lines: list[str]) -> list[str]:
+    """Whole lines up to :data:`MAX_CHARS`, then one line that says the rest is cut."""
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        used += len(line) + 1
+        if used > MAX_CHARS:
+            return [*kept, "", f"\u2026 cut at {MAX_CHARS:,} characters (GitHub's comment limit): "
+                    "`make diff BASE=<ref>` prints the whole diff.", ""]
+        kept.append(line)
+    return kept

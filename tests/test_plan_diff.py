@@ -178,3 +178,23 @@ def test_empty_and_absent_are_the_same_and_lists_show_items() -> None:
 def test_multi_line_text_change_counts_lines() -> None:
     change = FieldChange("data.config", "a: 1\nb: 2\n", "a: 1\nb: 3\nc: 4\n")
     assert change.describe() == "`data.config`: text, +2/-1 lines; first removed `b: 2`; first added `b: 3`"
+
+
+def test_huge_diff_stays_within_a_github_comment() -> None:
+    def plan(value: str) -> dict[str, Any]:
+        resources: list[dict[str, Any]] = [
+            {"urn": f"urn:pulumi:dev::p::kubernetes:core/v1:ConfigMap::cm{i}", "type": "kubernetes:core/v1:ConfigMap",
+             "name": f"cm{i}", "parent": None, "dependencies": [], "options": {},
+             "inputs": {"kind": "ConfigMap", "metadata": {"name": f"cm{i}"},
+                        "data": {f"key{k}": value * 80 for k in range(10)}}}
+            for i in range(400)
+        ]
+        return {"stack": "dev", "resources": resources, "waves": [], "findings": []}
+
+    diffs = [compare(plan("a"), plan("b")) for _ in range(2)]
+    markdown = render(diffs, "base", "head")
+    assert len(markdown) < 65_536
+    assert "40 more changed resources" not in markdown  # 400 changed: the table is capped at 40 rows ...
+    assert "360 more changed resources" in markdown
+    assert "cut at 60,000 characters" in markdown  # ... and two such stacks still exceed a comment
+    assert markdown.startswith(MARKER) and markdown.rstrip().endswith("</sub>")
