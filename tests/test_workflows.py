@@ -148,6 +148,6 @@ def test_run_steps_call_make_targets_or_tested_modules(path: Path) -> None:
             called = [word for word in command.split()[1:] if "=" not in word and not word.startswith("-")]
             assert called and set(called) <= targets, f"{name}: {command} names no Makefile target"
         else:
-            assert re.match(r"^(\.venv/bin/python|python3) -m offline\.gha (notice|error) ", command), (
+            assert re.match(r"^(\.venv/bin/python|python3) -m offline\.gha (notice|error|output) ", command), (
                 f"{name}: run step is neither a make target nor offline.gha: {command}"
             )
