@@ -198,3 +198,14 @@ def test_huge_diff_stays_within_a_github_comment() -> None:
     assert "360 more changed resources" in markdown
     assert "cut at 60,000 characters" in markdown  # ... and two such stacks still exceed a comment
     assert markdown.startswith(MARKER) and markdown.rstrip().endswith("</sub>")
+
+
+def test_footprint_read_back_from_plan_json_is_the_previews(any_plan: Any) -> None:
+    """plan.json does not say which resources are custom; the diff's reading must not change the totals."""
+    from offline.diff import load_plan
+    from offline.footprint import footprint
+    from offline.preview import top_component
+
+    direct = footprint(any_plan, top_component).total
+    read_back = footprint(load_plan(json.loads(any_plan.dumps())), top_component).total
+    assert read_back == direct and direct.containers > 0
