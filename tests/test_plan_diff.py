@@ -134,7 +134,7 @@ def test_base_from_git_worktree_is_removed_afterwards(tmp_path: Path) -> None:
     """``--base HEAD``: the base is previewed from a temporary worktree that is gone afterwards."""
     if subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode != 0:
         pytest.fail("the diff needs a git checkout with a commit; this test runs in one")
-    before = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
+    before = worktree_paths()
     done = run_diff("--base", "HEAD", "--stack", "dev", "--out", str(tmp_path / "diff.md"))
     assert done.returncode in (0, 1), done.stderr
     text = (tmp_path / "diff.md").read_text()
@@ -143,8 +143,14 @@ def test_base_from_git_worktree_is_removed_afterwards(tmp_path: Path) -> None:
         # The same commit on both sides: nothing differs, the interpreter's recorded path included.
         assert "No change to the plan." in text, text
     assert (ROOT / ".venv").is_dir(), "removing the base worktree must not touch the head's virtualenv"
-    after = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True).stdout
-    assert after == before
+    assert worktree_paths() == before
+
+
+def worktree_paths() -> set[str]:
+    """The repository's worktrees by path (their commits move when others commit in theirs)."""
+    listing = ["git", "-C", str(ROOT), "worktree", "list", "--porcelain"]
+    lines = subprocess.run(listing, capture_output=True, text=True, check=True).stdout.splitlines()
+    return {line.removeprefix("worktree ") for line in lines if line.startswith("worktree ")}
 
 
 def dirty() -> bool:
