@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: preview test test-pipeline lab lint bench clean
+.PHONY: preview test test-pipeline lab lint bench clean diff system-deps workflow-tools policy-venv
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,32 @@ lab: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run.py
+
+# The plan diff a pull request gets (README "Pull requests"): make diff BASE=origin/main [DIFF_OUT=file]
+BASE ?=
+DIFF_OUT ?=
+DIFF_FLAGS ?=
+diff: $(VENV)/.installed
+	$(if $(BASE),,$(error make diff needs BASE=<git ref>, e.g. make diff BASE=origin/main))
+	$(VENV)/bin/python -m offline diff --base $(BASE) $(if $(DIFF_OUT),--out $(DIFF_OUT)) $(DIFF_FLAGS)
+
+# System packages the tests need (promtool); sudo where not root (GitHub's runners).
+system-deps:
+	bash .ci/system-deps
+
+# actionlint for the workflow tests, built from its Go module (needs Go) into the project's tool cache.
+ACTIONLINT_VERSION := v1.7.12
+TOOL_BIN := $(or $(LLM_TRACING_INFRA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llm-tracing-infra)/bin
+workflow-tools:
+	GOBIN=$(TOOL_BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	$(TOOL_BIN)/actionlint -version | head -n 1
+
+# The policy pack's own virtualenv, which `pulumi preview --policy-pack policies` runs in.
+policy-venv: policies/venv/.installed
+policies/venv/.installed: policies/requirements.txt
+	$(PY) -m venv policies/venv
+	policies/venv/bin/pip install -q -r policies/requirements.txt
+	touch $@
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

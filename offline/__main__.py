@@ -1,4 +1,5 @@
-"""``python -m offline preview --stack dev|gpu [--out DIR] [--set KEY=VALUE ...] [--program FILE]``."""
+"""``python -m offline preview --stack dev|gpu [--out DIR] [--set KEY=VALUE ...] [--program FILE]``
+and ``python -m offline diff --base REF [--stack S ...] [--out FILE] [--summary]``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from offline import diff_cli
 from offline.preview import EXIT_CONFIG, preview
 from offline.runner import known_stacks
 
@@ -35,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         help="override a config key, e.g. vllm.gpuMemoryUtilization=0.8 (repeatable)",
     )
     run.add_argument("--program", type=Path, default=None, help="run this program instead of __main__.py")
+    diff_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "diff":
+        return diff_cli.run(args)
     try:
         overrides = parse_set(args.overrides)
     except SystemExit as exc:
