@@ -63,3 +63,11 @@ def test_a_snippet_that_moved_is_stale(tmp_path: Path) -> None:
     assert "found 0 times" in str(mc.stale(repo, moved))
     assert "found 2 times" in str(mc.stale(repo, twice))
     assert "does not exist" in str(mc.stale(repo, gone))
+
+
+def test_mutations_sharing_a_test_file_stay_on_one_worker() -> None:
+    queues = mc.split(list(mc.MUTATIONS), 2)
+    assert sorted(m.name for q in queues for m in q) == sorted(m.name for m in mc.MUTATIONS)
+    files = [{m.tests[0].split("::")[0] for m in q} for q in queues]
+    assert not files[0] & files[1], "each worker runs its test files unmutated once"
+    assert abs(len(queues[0]) - len(queues[1])) <= 6

@@ -3,7 +3,7 @@
 ``python tools/mutation_check.py`` (``make mutation``) applies each mutation of ``MUTATIONS``, one
 at a time, to a throw-away copy of the repository (never the working tree), runs the tests named
 for it (``pytest -x -q``) and reports caught (a test failed) or survived (all passed), then the
-score. It also runs every named test once on the unmutated copy: a mutation only counts as caught
+score. Each worker first runs its tests on the unmutated copy: a mutation only counts as caught
 when those tests pass without it.
 
 Exit 1 when any mutation survives, when a mutation's original snippet is not found exactly once
@@ -303,10 +303,13 @@ MUTATIONS: tuple[Mutation, ...] = (
 )
 
 
+UNMUTATED = "(unmutated)"
+
+
 @dataclass(frozen=True)
 class Outcome:
     name: str
-    verdict: str  # "caught", "SURVIVED", "STALE", "baseline ok", "BASELINE FAILED"
+    verdict: str  # "caught", "SURVIVED", "STALE", "ERROR", "UNJUDGED", "baseline ok", "BASELINE FAILED"
     seconds: float
     detail: str = ""
 
@@ -357,9 +360,20 @@ def baseline(copy: Path, mutations: tuple[Mutation, ...], timeout: float) -> Out
     done = pytest(copy, args, timeout)
     seconds = time.monotonic() - start
     if done.returncode == 0:
-        return Outcome("(unmutated)", "baseline ok", seconds, f"{len(args)} targets pass without mutations")
+        return Outcome(UNMUTATED, "baseline ok", seconds, f"{len(args)} targets pass without mutations")
     tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
-    return Outcome("(unmutated)", "BASELINE FAILED", seconds, tail)
+    return Outcome(UNMUTATED, "BASELINE FAILED", seconds, tail)
+
+
+def split(mutations: list[Mutation], jobs: int) -> list[list[Mutation]]:
+    """Mutations per worker, those sharing a test file on the same one (each worker runs its files unmutated once)."""
+    groups: dict[str, list[Mutation]] = {}
+    for m in mutations:
+        groups.setdefault(m.tests[0].split("::")[0], []).append(m)
+    queues: list[list[Mutation]] = [[] for _ in range(max(1, min(jobs, len(groups))))]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(queues, key=len).extend(group)
+    return queues
 
 
 def worker_copies(jobs: int, scratch: Path) -> list[Path]:
@@ -385,16 +399,20 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = [Outcome(m.name, "STALE", 0.0, why) for m in chosen if (why := stale(ROOT, m))]
     runnable = [m for m in chosen if not stale(ROOT, m)]
     with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
-        jobs = max(1, args.jobs)
-        copies = worker_copies(jobs, Path(scratch))
-        queues: list[list[Mutation]] = [runnable[i::jobs] for i in range(jobs)]
+        queues = split(runnable, max(1, args.jobs))
+        copies = worker_copies(len(queues), Path(scratch))
 
         def work(index: int) -> list[Outcome]:
-            results = [baseline(copies[index], chosen, args.timeout)] if index == 0 else []
-            return results + [run_one(copies[index], m, args.timeout) for m in queues[index]]
+            """This worker's targets unmutated first, then its mutations one at a time."""
+            if not queues[index]:
+                return []
+            first = baseline(copies[index], tuple(queues[index]), args.timeout)
+            if first.verdict != "baseline ok":  # a failing test proves nothing about a mutation
+                return [first] + [Outcome(m.name, "UNJUDGED", 0.0, "its tests fail unmutated") for m in queues[index]]
+            return [first] + [run_one(copies[index], m, args.timeout) for m in queues[index]]
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for results in pool.map(work, range(jobs)):
+        with ThreadPoolExecutor(max_workers=len(queues)) as pool:
+            for results in pool.map(work, range(len(queues))):
                 outcomes += results
 
     order = {m.name: i for i, m in enumerate(MUTATIONS)}
@@ -404,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {o.verdict:<15} {o.name:<{width}}  {category.get(o.name, ''):<16} {o.seconds:5.1f}s  {o.detail}")
     caught = sum(o.verdict == "caught" for o in outcomes)
     total = len(chosen)
-    base_ok = any(o.verdict == "baseline ok" for o in outcomes)
+    base_ok = all(o.verdict == "baseline ok" for o in outcomes if o.name == UNMUTATED)
     bad = [o.name for o in outcomes if o.verdict not in ("caught", "baseline ok")]
     print(
         f"mutation score: {caught}/{total} caught ({100 * caught / max(total, 1):.0f}%), "
