@@ -172,6 +172,8 @@ def crds_before_istiod(events: Path | None) -> Check:
     ``resOutputsEvent`` is sent when its create call returned, istiod's ``resourcePreEvent`` before
     its create call is made. CRD done < istiod started is a strict order; anything else fails.
     The API server must still show the CRDs and istiod (the log says what was applied, not what is there).
+    The log holds one JSON ``EngineEvent`` per line, the format the Automation API's own event-log
+    reader parses (``pulumi.automation.events``: ``sequence``, ``metadata.type``/``urn``, ``planning``).
     """
 
     def check(get: Get) -> dict[str, Any]:
