@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: preview test test-pipeline lab lint bench clean diff system-deps workflow-tools policy-venv
+.PHONY: preview test test-pipeline lab lint bench mutation clean diff system-deps workflow-tools policy-venv
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,10 @@ test-pipeline: $(VENV)/.installed
 # The real Pulumi CLI on the simulated cluster (issue 11); toolchain builds are cached under ~/.cache.
 lab: $(VENV)/.installed
 	$(VENV)/bin/python -m lab run --stack $(STACK)
+
+# Break the guard code one mutation at a time (tools/mutation_check.py); exit 1 if a test misses one.
+mutation: $(VENV)/.installed
+	$(VENV)/bin/python tools/mutation_check.py
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run.py

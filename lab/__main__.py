@@ -11,9 +11,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from lab.checks import after_destroy, after_up, claims, rebound
+from lab.checks import after_destroy, after_up, claims, event_log, kubectl_get, rebound
 from lab.listeners import ListenerWatch
 from lab.mistakes import AFTER_DESTROY, WHILE_UP
 from lab.runner import ROOT, Lab
@@ -46,17 +45,16 @@ def run(stack: str, report_path: Path, keep: bool, mistakes: bool) -> int:
 def phases(lab: Lab, keep: bool, mistakes: bool) -> None:
     """preview with policies -> up -> checks -> no-change preview -> destroy -> retained claims -> up again."""
 
-    def get(kind: str) -> dict[str, Any]:
-        return lab.kubectl_json("get", kind, "-A")
-
+    get = kubectl_get(lab.kubectl)  # raises instead of answering "nothing" when the API server cannot be read
     listeners = ListenerWatch()
 
     def up(name: str) -> bool:
+        command = ("up", "--yes", "--skip-preview", "--event-log", str(event_log(lab.workdir, name)))
         if not lab.started_cluster:  # a real cluster's webhooks answer: leave them alone
             with listeners:
-                return lab.phase(name, "up", "--yes", "--skip-preview")
+                return lab.phase(name, *command)
         with WebhookRelaxer(lab.kubectl) as relaxer, listeners:
-            ok = lab.phase(name, "up", "--yes", "--skip-preview")
+            ok = lab.phase(name, *command)
         lab.report.relaxed_webhooks = sorted({*lab.report.relaxed_webhooks, *relaxer.relaxed})
         return ok
 
@@ -66,7 +64,8 @@ def phases(lab: Lab, keep: bool, mistakes: bool) -> None:
         lab.phase("destroy", "destroy", "--yes", "--skip-preview")
         return
     lab.report.resources = lab.count_resources()
-    lab.report.checks = [*after_up(get, gpu=lab.stack == "gpu"), listeners.check()]
+    events = event_log(lab.workdir, "up")  # the engine's numbered events: the apply order of CRDs and istiod
+    lab.report.checks = [*after_up(get, gpu=lab.stack == "gpu", events=events), listeners.check()]
     lab.phase("preview-no-changes", "preview", "--expect-no-changes", "--diff")
     if mistakes:
         for mistake in WHILE_UP:

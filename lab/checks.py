@@ -1,21 +1,68 @@
-"""Cluster checks after `pulumi up`, through the API server only (no pod proxying)."""
+"""Cluster checks after `pulumi up`, through the API server only (no pod proxying).
+
+Fail closed: a check whose evidence cannot be read (``kubectl`` failed, printed no JSON, an event
+log is missing) fails and says why (the command, its exit code, the last line of its stderr);
+"nothing found" is only ever said about a list the API server really returned.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 Get = Callable[..., dict[str, Any]]
-"""``get("crd")`` -> the JSON of ``kubectl get crd -o json`` (``-A`` added for namespaced kinds)."""
+"""``get("crd")`` -> the JSON of ``kubectl get crd -A -o json``; raises ``EvidenceError`` when unreadable."""
+Check = Callable[[Get], dict[str, Any]]
+Kubectl = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+class EvidenceError(RuntimeError):
+    """What a check needed could not be read; the check fails with this reason."""
+
+
+def kubectl_get(kubectl: Kubectl) -> Get:
+    """A ``Get`` over ``kubectl get KIND -A -o json`` that raises ``EvidenceError`` instead of guessing."""
+
+    def get(kind: str) -> dict[str, Any]:
+        args = ("get", kind, "-A", "-o", "json")
+        command = "kubectl " + " ".join(args)
+        done = kubectl(*args)
+        if done.returncode != 0:
+            raise EvidenceError(f"`{command}` exited {done.returncode}: {_last_line(done.stderr)}")
+        try:
+            answer = json.loads(done.stdout)
+        except json.JSONDecodeError as exc:
+            raise EvidenceError(f"`{command}` printed no JSON ({exc}): {_last_line(done.stdout)}") from exc
+        if not isinstance(answer, dict) or not isinstance(answer.get("items"), list):
+            raise EvidenceError(f"`{command}` answered without an items list")
+        return answer
+
+    return get
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
 
 
 def _check(name: str, ok: bool, message: str) -> dict[str, Any]:
     return {"name": name, "ok": ok, "message": message}
 
 
+def _unreadable(name: str, exc: Exception) -> dict[str, Any]:
+    return _check(name, False, f"evidence unreadable: {exc}")
+
+
 def _items(get: Get, kind: str) -> list[dict[str, Any]]:
-    return list(get(kind).get("items") or [])
+    """The objects of ``kind``; an answer without a list (or with an ``error``) is unreadable, not empty."""
+    answer = get(kind)
+    if not isinstance(answer, dict) or answer.get("error") or not isinstance(answer.get("items"), list):
+        reason = answer.get("error") if isinstance(answer, dict) else None
+        raise EvidenceError(f"cannot list {kind}: {reason or 'the answer has no items list'}")
+    return list(answer["items"])
 
 
 def crds_established(get: Get) -> dict[str, Any]:
@@ -89,12 +136,15 @@ def nothing_forbidden(get: Get) -> dict[str, Any]:
 
 
 def no_pending_pods(get: Get) -> dict[str, Any]:
+    pods = _items(get, "pods")
     pending = [
         f"{p['metadata']['namespace']}/{p['metadata']['name']}"
-        for p in _items(get, "pods")
+        for p in pods
         if p.get("status", {}).get("phase") == "Pending"
     ]
-    return _check("no-pending-pods", not pending, f"Pending: {pending}" if pending else "none Pending")
+    if not pods:  # a platform without a single pod says nothing about pods that cannot start
+        return _check("no-pending-pods", False, "no pods at all")
+    return _check("no-pending-pods", not pending, f"Pending: {pending}" if pending else f"none of {len(pods)} Pending")
 
 
 def node_exporter_opt_out(get: Get) -> dict[str, Any]:
@@ -108,14 +158,87 @@ def node_exporter_opt_out(get: Get) -> dict[str, Any]:
     return _check("node-exporter-sidecar-opt-out", bool(pods) and not bad, f"{len(pods)} pods, without opt-out: {bad}")
 
 
-def crds_before_istiod(get: Get) -> dict[str, Any]:
-    crds = [c for c in _items(get, "crd") if c["metadata"]["name"].endswith("gateway.networking.k8s.io")]
-    istiod = [d for d in _items(get, "deployments") if d["metadata"]["name"] == "istiod"]
-    if not crds or not istiod:
-        return _check("crds-before-istiod", False, f"crds={len(crds)} istiod={len(istiod)}")
-    latest_crd = max(_time(c) for c in crds)
-    ok = latest_crd <= _time(istiod[0])
-    return _check("crds-before-istiod", ok, f"last Gateway API CRD {latest_crd}, istiod {_time(istiod[0])}")
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment"
+
+
+def crds_before_istiod(events: Path | None) -> Check:
+    """Every Gateway API CRD finished applying before istiod's Deployment started, by the engine's event log.
+
+    Creation timestamps have one-second resolution (equal ones prove nothing) and a resourceVersion
+    changes with every later write, so neither orders creation. The event log of ``pulumi up
+    --event-log`` numbers every engine event (``sequence``, strictly increasing): a CRD's
+    ``resOutputsEvent`` is sent when its create call returned, istiod's ``resourcePreEvent`` before
+    its create call is made. CRD done < istiod started is a strict order; anything else fails.
+    The API server must still show the CRDs and istiod (the log says what was applied, not what is there).
+    The log holds one JSON ``EngineEvent`` per line, the format the Automation API's own event-log
+    reader parses (``pulumi.automation.events``: ``sequence``, ``metadata.type``/``urn``, ``planning``).
+    """
+
+    def check(get: Get) -> dict[str, Any]:
+        name = "crds-before-istiod"
+        crds = sorted(c["metadata"]["name"] for c in _items(get, "crd") if _is_gateway_api(c["metadata"]["name"]))
+        istiod = [d for d in _items(get, "deployments") if d["metadata"]["name"] == "istiod"]
+        if not crds or not istiod:
+            return _check(name, False, f"in the cluster: Gateway API CRDs={len(crds)} istiod={len(istiod)}")
+        steps = engine_steps(events)
+        done = {_object_name(urn): seq for seq, kind, typ, urn in reversed(steps) if kind == "done" and typ == CRD_TYPE}
+        started = [
+            seq
+            for seq, kind, typ, urn in steps
+            if kind == "pre" and typ == DEPLOYMENT_TYPE and _object_name(urn) == "istiod"
+        ]
+        unlogged = [c for c in crds if c not in done]
+        if unlogged or not started:
+            return _check(name, False, f"no apply step in the event log for: {unlogged or ['istiod Deployment']}")
+        last_crd = max(crds, key=lambda c: done[c])
+        ok = done[last_crd] < started[0]
+        return _check(
+            name,
+            ok,
+            f"last Gateway API CRD {last_crd} applied at event {done[last_crd]}, istiod started at event {started[0]}",
+        )
+
+    return check
+
+
+def engine_steps(events: Path | None) -> list[tuple[int, str, str, str]]:
+    """(sequence, "pre" | "done", type, urn) of each resource step of an update's event log, in order."""
+    if events is None:
+        raise EvidenceError("no engine event log (pulumi up --event-log) to read the apply order from")
+    try:
+        lines = events.read_text().splitlines()
+    except OSError as exc:
+        raise EvidenceError(f"engine event log {events} unreadable: {exc}") from exc
+    steps = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise EvidenceError(f"{events}:{number}: not JSON ({exc})") from exc
+        for key, kind in (("resourcePreEvent", "pre"), ("resOutputsEvent", "done")):
+            body = event.get(key)
+            if not isinstance(body, dict) or body.get("planning"):
+                continue
+            sequence, meta = event.get("sequence"), body.get("metadata") or {}
+            if not isinstance(sequence, int):
+                raise EvidenceError(f"{events}:{number}: {key} without an integer sequence")
+            steps.append((sequence, kind, str(meta.get("type", "")), str(meta.get("urn", ""))))
+    if not steps:
+        raise EvidenceError(f"engine event log {events} has no resource steps")
+    return sorted(steps)
+
+
+def _is_gateway_api(crd_name: str) -> bool:
+    return crd_name.endswith(f".{GATEWAY_API_GROUP}")
+
+
+def _object_name(urn: str) -> str:
+    """``...::mesh-istiod:istio-system/istiod`` -> ``istiod`` (a chart child's name carries prefix and namespace)."""
+    return urn.rsplit("::", 1)[-1].rsplit(":", 1)[-1].rsplit("/", 1)[-1]
 
 
 def pvcs_bound(get: Get) -> dict[str, Any]:
@@ -151,15 +274,26 @@ LEFTOVER_KINDS = ("deployments", "statefulsets", "daemonsets", "services", "conf
 
 def after_destroy(get: Get, before: dict[str, str]) -> list[dict[str, Any]]:
     """Retained data claims (and only those) survive `pulumi destroy`; workloads and CRDs are gone."""
-    remaining = claims(get)
-    lost = sorted(set(before) - set(remaining))
-    results = [
-        _check(
+    try:
+        remaining = claims(get)
+    except EvidenceError as exc:
+        survive: dict[str, Any] = _unreadable("data-claims-survive-destroy", exc)
+    else:
+        lost = sorted(set(before) - set(remaining))
+        survive = _check(
             "data-claims-survive-destroy",
             bool(before) and not lost and set(remaining) <= set(before),
             f"{len(remaining)} of {len(before)} claims remain" + (f"; lost {lost}" if lost else ""),
         )
-    ]
+    try:
+        leftovers = _leftovers(get)
+    except EvidenceError as exc:
+        return [survive, _unreadable("only-data-left-after-destroy", exc)]
+    message = f"left behind: {leftovers[:20]}" if leftovers else "none"
+    return [survive, _check("only-data-left-after-destroy", not leftovers, message)]
+
+
+def _leftovers(get: Get) -> list[str]:
     leftovers = [
         f"{kind}/{o['metadata']['namespace']}/{o['metadata']['name']}"
         for kind in LEFTOVER_KINDS
@@ -167,52 +301,67 @@ def after_destroy(get: Get, before: dict[str, str]) -> list[dict[str, Any]]:
         if o["metadata"]["namespace"] not in ("kube-system", "kube-public", "kube-node-lease", "default")
         and (kind, o["metadata"]["name"]) not in CLUSTER_OWNED
     ]
-    crds = [c["metadata"]["name"] for c in _items(get, "crd")]
-    leftovers += [f"crd/{n}" for n in crds]
-    results.append(
-        _check("only-data-left-after-destroy", not leftovers, f"left behind: {leftovers[:20]}" if leftovers else "none")
-    )
-    return results
+    return leftovers + [f"crd/{c['metadata']['name']}" for c in _items(get, "crd")]
 
 
 def rebound(get: Get, before: dict[str, str]) -> dict[str, Any]:
     """After a second `pulumi up` the platform uses the claims that survived, not new ones."""
-    now = claims(get)
+    name = "second-up-reuses-claims"
+    try:
+        pvcs = _items(get, "pvc")
+    except EvidenceError as exc:
+        return _unreadable(name, exc)
+    now = {f"{c['metadata']['namespace']}/{c['metadata']['name']}": c["metadata"]["uid"] for c in pvcs}
     replaced = sorted(key for key, uid in before.items() if now.get(key) != uid)
-    unbound = [c["metadata"]["name"] for c in _items(get, "pvc") if c.get("status", {}).get("phase") != "Bound"]
+    unbound = [c["metadata"]["name"] for c in pvcs if c.get("status", {}).get("phase") != "Bound"]
     ok = bool(before) and not replaced and not unbound
     message = f"{len(before)} retained claims; replaced {replaced}; not Bound {unbound}"
-    return _check("second-up-reuses-claims", ok, message)
+    return _check(name, ok, message)
 
 
-def _time(obj: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(obj["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
-
-
-def after_up(get: Get, gpu: bool) -> list[dict[str, Any]]:
-    checks = [
-        crds_established,
-        gateway_listeners,
-        exists("httproutes.gateway.networking.k8s.io", 3),
-        exists("grpcroutes.gateway.networking.k8s.io"),
-        exists("referencegrants.gateway.networking.k8s.io"),
-        exists("telemetries.telemetry.istio.io"),
-        exists("servicemonitors.monitoring.coreos.com"),
-        exists("prometheusrules.monitoring.coreos.com"),
-        workloads(gpu),
-        dashboards,
-        nothing_forbidden,
-        no_pending_pods,
-        node_exporter_opt_out,
-        crds_before_istiod,
-        pvcs_bound,
+def after_up_checks(gpu: bool, events: Path | None) -> list[tuple[str, Check]]:
+    """(name, check) of every check after `pulumi up`; ``events`` is that update's engine event log."""
+    checks: list[tuple[str, Check]] = [
+        ("crds-established", crds_established),
+        ("gateway-listeners", gateway_listeners),
+        *(
+            (f"{kind}-exist", exists(kind, minimum))
+            for kind, minimum in (
+                ("httproutes.gateway.networking.k8s.io", 3),
+                ("grpcroutes.gateway.networking.k8s.io", 1),
+                ("referencegrants.gateway.networking.k8s.io", 1),
+                ("telemetries.telemetry.istio.io", 1),
+                ("servicemonitors.monitoring.coreos.com", 1),
+                ("prometheusrules.monitoring.coreos.com", 1),
+            )
+        ),
+        ("platform-workloads-exist", workloads(gpu)),
+        ("dashboard-configmaps", dashboards),
+        ("no-ingress-virtualservice-destinationrule", nothing_forbidden),
+        ("no-pending-pods", no_pending_pods),
+        ("node-exporter-sidecar-opt-out", node_exporter_opt_out),
+        ("crds-before-istiod", crds_before_istiod(events)),
+        ("pvcs-bound", pvcs_bound),
     ]
     if gpu:
-        checks.append(gpu_placement)
-    results = []
-    for check in checks:
-        try:
-            results.append(check(get))
-        except Exception as exc:  # a check that cannot read its objects fails, with the reason
-            results.append(_check(getattr(check, "__name__", "check"), False, f"{type(exc).__name__}: {exc}"))
-    return results
+        checks.append(("gpu-only-for-engines-on-gpu-node", gpu_placement))
+    return checks
+
+
+def run_check(name: str, check: Check, get: Get) -> dict[str, Any]:
+    """``check(get)``, or a failure naming why its evidence could not be read."""
+    try:
+        return check(get)
+    except EvidenceError as exc:
+        return _unreadable(name, exc)
+    except (KeyError, TypeError, AttributeError) as exc:  # an object without the fields a check reads
+        return _check(name, False, f"unexpected object shape: {type(exc).__name__}: {exc}")
+
+
+def after_up(get: Get, gpu: bool, events: Path | None = None) -> list[dict[str, Any]]:
+    return [run_check(name, check, get) for name, check in after_up_checks(gpu, events)]
+
+
+def event_log(workdir: Path, phase: str) -> Path:
+    """Where the lab asks ``pulumi up`` (``--event-log``) to write the engine events of ``phase``."""
+    return workdir / f"{phase}.events.jsonl"

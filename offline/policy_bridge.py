@@ -10,18 +10,25 @@ from offline.plan import Finding, Plan
 from offline.runner import ROOT
 
 POLICY_DIR = ROOT / "policies"
+PACK_MODULE = "llm_policies.offline"
 
 
 def evaluate(plan: Plan, config: dict[str, Any] | None = None) -> list[Finding]:
-    """Findings of every policy in the pack; the pack's own validators decide."""
+    """Findings of every policy in the pack; the pack's own validators decide.
+
+    Fail closed: a pack that is missing or does not load is a mandatory finding with the reason,
+    never a pass (nothing it would have blocked was looked at).
+    """
     if str(POLICY_DIR) not in sys.path:
         sys.path.insert(0, str(POLICY_DIR))
     try:
-        adapter = importlib.import_module("llm_policies.offline")
+        adapter = importlib.import_module(PACK_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("llm_policies"):
-            return [Finding("policy-pack", "advisory", None, "policy pack not found under policies/llm_policies")]
-        raise
+            return [Finding("policy-pack", "mandatory", None, f"policy pack not found under policies/ ({exc})")]
+        return [Finding("policy-pack", "mandatory", None, f"policy pack does not load: {exc}")]
+    except Exception as exc:  # a pack that raises while loading checks nothing: say why
+        return [Finding("policy-pack", "mandatory", None, f"policy pack does not load: {type(exc).__name__}: {exc}")]
     resources = [{**r.to_json(), "custom": r.custom} for r in plan.resources]
     return [
         Finding(f"policy:{v['policy']}", v["level"], v.get("urn"), v["message"])

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from lab import checks
 from lab.runner import Phase, Report, changed_resources
@@ -19,12 +26,183 @@ def cluster(**kinds: list[dict[str, Any]]) -> checks.Get:
     return get
 
 
-def test_crds_before_istiod_uses_creation_timestamps() -> None:
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+DEPLOY_TYPE = "kubernetes:apps/v1:Deployment"
+CRD_URN = f"urn:pulumi:dev::p::kubernetes:yaml/v2:ConfigFile${CRD_TYPE}::httproutes.gateway.networking.k8s.io"
+ISTIOD_URN = f"urn:pulumi:dev::p::kubernetes:helm.sh/v4:Chart${DEPLOY_TYPE}::mesh-istiod:istio-system/istiod"
+
+
+def event(sequence: int, key: str, typ: str, urn: str, planning: bool = False) -> str:
+    body = {"metadata": {"op": "create", "urn": urn, "type": typ}, **({"planning": True} if planning else {})}
+    return json.dumps({"sequence": sequence, "timestamp": 1767225600, key: body})
+
+
+def order_cluster() -> checks.Get:
+    """Same creation second for the CRD and istiod: timestamps cannot order them."""
     crd = {"metadata": meta("httproutes.gateway.networking.k8s.io", created="2026-01-01T00:00:05Z")}
-    early = {"metadata": meta("istiod", "istio-system", created="2026-01-01T00:00:01Z")}
-    late = {"metadata": meta("istiod", "istio-system", created="2026-01-01T00:00:09Z")}
-    assert checks.crds_before_istiod(cluster(crd=[crd], deployments=[late]))["ok"]
-    assert not checks.crds_before_istiod(cluster(crd=[crd], deployments=[early]))["ok"]
+    istiod = {"metadata": meta("istiod", "istio-system", created="2026-01-01T00:00:05Z")}
+    return cluster(crd=[crd], deployments=[istiod])
+
+
+def test_crds_before_istiod_reads_the_engine_order_not_timestamps(tmp_path: Path) -> None:
+    log = tmp_path / "up.events.jsonl"
+    log.write_text(
+        "\n".join(
+            [
+                event(3, "resourcePreEvent", CRD_TYPE, CRD_URN),
+                event(4, "resOutputsEvent", CRD_TYPE, CRD_URN),
+                event(9, "resourcePreEvent", DEPLOY_TYPE, ISTIOD_URN),
+                event(12, "resOutputsEvent", DEPLOY_TYPE, ISTIOD_URN),
+            ]
+        )
+    )
+    result = checks.crds_before_istiod(log)(order_cluster())
+    assert result["ok"], result
+    assert "event 4" in result["message"] and "event 9" in result["message"]
+
+
+def test_istiod_started_before_a_crd_finished_fails(tmp_path: Path) -> None:
+    log = tmp_path / "up.events.jsonl"
+    log.write_text(
+        "\n".join(
+            [
+                event(3, "resourcePreEvent", CRD_TYPE, CRD_URN),
+                event(5, "resourcePreEvent", DEPLOY_TYPE, ISTIOD_URN),
+                event(6, "resOutputsEvent", CRD_TYPE, CRD_URN),  # the CRD's create returned after istiod's began
+            ]
+        )
+    )
+    assert not checks.crds_before_istiod(log)(order_cluster())["ok"]
+
+
+def test_crd_order_without_evidence_fails(tmp_path: Path) -> None:
+    get = order_cluster()
+    missing = checks.crds_before_istiod(tmp_path / "absent.jsonl")
+    with pytest.raises(checks.EvidenceError, match="unreadable"):
+        missing(get)
+    with pytest.raises(checks.EvidenceError, match="no engine event log"):
+        checks.crds_before_istiod(None)(get)
+    planning_only = tmp_path / "preview.jsonl"  # a preview's planned steps are not an apply order
+    planning_only.write_text(
+        "\n".join(
+            [
+                event(1, "resOutputsEvent", CRD_TYPE, CRD_URN, planning=True),
+                event(2, "resourcePreEvent", DEPLOY_TYPE, ISTIOD_URN, planning=True),
+            ]
+        )
+    )
+    with pytest.raises(checks.EvidenceError, match="no resource steps"):
+        checks.crds_before_istiod(planning_only)(get)
+    unlogged = tmp_path / "istiod-only.jsonl"  # a CRD in the cluster the update never applied
+    unlogged.write_text(event(2, "resourcePreEvent", DEPLOY_TYPE, ISTIOD_URN))
+    result = checks.crds_before_istiod(unlogged)(get)
+    assert not result["ok"] and "httproutes.gateway.networking.k8s.io" in result["message"]
+    no_istiod = cluster(crd=[{"metadata": meta("httproutes.gateway.networking.k8s.io")}])
+    assert not checks.crds_before_istiod(unlogged)(no_istiod)["ok"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fail closed: an API server that cannot be read fails every check, with the reason
+# ---------------------------------------------------------------------------------------------
+
+DEAD_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: stopped
+  cluster: {server: "https://127.0.0.1:1"}
+contexts:
+- name: stopped
+  context: {cluster: stopped, user: nobody}
+current-context: stopped
+users:
+- name: nobody
+  user: {token: not-a-credential}
+"""
+
+
+@pytest.fixture(scope="module")
+def stopped_api_server(tmp_path_factory: pytest.TempPathFactory) -> checks.Get:
+    """``kubectl`` against a kubeconfig whose API server is 127.0.0.1:1 (nothing listens there)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        if os.environ.get("CI"):
+            pytest.fail("kubectl is not installed; CI must not skip the fail-closed checks")
+        pytest.skip("kubectl is not installed (the lab's toolchain provides it)")
+    home = tmp_path_factory.mktemp("stopped-api")
+    (home / "kubeconfig").write_text(DEAD_KUBECONFIG)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "KUBECONFIG": str(home / "kubeconfig")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([kubectl, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    return checks.kubectl_get(run)
+
+
+def runner_shaped(kind: str) -> dict[str, Any]:
+    """What ``Lab.kubectl_json`` hands back when kubectl fails: an empty list and the error."""
+    return {"items": [], "error": "The connection to the server 127.0.0.1:1 was refused"}
+
+
+def every_check() -> list[tuple[str, Any]]:
+    """(name, run(get) -> results) of every cluster check the lab runs, gpu ones included."""
+    cases: list[tuple[str, Any]] = [
+        (name, lambda get, c=check, n=name: checks.run_check(n, c, get))
+        for name, check in checks.after_up_checks(gpu=True, events=None)
+    ]
+    cases += [
+        ("data-claims-survive-destroy", lambda get: checks.after_destroy(get, {"tracing/tempo-0": "u1"})[0]),
+        ("only-data-left-after-destroy", lambda get: checks.after_destroy(get, {"tracing/tempo-0": "u1"})[1]),
+        ("second-up-reuses-claims", lambda get: checks.rebound(get, {"tracing/tempo-0": "u1"})),
+    ]
+    return cases
+
+
+@pytest.mark.parametrize(("name", "run"), every_check(), ids=[name for name, _ in every_check()])
+def test_each_check_fails_with_the_reason_against_a_stopped_api_server(
+    name: str, run: Any, stopped_api_server: checks.Get
+) -> None:
+    result = run(stopped_api_server)
+    assert result["name"] == name
+    assert result["ok"] is False, result
+    message = result["message"]
+    assert "evidence unreadable" in message and "`kubectl get " in message and "exited 1" in message, message
+    assert "127.0.0.1:1" in message, "the last line of kubectl's stderr names the unreachable server"
+
+
+@pytest.mark.parametrize(("name", "run"), every_check(), ids=[name for name, _ in every_check()])
+def test_each_check_fails_on_an_error_answer_instead_of_an_empty_list(name: str, run: Any) -> None:
+    result = run(runner_shaped)
+    assert result["ok"] is False and "127.0.0.1:1 was refused" in result["message"], result
+
+
+def test_after_up_runs_every_check_and_names_each(stopped_api_server: checks.Get) -> None:
+    results = checks.after_up(stopped_api_server, gpu=True)
+    assert [r["name"] for r in results] == [name for name, _ in checks.after_up_checks(gpu=True, events=None)]
+    assert not any(r["ok"] for r in results)
+
+
+def test_claims_before_destroy_are_never_an_empty_guess(stopped_api_server: checks.Get) -> None:
+    with pytest.raises(checks.EvidenceError, match="exited 1"):
+        checks.claims(stopped_api_server)
+
+
+def test_kubectl_answers_without_json_or_items_are_unreadable() -> None:
+    def answering(stdout: str, code: int = 0, stderr: str = "") -> checks.Get:
+        return checks.kubectl_get(lambda *args: subprocess.CompletedProcess(args, code, stdout, stderr))
+
+    with pytest.raises(checks.EvidenceError, match="printed no JSON"):
+        answering("Error from server")("pods")
+    with pytest.raises(checks.EvidenceError, match="without an items list"):
+        answering('{"kind": "Status"}')("pods")
+    with pytest.raises(checks.EvidenceError, match=r"exited 127: kubectl: not found"):
+        answering("", 127, "line one\nkubectl: not found\n")("pods")
+    assert answering('{"items": []}')("pods") == {"items": []}
+
+
+def test_a_cluster_without_pods_is_no_evidence_of_none_pending() -> None:
+    assert not checks.no_pending_pods(cluster(pods=[]))["ok"]
+    running = {"metadata": meta("a"), "status": {"phase": "Running"}}
+    assert checks.no_pending_pods(cluster(pods=[running]))["ok"]
 
 
 def test_forbidden_kinds_are_reported() -> None:

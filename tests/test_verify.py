@@ -68,6 +68,8 @@ class Platform:
     drop_http_spans: bool = False
     targets: list[dict[str, Any]] = field(default_factory=healthy_targets)
     datasource_health: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+    unguarded: set[str] = field(default_factory=set)
+    """Hosts whose API answers without credentials (a guard that was lost)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -76,6 +78,7 @@ class Platform:
         self.drop_http_spans = False
         self.targets = healthy_targets()
         self.datasource_health.clear()
+        self.unguarded.clear()
 
     def record(self, trace_ids: list[str]) -> None:
         with self.lock:
@@ -122,7 +125,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.reply(200, {"database": "ok"})
             return
         expected = "Basic " + base64.b64encode(f"admin:{GRAFANA_PASSWORD}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
+        if self.headers.get("Authorization") != expected and "grafana.local" not in self.platform.unguarded:
             self.reply(401, {"message": "Unauthorized"})
         elif path == "/api/datasources":
             self.reply(200, [{"uid": "prometheus", "name": "Prometheus", "type": "prometheus"},
@@ -157,7 +160,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def serve_litellm(self, method: str, path: str) -> None:
         if path == "/health/liveliness":
             self.reply(200, text="I'm alive!")
-        elif self.headers.get("Authorization") != f"Bearer {LITELLM_KEY}":
+        elif (self.headers.get("Authorization") != f"Bearer {LITELLM_KEY}"
+              and "litellm.local" not in self.platform.unguarded):
             self.reply(401, {"error": {"message": "Authentication Error"}})
         else:
             self.forward(method, path)
@@ -311,16 +315,55 @@ def test_healthy_platform_passes_every_check(stack: Stack, platform: Platform) -
     passed = "\n".join(lines_for(result.stdout, "PASS"))
     for host in HOSTS:
         assert f"route {host}" in passed
-    for check in ("otlp-http", "otlp-grpc", "litellm", "prometheus target engine", "prometheus target collector",
+    for check in ("auth grafana.local", "auth litellm.local", "otlp-http", "otlp-grpc", "litellm",
+                  "prometheus target engine", "prometheus target collector",
                   "prometheus target tempo", "grafana datasource prometheus", "grafana datasource tempo"):
         assert check in passed, result.stdout
     assert "model mock-llm answered" in passed
     assert "0 failed, 0 skipped" in result.stdout
+    assert "401 without credentials, 200 with them" in passed
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_open_route_refusing_the_client_is_never_a_pass(stack: Stack, platform: Platform, status: int) -> None:
+    platform.route_status["prometheus.local"] = status  # e.g. the AuthorizationPolicy refused this address
+    result = run_verify(stack, "--skip", "otlp-http", "--skip", "otlp-grpc", "--skip", "litellm",
+                        "--skip", "prometheus")
+    assert result.returncode == 1, result.stdout
+    failed = lines_for(result.stdout, "FAIL")
+    assert any("route prometheus.local" in line and f"-> {status}" in line and "adminAllowedCidrs" in line
+               for line in failed), result.stdout
+
+
+@pytest.mark.parametrize("host", ["grafana.local", "litellm.local"])
+def test_guarded_route_answering_without_credentials_fails(stack: Stack, platform: Platform, host: str) -> None:
+    platform.unguarded.add(host)
+    result = run_verify(stack, "--skip", "otlp-http", "--skip", "otlp-grpc", "--skip", "prometheus")
+    assert result.returncode == 1, result.stdout
+    failed = lines_for(result.stdout, "FAIL")
+    assert any(f"auth {host}" in line and "without credentials -> 200 (want 401/403)" in line for line in failed), (
+        result.stdout
+    )
+
+
+def test_guarded_route_refusing_the_credentials_fails(stack: Stack, platform: Platform) -> None:
+    result = run_verify(stack, "--skip", "otlp-http", "--skip", "otlp-grpc", "--skip", "prometheus",
+                        env={"GRAFANA_ADMIN_PASSWORD": "wrong"})
+    assert result.returncode == 1
+    failed = lines_for(result.stdout, "FAIL")
+    assert any("auth grafana.local" in line and "with credentials -> 401 (want 2xx)" in line for line in failed)
+    assert any(line.split()[1:3] == ["auth", "litellm.local"] for line in lines_for(result.stdout, "PASS"))
+
+
+def test_requested_skips_pass_and_say_so(stack: Stack, platform: Platform) -> None:
+    result = run_verify(stack, "--skip", "otlp-http", "--skip", "otlp-grpc", "--skip", "litellm", timeout=20)
+    assert result.returncode == 0, result.stdout
+    assert "3 skipped" in result.stdout and "not accepted" not in result.stdout
 
 
 def test_route_answering_404_fails_with_its_hostname(stack: Stack, platform: Platform) -> None:
     platform.route_status["grafana.local"] = 404
-    result = run_verify(stack, "--skip", "grafana")
+    result = run_verify(stack, "--skip", "grafana", "--skip", "auth")
     assert result.returncode == 1
     failed = lines_for(result.stdout, "FAIL")
     assert len(failed) == 1, result.stdout
@@ -388,9 +431,15 @@ def test_grpc_check_is_skipped_with_the_reason_without_grpcio(stack: Stack, plat
     (tmp_path / "grpc").mkdir()
     (tmp_path / "grpc" / "__init__.py").write_text("raise ImportError('grpcio is not installed here')\n")
     result = run_verify(stack, timeout=20, env={"PYTHONPATH": str(tmp_path)})
-    assert result.returncode == 0, result.stdout
+    assert result.returncode == 1, "a skip nobody asked for fails the run"
     skipped = lines_for(result.stdout, "SKIP")
     assert len(skipped) == 1 and "otlp-grpc" in skipped[0] and "grpcio is not installed here" in skipped[0]
+    assert "--allow-skip otlp-grpc accepts it" in skipped[0]
+    assert "(1 not accepted)" in result.stdout and "FAILED: otlp-grpc" in result.stdout
+
+    accepted = run_verify(stack, "--allow-skip", "otlp-grpc", timeout=20, env={"PYTHONPATH": str(tmp_path)})
+    assert accepted.returncode == 0, accepted.stdout
+    assert "1 skipped" in accepted.stdout and "not accepted" not in accepted.stdout
 
 
 def test_unreachable_gateway_fails_every_check_quickly(tmp_path: Path) -> None:

@@ -21,7 +21,11 @@ Grafana's datasources (``--datasource UID``, default: all) pass their health che
 Secrets come from environment variables named by ``--litellm-key-env`` and
 ``--grafana-password-env``, never from the command line. Every port can be pointed elsewhere
 (``--http-port``, ``--otlp-http-port``, ``--otlp-grpc-port``), which is how the tests run it
-against local stand-ins. Exit codes: 0 all passed (or skipped), 1 a check failed, 2 bad usage.
+against local stand-ins. A guarded route (Grafana's API, LiteLLM's) must refuse a caller without
+credentials (401/403) and answer one with them; an open route passes on 2xx/3xx only.
+
+Exit codes: 0 all passed (skips only those asked for with ``--skip`` or accepted with
+``--allow-skip``), 1 a check failed or was skipped without being accepted, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between retries (default: 2)")
     parser.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default: 10)")
     parser.add_argument("--skip", action="append", choices=CHECKS, default=[], help="leave a check out (repeat)")
+    parser.add_argument("--allow-skip", action="append", choices=CHECKS, default=[], metavar="NAME",
+                        help="accept that NAME may skip itself (e.g. otlp-grpc without grpcio); otherwise exit 1")
     return parser.parse_args(argv)
 
 
@@ -76,7 +82,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         grafana_user=args.grafana_user, grafana_password=os.environ.get(args.grafana_password_env) or None,
         litellm_key=os.environ.get(args.litellm_key_env) or None, model=args.model,
         timeout=args.timeout, interval=args.interval, request_timeout=args.request_timeout,
-        skip=frozenset(args.skip),
+        skip=frozenset(args.skip), allow_skip=frozenset(args.allow_skip),
     )
 
 
@@ -84,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(parse_args(argv))
     results = Verifier(settings).run()
     print(report(settings, results), flush=True)
-    return 1 if any(r.status == "FAIL" for r in results) else 0
+    return 1 if any(r.fails_run for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,10 @@
 
 Checks that depend on something settling (pods starting, spans ingested, targets scraped) retry
 until their deadline; a check gives PASS, FAIL or SKIP and one line saying what it saw.
+
+Fail closed: an open route passes only on 2xx/3xx (a 401/403 there is a refusal, not an answer);
+a guarded route must refuse without credentials (401/403) and answer with them (2xx); a SKIP
+counts as a failure unless it was asked for (``--skip NAME``) or accepted (``--allow-skip NAME``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from verify import otlp
 from verify.gateway import Gateway, basic_auth
 
 Status = Literal["PASS", "FAIL", "SKIP"]
-CHECKS = ("routes", "otlp-http", "otlp-grpc", "litellm", "prometheus", "grafana")
+CHECKS = ("routes", "auth", "otlp-http", "otlp-grpc", "litellm", "prometheus", "grafana")
 
 PROBE_PATHS = {
     "grafana": "/api/health",
@@ -27,6 +31,12 @@ PROBE_PATHS = {
 }
 """Per host (first label of the hostname): a path its backend answers without credentials."""
 
+GUARDED_PATHS = {
+    "grafana": "/api/datasources",
+    "litellm": "/v1/models",
+}
+"""Per host: a path that must refuse a caller without credentials and answer one with them."""
+
 TARGET_LABELS = ("job", "service", "pod", "container")
 """Target labels a ``--target NAME=MATCH`` substring is looked for in (and the scrape pool)."""
 
@@ -36,6 +46,14 @@ class Result:
     status: Status
     check: str
     detail: str
+    group: str = ""
+    """The check of ``CHECKS`` this result belongs to (what ``--skip``/``--allow-skip`` name)."""
+    accepted: bool = False
+    """For a SKIP: asked for (``--skip``) or accepted (``--allow-skip``); any other SKIP fails the run."""
+
+    @property
+    def fails_run(self) -> bool:
+        return self.status == "FAIL" or (self.status == "SKIP" and not self.accepted)
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,7 @@ class Settings:
     interval: float = 2.0
     request_timeout: float = 10.0
     skip: frozenset[str] = field(default_factory=frozenset)
+    allow_skip: frozenset[str] = field(default_factory=frozenset)
 
     def host(self, service: str) -> str:
         return f"{service}.{self.domain}"
@@ -96,8 +115,11 @@ class Verifier:
 
     def run(self) -> list[Result]:
         s = self.s
-        if "routes" not in s.skip:
-            self.routes()
+        for check, run in (("routes", self.routes), ("auth", self.guarded_routes)):
+            if check in s.skip:
+                self.add("SKIP", check, "skipped on request (--skip)")
+            else:
+                run()
         traces: dict[str, str] = {}
         for check, send in (("otlp-http", self.send_http_span), ("otlp-grpc", self.send_grpc_span),
                             ("litellm", self.chat_completion)):
@@ -114,8 +136,12 @@ class Verifier:
                 run()
         return self.results
 
-    def add(self, status: Status, check: str, detail: str) -> None:
-        self.results.append(Result(status, check, detail))
+    def add(self, status: Status, check: str, detail: str, group: str | None = None) -> None:
+        group = group or check.split()[0]
+        accepted = status == "SKIP" and (group in self.s.skip or group in self.s.allow_skip)
+        if status == "SKIP" and not accepted:
+            detail += f" [not accepted: exit 1; --allow-skip {group} accepts it]"
+        self.results.append(Result(status, check, detail, group, accepted))
 
     # --- routes ---------------------------------------------------------------------------
 
@@ -127,11 +153,40 @@ class Verifier:
         def probe(host: str) -> tuple[bool, str]:
             path = PROBE_PATHS.get(host.split(".")[0], "/")
             response = self.web.request("GET", host, path)
-            ok = response.status < 500 and response.status != 404
+            ok = 200 <= response.status < 400  # an open path: a 401/403 is a refusal, never a pass
             return ok, f"GET {self.web.url(host, path)} -> {response.status}{_route_hint(response.status)}"
 
         for host, (ok, detail) in poll_all(self.s.hostnames, probe, self.s.timeout, self.s.interval).items():
-            self.add("PASS" if ok else "FAIL", f"route {host}", detail)
+            self.add("PASS" if ok else "FAIL", f"route {host}", detail, group="routes")
+
+    def guarded_routes(self) -> None:
+        """Each guarded path refuses a caller without credentials (401/403) and answers one with them (2xx)."""
+        guarded = [h for h in self.s.hostnames if h.split(".")[0] in GUARDED_PATHS]
+        if not guarded:
+            self.add("SKIP", "auth", "no guarded hostname (grafana, litellm) among the routes")
+            return
+        credentials = {
+            "grafana": ({"Authorization": basic_auth(self.s.grafana_user, self.s.grafana_password)}
+                        if self.s.grafana_password else None, "--grafana-password-env"),
+            "litellm": ({"Authorization": f"Bearer {self.s.litellm_key}"} if self.s.litellm_key else None,
+                        "--litellm-key-env"),
+        }
+
+        def probe(host: str) -> tuple[bool, str]:
+            service = host.split(".")[0]
+            path, (headers, flag) = GUARDED_PATHS[service], credentials[service]
+            if headers is None:
+                return False, f"no credentials for {host}: set the variable named by {flag}"
+            anonymous = self.web.request("GET", host, path).status
+            if anonymous not in (401, 403):
+                return False, f"GET {self.web.url(host, path)} without credentials -> {anonymous} (want 401/403)"
+            authorized = self.web.request("GET", host, path, headers=headers).status
+            if not 200 <= authorized < 300:
+                return False, f"GET {self.web.url(host, path)} with credentials -> {authorized} (want 2xx)"
+            return True, f"GET {path}: {anonymous} without credentials, {authorized} with them"
+
+        for host, (ok, detail) in poll_all(guarded, probe, self.s.timeout, self.s.interval).items():
+            self.add("PASS" if ok else "FAIL", f"auth {host}", detail, group="auth")
 
     # --- spans ----------------------------------------------------------------------------
 
@@ -217,7 +272,7 @@ class Verifier:
             elif not ok:
                 detail = (f"trace {traces[check]} not found in Tempo within {self.s.timeout:g}s (last: {detail}); "
                           f"the span was accepted, so look at the collector's export to Tempo")
-            self.add("PASS" if ok else "FAIL", check, detail)
+            self.add("PASS" if ok else "FAIL", check, detail, group=check)
 
     # --- metrics and dashboards -----------------------------------------------------------
 
@@ -241,7 +296,7 @@ class Verifier:
         if not verdicts:
             self.add("FAIL", "prometheus", detail)
         for name, (ok, detail) in verdicts.items():
-            self.add("PASS" if ok else "FAIL", f"prometheus target {name}", detail)
+            self.add("PASS" if ok else "FAIL", f"prometheus target {name}", detail, group="prometheus")
 
     def grafana_datasources(self) -> None:
         host = self.s.host("grafana")
@@ -256,7 +311,8 @@ class Verifier:
         uids = self.s.datasources or tuple(self._listed)
         missing = [uid for uid in uids if uid not in self._listed]
         for uid in missing:
-            self.add("FAIL", f"grafana datasource {uid}", f"not provisioned (Grafana has: {sorted(self._listed)})")
+            self.add("FAIL", f"grafana datasource {uid}", f"not provisioned (Grafana has: {sorted(self._listed)})",
+                     group="grafana")
 
         def health(uid: str) -> tuple[bool, str]:
             path = f"/api/datasources/uid/{uid}/health"
@@ -265,12 +321,16 @@ class Verifier:
             if response.status == 200 and str(body.get("status", "")).upper() == "OK":
                 return True, f"{self._listed[uid]}: {body.get('message', 'OK')}"
             if response.status == 501 and uid not in self.s.datasources:
-                return True, f"{self._listed[uid]}: no health check in this plugin"
+                return True, f"{NO_HEALTH_CHECK}{self._listed[uid]}"
             return False, f"{self._listed[uid]}: GET {path} -> {response.status} {body.get('message', response.text())}"
 
         present = [uid for uid in uids if uid in self._listed]
         for uid, (ok, detail) in poll_all(present, health, self.s.timeout, self.s.interval).items():
-            self.add("PASS" if ok else "FAIL", f"grafana datasource {uid}", detail)
+            if detail.startswith(NO_HEALTH_CHECK):  # nothing was verified: a SKIP, not a PASS
+                self.add("SKIP", f"grafana datasource {uid}", detail.removeprefix(NO_HEALTH_CHECK)
+                         + ": no health check in this plugin", group="grafana")
+            else:
+                self.add("PASS" if ok else "FAIL", f"grafana datasource {uid}", detail, group="grafana")
 
     def _datasources(self, host: str, auth: dict[str, str]) -> tuple[bool, str]:
         response = self.web.request("GET", host, "/api/datasources", headers=auth)
@@ -282,7 +342,12 @@ class Verifier:
         return True, f"{len(self._listed)} datasource(s)"
 
 
+NO_HEALTH_CHECK = "no health check: "
+
+
 def _route_hint(status: int) -> str:
+    if status in (401, 403):
+        return " (refused on a path that needs no credentials: does gateway.adminAllowedCidrs admit this client?)"
     if status == 404:
         return " (no route for this host: is its HTTPRoute accepted by the Gateway?)"
     if status == 503:
@@ -316,8 +381,10 @@ def report(settings: Settings, results: list[Result]) -> str:
     lines = [f"Platform verification through the gateway {settings.gateway} (domain {settings.domain})"]
     lines += [f"  {r.status}  {r.check:<{width}}  {r.detail}" for r in results]
     counts = {status: sum(r.status == status for r in results) for status in ("PASS", "FAIL", "SKIP")}
-    lines.append(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
-    failed = [r for r in results if r.status == "FAIL"]
+    refused = sum(r.status == "SKIP" and not r.accepted for r in results)
+    lines.append(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped"
+                 + (f" ({refused} not accepted)" if refused else ""))
+    failed = [r for r in results if r.fails_run]
     if failed:
         lines.append("FAILED: " + ", ".join(r.check for r in failed))
     return "\n".join(lines)
