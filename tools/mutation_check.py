@@ -47,7 +47,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "vllm-gpu-memory-accepts-1",
         "config bounds",
-        "config.py",
+        "config/sections.py",
         "gpu_memory_utilization: float = Field(default=0.9, gt=0.0, lt=1.0)",
         "gpu_memory_utilization: float = Field(default=0.9, gt=0.0, le=1.0)",
         ("tests/test_config.py::test_bad_input_fails_before_any_resource",),
@@ -55,7 +55,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "canary-percent-unbounded",
         "config bounds",
-        "config.py",
+        "config/sections.py",
         'percent: int = Field(ge=0, le=100, description="Share of requests sent to the canary.")',
         'percent: int = Field(ge=0, le=1000, description="Share of requests sent to the canary.")',
         ("tests/test_config.py::test_bad_input_fails_before_any_resource",),
@@ -187,8 +187,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         "data-namespaces-not-retained",
         "retention",
         "components/istio_mesh.py",
-        "retain_on_delete=cfg.storage.retain_on_destroy and key in DATA_NAMESPACES",
-        "retain_on_delete=cfg.storage.retain_on_destroy and key not in DATA_NAMESPACES",
+        "retain_on_delete=args.retain_data_namespaces and key in DATA_NAMESPACES",
+        "retain_on_delete=args.retain_data_namespaces and key not in DATA_NAMESPACES",
         ("tests/test_istio_mesh.py::test_namespaces_holding_data_outlive_destroy_unless_opted_out",),
     ),
     Mutation(
@@ -203,7 +203,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "langfuse-volumes-deleted",
         "retention",
         "components/langfuse.py",
-        "opts=pulumi.ResourceOptions(parent=self, retain_on_delete=cfg.storage.retain_on_destroy),",
+        "opts=pulumi.ResourceOptions(parent=self, retain_on_delete=args.retain),",
         "opts=pulumi.ResourceOptions(parent=self, retain_on_delete=False),",
         ("tests/test_langfuse.py::test_persistence_follows_retain_on_destroy",),
     ),
