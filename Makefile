@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: preview test test-pipeline lab lint bench clean
+.PHONY: preview test test-pipeline lab lab-all toolchain lint bench clean
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,14 @@ test-pipeline: $(VENV)/.installed
 # The real Pulumi CLI on the simulated cluster (issue 11); toolchain builds are cached under ~/.cache.
 lab: $(VENV)/.installed
 	$(VENV)/bin/python -m lab run --stack $(STACK)
+
+# Every stack on one simulated cluster, reset between stacks; destroy -> up again -> destroy on gpu.
+lab-all: $(VENV)/.installed
+	$(VENV)/bin/python -m lab run --stack dev --stack gpu
+
+# The three Go builds (Pulumi CLI, simulated cluster, otelcol) on one shared Go cache, with a heartbeat.
+toolchain: $(VENV)/.installed
+	$(VENV)/bin/python -m tools.toolchain
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run.py
