@@ -141,3 +141,100 @@ def test_the_cycle_runs_on_gpu_when_it_is_in_the_run() -> None:
     assert cycle_stack(["dev"], "auto") == "dev"
     assert cycle_stack(["dev", "gpu"], "dev") == "dev"
     assert cycle_stack(["dev", "gpu"], "none") is None
+
+
+class FakeLab:
+    """The parts of ``lab.runner.Lab`` a session drives, with every pulumi phase succeeding."""
+
+    def __init__(self, stack: str, workdir: Any, log: Any, env: Any, parallel: Any, started_cluster: bool) -> None:
+        from lab.runner import Report
+
+        self.stack = stack
+        self.started_cluster = started_cluster
+        self.report = Report(stack)
+        self.calls: list[str] = []
+        self.cluster = destroyed_cluster()
+        self.project = workdir
+
+    def prepare_project(self) -> None:
+        self.calls.append("prepare")
+
+    def phase(self, name: str, *args: str) -> bool:
+        from lab.runner import Phase
+
+        self.calls.append(name)
+        self.report.phases.append(Phase(name, 1.0, True))
+        return True
+
+    def mistake(self, mistake: Any) -> None:
+        self.calls.append(mistake.name)
+        self.report.checks.append({"name": mistake.name, "ok": True, "message": "refused"})
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.cluster(*args)
+
+    def kubectl_json(self, *args: str) -> dict[str, Any]:
+        return {"items": []}
+
+    def export(self) -> dict[str, Any]:
+        return EXPORT
+
+    def count_resources(self) -> int:
+        return 5
+
+
+class FakeClusterProcess:
+    def __init__(self, env: Any, log: Any) -> None:
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> dict[str, Any]:
+        return {"name": "processes-stopped", "ok": True, "message": "stopped"}
+
+
+def test_a_session_runs_every_stack_on_one_cluster_with_the_cycle_on_gpu(monkeypatch: Any, tmp_path: Any) -> None:
+    from lab import session
+
+    labs: list[FakeLab] = []
+
+    def make_lab(*args: Any, **kwargs: Any) -> FakeLab:
+        labs.append(FakeLab(*args, **kwargs))
+        return labs[-1]
+
+    monkeypatch.setattr(session, "Lab", make_lab)
+    monkeypatch.setattr(session, "Cluster", FakeClusterProcess)
+    monkeypatch.setattr(session, "pulumi_env", lambda env, log: None)
+    monkeypatch.setattr(session, "after_up", lambda get, gpu: [{"name": "up-checks", "ok": True, "message": ""}])
+    monkeypatch.setattr(
+        session, "after_destroy", lambda get, before: [{"name": "destroyed", "ok": True, "message": ""}]
+    )
+    monkeypatch.setattr(session, "rebound", lambda get, before: {"name": "rebound", "ok": True, "message": ""})
+    run = session.Session(["dev", "gpu"], log=lambda *a: None)
+    run.run()
+    dev, gpu = labs
+    assert dev.calls == [
+        "prepare", "preview-policy", "up", "preview-no-changes", "caught-invalid-route-path", "caught-chart-ingress",
+        "destroy", "caught-custom-resource-before-its-crd",
+    ]  # fmt: skip
+    assert gpu.calls == [
+        "prepare",
+        "preview-policy",
+        "up",
+        "preview-no-changes",
+        "destroy",
+        "up-again",
+        "destroy-again",
+    ]
+    assert dev.report.cleaned and not gpu.report.cleaned, "only a stack with another after it is cleaned"
+    assert [c["name"] for c in dev.report.checks if c["name"].startswith("reset-")] == [
+        "reset-only-retained-left",
+        "reset-cluster-clean",
+    ]
+    report = run.to_json()
+    assert report["ok"], report
+    assert report["cycleStack"] == "gpu" and "skipped" in report["corpus"]
+    assert {"toolchain", "cluster-up", "preview-policy-all-stacks", "stack-dev", "stack-gpu", "total"} <= set(
+        report["seconds"]
+    )
