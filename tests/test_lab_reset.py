@@ -56,8 +56,8 @@ class FakeCluster:
         kind = args[1]
         if kind not in self.objects:
             return subprocess.CompletedProcess(args, 1, "", f'error: the server doesn\'t have a resource type "{kind}"')
-        items = [{"metadata": {"namespace": ns, "name": name}} for ns, name in self.objects[kind]]
-        return subprocess.CompletedProcess(args, 0, json.dumps({"items": items}), "")
+        listed = [{"metadata": {"namespace": ns, "name": name}} for ns, name in self.objects[kind]]
+        return subprocess.CompletedProcess(args, 0, json.dumps({"items": listed}), "")
 
 
 def test_stack_objects_reads_kind_name_namespace_and_retention() -> None:
