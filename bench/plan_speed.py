@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,16 +88,20 @@ class Process:
     max_s: float
     load_before: float
     """The 1-minute load average when the runs started (the machine may be shared)."""
+    cpu_median_s: float
+    """User + system CPU seconds of the process: what its wall time is on an idle machine (the preview
+    runs on one thread), and far less sensitive than wall time to other work on a shared machine."""
 
 
 def whole_process(stack: str, runs: int = 5) -> Process:
     """Median wall time of ``runs`` fresh ``python -m offline preview`` processes, outputs written."""
     load = os.getloadavg()[0]
-    samples = []
+    samples, cpu = [], []
     with tempfile.TemporaryDirectory(prefix="bench-preview-") as out:
         plan = Path(out) / "plan.json"
         for _ in range(runs):
             plan.unlink(missing_ok=True)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, "-m", "offline", "preview", "--stack", stack, "--out", out],
@@ -106,6 +111,8 @@ def whole_process(stack: str, runs: int = 5) -> Process:
                 check=False,
             )
             samples.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             if done.returncode not in (0, 1) or not plan.exists():  # 1: mandatory findings, outputs written
                 raise RuntimeError(f"offline preview of {stack} failed ({done.returncode}):\n{done.stdout[-2000:]}")
-    return Process(stack, runs, statistics.median(samples), min(samples), max(samples), load)
+    return Process(stack, runs, statistics.median(samples), min(samples), max(samples), load, statistics.median(cpu))
