@@ -140,11 +140,14 @@ def clean_retained(kubectl: Kubectl, objects: list[KubeObject]) -> list[str]:
     # Claims' volumes of the deleted namespaces (the fake provisioner's PersistentVolumes).
     volumes = kubectl("get", "pv", "-o", "json")
     if volumes.returncode == 0:
-        for pv in json.loads(volumes.stdout).get("items") or []:
-            claim = (pv.get("spec") or {}).get("claimRef") or {}
-            if claim.get("namespace") in retained_namespaces:
-                kubectl("delete", "pv", pv["metadata"]["name"], "--wait=true", "--timeout=60s")
-                deleted.append(f"PersistentVolume/{pv['metadata']['name']}")
+        names = [
+            pv["metadata"]["name"]
+            for pv in json.loads(volumes.stdout).get("items") or []
+            if ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace") in retained_namespaces
+        ]
+        if names:
+            kubectl("delete", "pv", *names, "--wait=true", "--timeout=120s")
+            deleted += [f"PersistentVolume/{name}" for name in names]
     return deleted
 
 
