@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
-
-from offline.preview import EXIT_CONFIG, preview
-from offline.runner import known_stacks
 
 
 def parse_set(values: list[str]) -> dict[str, str]:
@@ -22,6 +20,9 @@ def parse_set(values: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from offline.preview import EXIT_CONFIG, preview  # imported here, after the command line's gc setting
+    from offline.runner import known_stacks
+
     parser = argparse.ArgumentParser(prog="python -m offline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("preview", help="run the program under Pulumi's mock runtime and judge its plan")
@@ -59,4 +60,8 @@ def exit_now(code: int) -> None:
 
 
 if __name__ == "__main__":
+    # A preview is one short burst of allocation (the SDK's and Kubernetes types' classes, ~450
+    # registrations) whose objects all live until exit: the cyclic collector's passes over them cost
+    # about a tenth of the process's CPU and free almost nothing (peak RSS +1.5 MiB without them).
+    gc.disable()
     exit_now(main())
