@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: preview test test-pipeline lab lint bench mutation clean diff system-deps workflow-tools policy-venv
+.PHONY: preview test test-pipeline lab lab-all toolchain lint bench mutation clean diff system-deps workflow-tools policy-venv
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,14 @@ lab: $(VENV)/.installed
 # Break the guard code one mutation at a time (tools/mutation_check.py); exit 1 if a test misses one.
 mutation: $(VENV)/.installed
 	$(VENV)/bin/python tools/mutation_check.py
+
+# Every stack on one simulated cluster, reset between stacks; destroy -> up again -> destroy on gpu.
+lab-all: $(VENV)/.installed
+	$(VENV)/bin/python -m lab run --stack dev --stack gpu
+
+# The three Go builds (Pulumi CLI, simulated cluster, otelcol) on one shared Go cache, with a heartbeat.
+toolchain: $(VENV)/.installed
+	$(VENV)/bin/python -m tools.toolchain
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run.py

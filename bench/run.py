@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.critical_path import critical_path  # noqa: E402
 from bench.gpu_budget import budget  # noqa: E402
-from bench.plan_speed import measure  # noqa: E402
+from bench.plan_speed import measure, whole_process  # noqa: E402
 from bench.scaling import measure_scaling  # noqa: E402
 from offline.footprint import K3S_RESERVED_GIB, describe, footprint, gib  # noqa: E402
 from offline.preview import preview, top_component  # noqa: E402
@@ -42,14 +42,27 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== 1. Plan speed (offline preview, median of fresh processes)")
     offline_seconds: dict[str, float] = {}
     for stack in ("dev", "gpu"):
+        whole = whole_process(stack, args.runs)
         s = measure(stack, args.runs)
-        offline_seconds[stack] = s.total_s
+        offline_seconds[stack] = whole.median_s
         print(
-            f"  {stack}: {s.total_s:.2f} s total = import {s.import_s:.2f} + program {s.program_s:.2f} "
+            f"  {stack}: whole process {whole.median_s:.2f} s (`python -m offline preview --stack {stack} --out DIR`, "
+            f"interpreter start to exit, outputs written; min {whole.min_s:.2f}, max {whole.max_s:.2f}, "
+            f"n={whole.runs}, load average {whole.load_before:.2f} at the start); CPU {whole.cpu_median_s:.2f} s"
+        )
+        print(
+            f"  {stack}: in-process phases {s.total_s:.2f} s = import {s.import_s:.2f} + program {s.program_s:.2f} "
             f"+ checks {s.checks_s:.2f}; {s.resources} resources ({1000 * s.program_s / s.resources:.1f} ms each); "
             f"peak RSS {s.peak_rss_mib:.0f} MiB (n={s.runs})"
         )
-        summary.append(f"{stack}_preview={s.total_s:.2f}s")
+        summary.append(f"{stack}_preview_process={whole.median_s:.2f}s")
+        summary.append(f"{stack}_preview_process_cpu={whole.cpu_median_s:.2f}s")
+        summary.append(f"{stack}_preview_phases={s.total_s:.2f}s")
+    target = offline_seconds["gpu"] <= 3.0
+    print(
+        f"  gpu whole-process target <= 3 s: {'met' if target else 'NOT met'} ({offline_seconds['gpu']:.2f} s wall; "
+        f"load average {os.getloadavg()[0]:.2f} now: on a busy machine the CPU seconds say more)"
+    )
     scaling = measure_scaling(runs=max(1, args.runs // 2))
     for models, s in scaling.points:
         print(
@@ -114,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             "\n== Lab: real pulumi on the simulated cluster (lab-report.json of `make lab`) beside the offline preview"
         )
         report = json.loads(lab.read_text())
-        for run in report if isinstance(report, list) else [report]:
+        runs = report.get("stacks", [report]) if isinstance(report, dict) else report  # one cluster, or older
+        for run in runs:
             stack = str(run.get("stack"))
             phases = ", ".join(f"{p['name']} {p['seconds']:.0f}s" for p in run.get("phaseResults", []))
             verdict = "ok" if run.get("ok") else "FAILED"

@@ -5,6 +5,10 @@ Phases: ``pulumi preview --policy-pack policies`` (must pass), ``pulumi up``, cl
 tears down what it started. The project is copied to a scratch directory so the lab's stack
 settings (chart mirror, local CRD bundle, generated secrets by command, verification off) never
 touch the repository's stack files; the state lives in a throw-away file backend.
+
+One ``Cluster`` serves every stack of a run (``lab/session.py``); each stack is a ``Lab`` with its
+own scratch copy and state. The Pulumi CLI and the cluster's binaries come from
+``python -m tools.toolchain`` (one shared Go cache, a heartbeat while building, seconds when built).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -22,16 +27,89 @@ from pathlib import Path
 from typing import Any
 
 from lab.mistakes import Mistake, mutated_copy, verdict
-from tools.paths import shared_dir
+from tools.paths import pulumi_cache, shared_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = shared_dir()
 """The toolchain and chart mirror: ``$LLM_TRACING_SHARED``, else ``shared`` beside the checkout (a checkout
 elsewhere, such as CI's scratch clone, sets the variable)."""
 TOOLCHAIN = SHARED / "toolchain"
-PULUMI_CACHE = Path(os.environ.get("PULUMI_BUILD_CACHE", Path.home() / ".cache" / "pulumi-offline"))
+PULUMI_CACHE = pulumi_cache()
 K8S_SIM_DIR = Path(os.environ.get("K8S_SIM_DIR", "/tmp/k8s-sim"))
 K8S_SIM_BIN = Path(os.environ.get("K8S_SIM_CACHE", Path.home() / ".cache" / "k8s-sim")) / "bin"
+
+
+def build_toolchain(steps: list[str], env: dict[str, str]) -> None:
+    """``python -m tools.toolchain STEPS``: built once on the shared Go caches, seconds when built.
+
+    Its heartbeat goes straight to the console, so a long cold build shows progress every 30 s.
+    """
+    if not steps:
+        return
+    command = [sys.executable, "-m", "tools.toolchain", *steps]
+    done = subprocess.run(command, cwd=ROOT, env={**env, "LLM_TRACING_SHARED": str(SHARED)}, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"toolchain build {' '.join(steps)} failed (its log is named above)")
+
+
+def pulumi_env(env: dict[str, str], log=print) -> None:  # type: ignore[no-untyped-def]
+    """Put a Pulumi CLI in ``env``: one on PATH as is, else the offline toolchain's (built on first use)."""
+    own = shutil.which("pulumi", path=env.get("PATH"))
+    if own:
+        log(f"lab: using {own}")
+        return
+    build_toolchain(["pulumi"], env)
+    exported = subprocess.run(
+        ["bash", "-c", f"source {PULUMI_CACHE / 'env.sh'} && env -0"], capture_output=True, check=True
+    )
+    for item in exported.stdout.split(b"\0"):
+        key, _, value = item.decode().partition("=")
+        if key.startswith(("PULUMI", "PATH")):
+            env[key] = value
+
+
+class Cluster:
+    """The simulated cluster (or the one of ``KUBECONFIG``), shared by every stack of a run."""
+
+    def __init__(self, env: dict[str, str], log=print) -> None:  # type: ignore[no-untyped-def]
+        self.env = env
+        self.log = log
+        self.started = False
+        self.pids: dict[str, int] = {}
+
+    def start(self) -> None:
+        if os.environ.get("KUBECONFIG"):
+            self.log(f"lab: using the cluster of KUBECONFIG={os.environ['KUBECONFIG']}")
+            return
+        build_toolchain(["k8s-sim"], self.env)
+        _bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim purge", self.env, check=False)
+        up = f"K8S_SIM_FAKE_LB=1 K8S_SIM_FAKE_VOLUMES=1 bash {TOOLCHAIN / 'k8s-sim' / 'up.sh'}"
+        _bash(up, "k8s-sim up", self.env)
+        self.started = True
+        self.env["KUBECONFIG"] = str(K8S_SIM_DIR / "kubeconfig")
+        self.env["PATH"] = f"{K8S_SIM_BIN}:{self.env['PATH']}"
+
+    def stop(self) -> dict[str, Any] | None:
+        """Stop what the lab started (by the PIDs the toolchain recorded) and check they are gone."""
+        if not self.started:
+            return None
+        pids = {p.stem: int(p.read_text().strip()) for p in (K8S_SIM_DIR / "pids").glob("*.pid")}
+        _bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim down", self.env, check=False)
+        self.started = False
+        alive = [f"{name}({pid})" for name, pid in pids.items() if _alive(pid)]
+        return {
+            "name": "processes-stopped",
+            "ok": bool(pids) and not alive,
+            "message": f"{len(pids)} cluster processes stopped by PID" if not alive else f"still running: {alive}",
+        }
+
+
+def _bash(script: str, what: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    return done
+
 
 COPY = [
     "__main__.py",
@@ -79,6 +157,8 @@ class Report:
     checks: list[dict[str, Any]] = field(default_factory=list)
     verification: str = "off in the lab: simulated pods cannot be reached (verification.enabled=false)"
     relaxed_webhooks: list[str] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
+    """What the lab deleted by name after the stack's destroy (retained on purpose), before the next stack."""
 
     @property
     def ok(self) -> bool:
@@ -94,6 +174,7 @@ class Report:
             "checks": self.checks,
             "verification": self.verification,
             "relaxedWebhooks": self.relaxed_webhooks,
+            "cleanedAfterDestroy": self.cleaned,
         }
 
     def summary(self) -> str:
@@ -108,30 +189,25 @@ class Report:
 
 
 class Lab:
-    """One lab run: toolchain, cluster, scratch project, phases."""
+    """One stack's lab: its scratch project and state, on a cluster and CLI already in ``env``."""
 
-    def __init__(self, stack: str, workdir: Path | None = None, log=print) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        stack: str,
+        workdir: Path | None = None,
+        log=print,  # type: ignore[no-untyped-def]
+        env: dict[str, str] | None = None,
+        parallel: int | None = None,
+        started_cluster: bool = False,
+    ) -> None:
         self.stack = stack
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"lab-{stack}-"))
         self.log = log
-        self.started_cluster = False
-        self.env = dict(os.environ)
+        self.parallel = parallel
+        self.started_cluster = started_cluster
+        """On the simulated cluster the lab started: fail-closed webhooks may be relaxed there only."""
+        self.env = dict(env if env is not None else os.environ)
         self.report = Report(stack)
-
-    # -- toolchain and cluster ---------------------------------------------------------------
-    def ensure_pulumi(self) -> None:
-        """A `pulumi` on PATH as is; otherwise the offline toolchain's, built on first use."""
-        own = shutil.which("pulumi", path=self.env.get("PATH"))
-        if own:
-            self.log(f"lab: using {own}")
-        else:
-            env_sh = PULUMI_CACHE / "env.sh"
-            self._bash(f"bash {TOOLCHAIN / 'pulumi' / 'setup.sh'}", "pulumi toolchain setup")  # ~1 s when cached
-            exported = subprocess.run(["bash", "-c", f"source {env_sh} && env -0"], capture_output=True, check=True)
-            for item in exported.stdout.split(b"\0"):
-                key, _, value = item.decode().partition("=")
-                if key.startswith(("PULUMI", "PATH")):
-                    self.env[key] = value
         state = self.workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
         self.env.update(
@@ -139,32 +215,6 @@ class Lab:
             PULUMI_CONFIG_PASSPHRASE="lab-throwaway",
             PULUMI_SKIP_UPDATE_CHECK="true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-        )
-
-    def ensure_cluster(self) -> None:
-        if os.environ.get("KUBECONFIG"):
-            self.log(f"lab: using the cluster of KUBECONFIG={os.environ['KUBECONFIG']}")
-            return
-        self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'setup.sh'}", "k8s-sim setup")
-        self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim purge", check=False)
-        self._bash(f"K8S_SIM_FAKE_LB=1 K8S_SIM_FAKE_VOLUMES=1 bash {TOOLCHAIN / 'k8s-sim' / 'up.sh'}", "k8s-sim up")
-        self.started_cluster = True
-        self.env["KUBECONFIG"] = str(K8S_SIM_DIR / "kubeconfig")
-        self.env["PATH"] = f"{K8S_SIM_BIN}:{self.env['PATH']}"
-
-    def teardown(self) -> None:
-        """Stop what the lab started (by the PIDs the toolchain recorded) and check they are gone."""
-        if not self.started_cluster:
-            return
-        pids = {p.stem: int(p.read_text().strip()) for p in (K8S_SIM_DIR / "pids").glob("*.pid")}
-        self._bash(f"bash {TOOLCHAIN / 'k8s-sim' / 'down.sh'} --purge", "k8s-sim down", check=False)
-        alive = [f"{name}({pid})" for name, pid in pids.items() if _alive(pid)]
-        self.report.checks.append(
-            {
-                "name": "processes-stopped",
-                "ok": bool(pids) and not alive,
-                "message": f"{len(pids)} cluster processes stopped by PID" if not alive else f"still running: {alive}",
-            }
         )
 
     # -- project copy ------------------------------------------------------------------------
@@ -196,12 +246,6 @@ class Lab:
         return project
 
     # -- commands ----------------------------------------------------------------------------
-    def _bash(self, script: str, what: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(["bash", "-c", script], env=self.env, capture_output=True, text=True, check=False)
-        if check and done.returncode != 0:
-            raise RuntimeError(f"{what} failed:\n{(done.stdout + done.stderr)[-3000:]}")
-        return done
-
     def pulumi(self, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             ["pulumi", *args, "--non-interactive"],
@@ -217,6 +261,8 @@ class Lab:
 
     def phase(self, name: str, *args: str) -> bool:
         start = time.monotonic()
+        if self.parallel and args[0] in ("preview", "up", "destroy"):
+            args = (*args, "--parallel", str(self.parallel))
         done = self.pulumi(*args, check=False)
         seconds = time.monotonic() - start
         (self.workdir / f"{name}.log").write_text(done.stdout + done.stderr)  # the whole output, for a look later
@@ -253,10 +299,12 @@ class Lab:
         return json.loads(done.stdout)
 
     def count_resources(self) -> int:
-        done = self.pulumi("stack", "export", check=False)
-        if done.returncode != 0:
-            return 0
-        return len(json.loads(done.stdout).get("deployment", {}).get("resources") or [])
+        return len(self.export().get("deployment", {}).get("resources") or [])
+
+    def export(self) -> dict[str, Any]:
+        """The stack's state (secrets readable: it stays in memory, never written)."""
+        done = self.pulumi("stack", "export", "--show-secrets", check=False)
+        return json.loads(done.stdout) if done.returncode == 0 else {}
 
 
 def _alive(pid: int) -> bool:

@@ -18,6 +18,8 @@ from offline.plan import COMPONENT_PREFIX, Plan, Resource
 from offline.runner import ROOT, run_program
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG = 0, 1, 2
+# libyaml's emitter when PyYAML has it (ten times faster on the gpu stack's manifests; same documents)
+SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def preview(
@@ -54,7 +56,8 @@ def write_outputs(plan: Plan, out: Path) -> None:
     manifests.mkdir()
     for component, objects in sorted(manifests_by_component(plan).items()):
         documents = [obj.inputs for obj in objects]
-        (manifests / f"{component}.yaml").write_text(yaml.safe_dump_all(documents, sort_keys=True))
+        text = yaml.dump_all(documents, Dumper=SAFE_DUMPER, sort_keys=True)
+        (manifests / f"{component}.yaml").write_text(text)
 
 
 def top_component(plan: Plan, resource: Resource) -> str:

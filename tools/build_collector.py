@@ -7,9 +7,11 @@ collector config the program generates (``--stack dev --stack gpu``): a componen
 uses and the manifest lacks fails with the module line to add; one the manifest holds and no
 config uses fails too, so the binary stays the deployed image's behaviour for exactly what runs.
 
-The builder, the Go module cache and the build cache live under ``~/.cache/llm-tracing-infra``
-(``LLM_TRACING_INFRA_CACHE`` overrides), so CI on one machine reuses them; the binary is keyed by
-a hash of the manifest, the builder version and the Go version and rebuilt only when one changes.
+The builder and the binary live under ``~/.cache/llm-tracing-infra`` (``LLM_TRACING_INFRA_CACHE``
+overrides); the Go module and build caches are the ones every Go build of the project shares
+(``tools.toolchain.go_caches()``, the Pulumi toolchain's), so CI on one machine fetches each module
+once. The binary is keyed by a hash of the manifest, the builder version and the Go version and
+rebuilt only when one changes.
 Modules come from the Go module proxy only (``go env GOPROXY`` without ``direct``), with the
 local Go toolchain only (``GOTOOLCHAIN=local``): nothing else is downloaded.
 """
@@ -36,6 +38,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import versions  # noqa: E402
+from tools.paths import tool_cache  # noqa: E402
+from tools.toolchain import go_caches  # noqa: E402
 
 MANIFEST = ROOT / "tools" / "otelcol-builder.yaml"
 CORE = "go.opentelemetry.io/collector"
@@ -89,8 +93,7 @@ class GoMissing(BuildError):
 
 
 def cache_root() -> Path:
-    base = os.environ.get("LLM_TRACING_INFRA_CACHE") or str(Path.home() / ".cache" / "llm-tracing-infra")
-    return Path(base) / "otelcol"
+    return tool_cache() / "otelcol"
 
 
 def collector_release() -> str:
@@ -188,12 +191,13 @@ def go_env() -> dict[str, str]:
         raise BuildError(f"GOPROXY={proxies!r} names no module proxy; set one (never direct VCS access)")
     flags = subprocess.run([go, "env", "GOFLAGS"], capture_output=True, text=True, check=True).stdout.split()
     root = cache_root()
+    shared = go_caches()
     return {
         **os.environ,
         "GOBIN": str(root / "bin"),
-        # tools/toolchain.py points these at the cache every Go build shares
-        "GOMODCACHE": os.environ.get("GOMODCACHE") or str(root / "gomodcache"),
-        "GOCACHE": os.environ.get("GOCACHE") or str(root / "gocache"),
+        # the module and build cache every Go build of the project shares (an explicit setting wins)
+        "GOMODCACHE": os.environ.get("GOMODCACHE") or shared["GOMODCACHE"],
+        "GOCACHE": os.environ.get("GOCACHE") or shared["GOCACHE"],
         "GOPROXY": ",".join(only_proxies),
         "GOFLAGS": " ".join([f for f in flags if not f.startswith("-mod=")] + ["-mod=mod"]),
         "GOTOOLCHAIN": "local",

@@ -1,0 +1,40 @@
+"""``.ci/steps.sh``: every CI step timed, and the table printed also when a step fails."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ci(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    body = f"set -euo pipefail\nsource {ROOT / '.ci' / 'steps.sh'}\n{script}\n"
+    return subprocess.run(["bash", "-c", body], cwd=tmp_path, capture_output=True, text=True, check=False)
+
+
+def table(output: str) -> dict[str, tuple[str, str]]:
+    """step -> (seconds, cache) from the fixed-width table after the steps' own output."""
+    lines = output.split("== CI time budget", 1)[1].splitlines()[2:]
+    rows = [line for line in lines if line.strip() and not line.startswith("CI FAILED")]
+    return {line[:28].strip(): (line[29:37].strip(), line[39:].strip()) for line in rows}
+
+
+def test_a_failed_step_prints_the_table_so_far_and_its_exit_status(tmp_path: Path) -> None:
+    (tmp_path / "cache").mkdir()
+    steps = "step 'first step' - true\nstep 'with cache' cache true\nstep broken missing false\nstep never - true"
+    done = ci(steps, tmp_path)
+    assert done.returncode == 1
+    rows = table(done.stdout)
+    assert list(rows) == ["first step", "with cache", "broken", "total"]
+    assert rows["first step"][1] == "-" and rows["with cache"][1] == "warm" and rows["broken"][1] == "cold, FAILED"
+    assert "CI FAILED (exit 1)" in done.stdout
+    assert "== never" not in done.stdout
+
+
+def test_every_step_shows_its_seconds_when_all_pass(tmp_path: Path) -> None:
+    done = ci("step slow - sleep 1.1\nstep quick - true", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "== slow: " in done.stdout and "CI FAILED" not in done.stdout
+    rows = table(done.stdout)
+    assert int(rows["slow"][0]) >= 1 and int(rows["total"][0]) >= int(rows["slow"][0])

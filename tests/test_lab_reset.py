@@ -1,0 +1,240 @@
+"""The reset between lab stacks, on a fake kubectl (the lab runs it for real on the simulated cluster)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+from lab import reset
+from lab.session import cycle_stack
+
+
+def resource(kind: str, name: str, namespace: str = "", api: str = "v1", retain: bool = False) -> dict[str, Any]:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "urn": f"urn:pulumi:dev::p::kubernetes:x:{kind}::{name}",
+        "custom": True,
+        "type": f"kubernetes:core/v1:{kind}",
+        "outputs": {"apiVersion": api, "kind": kind, "metadata": metadata},
+        **({"retainOnDelete": True} if retain else {}),
+    }
+
+
+EXPORT = {
+    "deployment": {
+        "resources": [
+            {"urn": "urn:provider", "custom": True, "type": "pulumi:providers:kubernetes"},
+            {"urn": "urn:chart", "custom": False, "type": "kubernetes:helm.sh/v4:Chart"},
+            resource("Namespace", "langfuse", retain=True),
+            resource("Namespace", "gateway"),
+            resource("Secret", "langfuse-salt", "langfuse", retain=True),
+            resource("Deployment", "litellm", "llm", api="apps/v1"),
+            resource("ClusterRole", "kps-operator", api="rbac.authorization.k8s.io/v1"),
+        ]
+    }
+}
+
+
+class FakeCluster:
+    """``kubectl get/delete`` over a dict of resource argument -> items; unknown kinds are gone."""
+
+    def __init__(self, objects: dict[str, list[tuple[str, str]]]) -> None:
+        self.objects = objects
+        self.deleted: list[tuple[str, ...]] = []
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        if args[0] == "delete":
+            self.deleted.append(args[1:3] if args[1] != "namespace" else tuple(a for a in args[1:] if "--" not in a))
+            if args[1] == "namespace":
+                names = {a for a in args[2:] if not a.startswith("--")}
+                for key in ("namespaces", "Namespace"):
+                    self.objects[key] = [o for o in self.objects[key] if o[1] not in names]
+                for key, items in self.objects.items():
+                    self.objects[key] = [o for o in items if o[0] not in names]
+            return subprocess.CompletedProcess(args, 0, "", "")
+        kind = args[1]
+        if kind not in self.objects:
+            return subprocess.CompletedProcess(args, 1, "", f'error: the server doesn\'t have a resource type "{kind}"')
+        listed = [{"metadata": {"namespace": ns, "name": name}} for ns, name in self.objects[kind]]
+        return subprocess.CompletedProcess(args, 0, json.dumps({"items": listed}), "")
+
+
+def test_stack_objects_reads_kind_name_namespace_and_retention() -> None:
+    objects, unreadable = reset.stack_objects(EXPORT)
+    assert not unreadable
+    assert [o.label() for o in objects if o.retained] == ["Namespace/langfuse", "Secret/langfuse/langfuse-salt"]
+    assert {o.resource for o in objects} == {
+        "Namespace",
+        "Secret",
+        "Deployment.v1.apps",
+        "ClusterRole.v1.rbac.authorization.k8s.io",
+    }
+
+
+def test_an_object_without_kind_or_name_is_unreadable_and_fails_the_check() -> None:
+    export = {"deployment": {"resources": [{"urn": "u", "custom": True, "type": "kubernetes:core/v1:Secret"}]}}
+    objects, unreadable = reset.stack_objects(export)
+    assert objects == [] and unreadable == ["u"]
+    result = reset.only_retained_left(FakeCluster({"namespaces": []}), objects, unreadable)
+    assert not result["ok"]
+
+
+def destroyed_cluster() -> FakeCluster:
+    return FakeCluster(
+        {
+            "namespaces": [("", "default"), ("", "kube-system"), ("", "langfuse")],
+            "Namespace": [("", "default"), ("", "kube-system"), ("", "langfuse")],
+            "Secret": [("langfuse", "langfuse-salt")],
+            "Deployment.v1.apps": [],
+            "ClusterRole.v1.rbac.authorization.k8s.io": [("", "system:basic-user")],
+            "pvc": [("langfuse", "data-postgres-0")],
+            "pv": [],
+        }
+    )
+
+
+def test_only_retained_objects_may_survive_destroy() -> None:
+    objects, unreadable = reset.stack_objects(EXPORT)
+    cluster = destroyed_cluster()
+    result = reset.only_retained_left(cluster, objects, unreadable)
+    assert result["ok"], result
+    cluster.objects["Deployment.v1.apps"] = [("llm", "litellm")]
+    result = reset.only_retained_left(cluster, objects, unreadable)
+    assert not result["ok"] and "Deployment/llm/litellm" in result["message"]
+
+
+def test_a_namespace_the_stack_did_not_retain_is_a_leftover() -> None:
+    objects, unreadable = reset.stack_objects(EXPORT)
+    cluster = destroyed_cluster()
+    cluster.objects["namespaces"].append(("", "llm"))
+    result = reset.only_retained_left(cluster, objects, unreadable)
+    assert not result["ok"] and "llm" in result["message"]
+
+
+def test_a_kind_that_cannot_be_listed_fails_closed() -> None:
+    objects, unreadable = reset.stack_objects(EXPORT)
+    cluster = destroyed_cluster()
+
+    def broken(*args: str) -> subprocess.CompletedProcess[str]:
+        if args[:2] == ("get", "Secret"):
+            return subprocess.CompletedProcess(args, 1, "", "Unable to connect to the server")
+        return cluster(*args)
+
+    result = reset.only_retained_left(broken, objects, unreadable)
+    assert not result["ok"] and "could not list" in result["message"]
+
+
+def test_cleaning_deletes_retained_namespaces_and_then_the_cluster_is_clean() -> None:
+    objects, _ = reset.stack_objects(EXPORT)
+    cluster = destroyed_cluster()
+    assert not reset.cluster_clean(cluster, objects)["ok"]
+    deleted = reset.clean_retained(cluster, objects)
+    assert deleted == ["Namespace/langfuse (with its claims and retained Secrets)"]
+    assert ("namespace", "langfuse") in cluster.deleted
+    result = reset.cluster_clean(cluster, objects)
+    assert result["ok"], result
+
+
+def test_the_cycle_runs_on_gpu_when_it_is_in_the_run() -> None:
+    assert cycle_stack(["dev", "gpu"], "auto") == "gpu"
+    assert cycle_stack(["dev"], "auto") == "dev"
+    assert cycle_stack(["dev", "gpu"], "dev") == "dev"
+    assert cycle_stack(["dev", "gpu"], "none") is None
+
+
+class FakeLab:
+    """The parts of ``lab.runner.Lab`` a session drives, with every pulumi phase succeeding."""
+
+    def __init__(self, stack: str, workdir: Any, log: Any, env: Any, parallel: Any, started_cluster: bool) -> None:
+        from lab.runner import Report
+
+        self.stack = stack
+        self.started_cluster = started_cluster
+        self.report = Report(stack)
+        self.calls: list[str] = []
+        self.cluster = destroyed_cluster()
+        self.project = workdir
+
+    def prepare_project(self) -> None:
+        self.calls.append("prepare")
+
+    def phase(self, name: str, *args: str) -> bool:
+        from lab.runner import Phase
+
+        self.calls.append(name)
+        self.report.phases.append(Phase(name, 1.0, True))
+        return True
+
+    def mistake(self, mistake: Any) -> None:
+        self.calls.append(mistake.name)
+        self.report.checks.append({"name": mistake.name, "ok": True, "message": "refused"})
+
+    def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.cluster(*args)
+
+    def kubectl_json(self, *args: str) -> dict[str, Any]:
+        return {"items": []}
+
+    def export(self) -> dict[str, Any]:
+        return EXPORT
+
+    def count_resources(self) -> int:
+        return 5
+
+
+class FakeClusterProcess:
+    def __init__(self, env: Any, log: Any) -> None:
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> dict[str, Any]:
+        return {"name": "processes-stopped", "ok": True, "message": "stopped"}
+
+
+def test_a_session_runs_every_stack_on_one_cluster_with_the_cycle_on_gpu(monkeypatch: Any, tmp_path: Any) -> None:
+    from lab import session
+
+    labs: list[FakeLab] = []
+
+    def make_lab(*args: Any, **kwargs: Any) -> FakeLab:
+        labs.append(FakeLab(*args, **kwargs))
+        return labs[-1]
+
+    monkeypatch.setattr(session, "Lab", make_lab)
+    monkeypatch.setattr(session, "Cluster", FakeClusterProcess)
+    monkeypatch.setattr(session, "pulumi_env", lambda env, log: None)
+    monkeypatch.setattr(session, "after_up", lambda get, gpu: [{"name": "up-checks", "ok": True, "message": ""}])
+    monkeypatch.setattr(
+        session, "after_destroy", lambda get, before: [{"name": "destroyed", "ok": True, "message": ""}]
+    )
+    monkeypatch.setattr(session, "rebound", lambda get, before: {"name": "rebound", "ok": True, "message": ""})
+    run = session.Session(["dev", "gpu"], log=lambda *a: None)
+    run.run()
+    dev, gpu = labs
+    assert dev.calls == [
+        "prepare", "preview-policy", "up", "preview-no-changes", "caught-invalid-route-path", "caught-chart-ingress",
+        "destroy", "caught-custom-resource-before-its-crd",
+    ]  # fmt: skip
+    assert gpu.calls == [
+        "prepare",
+        "preview-policy",
+        "up",
+        "preview-no-changes",
+        "destroy",
+        "up-again",
+        "destroy-again",
+    ]
+    assert dev.report.cleaned and not gpu.report.cleaned, "only a stack with another after it is cleaned"
+    assert [c["name"] for c in dev.report.checks if c["name"].startswith("reset-")] == [
+        "reset-only-retained-left",
+        "reset-cluster-clean",
+    ]
+    report = run.to_json()
+    assert report["ok"], report
+    assert report["cycleStack"] == "gpu" and "skipped" in report["corpus"]
+    assert {"toolchain", "cluster-up", "preview-policy-all-stacks", "stack-dev", "stack-gpu", "total"} <= set(
+        report["seconds"]
+    )
