@@ -140,10 +140,13 @@ class LiteLlm(pulumi.ComponentResource):
                 _secret_env("LANGFUSE_SECRET_KEY", LANGFUSE_SECRET, "secretKey"),
             ]
 
-        document = yaml.safe_dump(
-            proxy_config(args.engines, langfuse=args.langfuse is not None, prometheus=cfg.litellm.prometheus_metrics),
-            sort_keys=False,
+        # gateway.canary.percent as LiteLLM weights (issue 20; imported here to keep the change one hunk)
+        from components.litellm_canary import weighted
+
+        generated = proxy_config(
+            args.engines, langfuse=args.langfuse is not None, prometheus=cfg.litellm.prometheus_metrics
         )
+        document = yaml.safe_dump(weighted(generated, cfg.gateway.canary), sort_keys=False)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={"name": f"{NAME}-config", "namespace": args.namespace, "labels": app_labels},
