@@ -141,6 +141,27 @@ def test_keda_prometheus_triggers_are_checked() -> None:
     assert len(messages) == 1 and "ScaledObject test trigger uses vllm:num_requests_waiting_total" in messages[0]
 
 
+def test_a_table_nothing_relies_on_may_differ_from_what_a_program_deploys() -> None:
+    # vLLM bumped, but no panel or rule asks for a vLLM metric any more: the vLLM table proves nothing here.
+    plan = copy.deepcopy(stack_plan("gpu"))
+    for resource in plan.resources:
+        text = json.dumps(resource.inputs).replace("vllm-openai:v0.11.0", "vllm-openai:v0.12.0")
+        if resource.is_kubernetes_object and resource.kind in ("ConfigMap", "PrometheusRule"):
+            text = text.replace("vllm:", "other:")
+        resource.inputs = json.loads(text)
+    assert metric_contract.pinned_version("image:vllm", plan) == "v0.12.0"
+    messages = _mandatory(plan)
+    assert any("other:kv_cache_usage_perc" in m for m in messages)
+    assert not any("contract/vllm.yaml" in m for m in messages)
+
+
+def test_a_dashboard_config_map_that_is_not_a_dashboard_is_a_finding() -> None:
+    plan = copy.deepcopy(stack_plan("dev"))
+    (dashboard, *_) = [r for r in plan.k8s("ConfigMap") if "grafana_dashboard" in r.metadata.get("labels", {})]
+    dashboard.inputs["data"] = {"broken.json": "{not json"}
+    assert any("holds no readable dashboard" in m for m in _mandatory(plan))
+
+
 def test_an_unreadable_expression_is_a_finding_not_a_pass() -> None:
     broken = {"groups": [{"name": "g", "rules": [{"alert": "A", "expr": "up{"}]}]}
     messages = _mandatory(_with(stack_plan("dev"), _object("PrometheusRule", "monitoring.coreos.com/v1", broken)))
@@ -156,7 +177,8 @@ def test_a_version_bump_without_a_refreshed_table_fails() -> None:
     for resource in bumped:
         resource.inputs = json.loads(text_by_urn[resource.urn].replace(f"vllm-openai:{pinned}", "vllm-openai:v0.12.0"))
     messages = [f.message for f in check.check_metric_contract(plan) if f.level == "mandatory"]
-    assert any("metrics/contract/vllm.yaml lists vllm v0.11.0, but the platform pins v0.12.0" in m for m in messages)
+    stale = "metrics/contract/vllm.yaml lists vllm v0.11.0, but the platform pins v0.12.0 (image:vllm) and uses"
+    assert any(stale in m for m in messages)
 
 
 # ---------------------------------------------------------------------------------------------

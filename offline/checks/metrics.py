@@ -22,6 +22,8 @@ from offline.checks.gateway import chart_name
 from offline.plan import Finding, Plan
 
 CHECK = "metric-contract"
+DASHBOARD_LABEL = "grafana_dashboard"
+"""The label Grafana's sidecar provisions dashboards from (components.monitoring_stack)."""
 LABEL_VALUES = re.compile(r"^\s*label_values\s*\((.*),\s*[A-Za-z_][A-Za-z0-9_]*\s*\)\s*$", re.S)
 QUERY_RESULT = re.compile(r"^\s*query_result\s*\((.*)\)\s*$", re.S)
 
@@ -141,28 +143,33 @@ def _explain(name: str, tables: list[metric_contract.SourceTable], known: set[st
     return f"did you mean {' or '.join(close)}?" if close else "no pinned source exposes it"
 
 
+def unreadable(plan: Plan) -> list[Finding]:
+    """Rule objects and dashboard ConfigMaps whose expressions cannot be read: fail closed, not pass."""
+    findings = []
+    for rule in plan.k8s("PrometheusRule", "monitoring.coreos.com/"):
+        groups = (rule.inputs.get("spec") or {}).get("groups") if isinstance(rule.inputs.get("spec"), dict) else None
+        if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+            findings.append(Finding(CHECK, "mandatory", rule.urn, f"PrometheusRule {rule.k8s_name}: groups unreadable"))
+    dashboards = {urn for urn, _ in _dashboard_models(plan)}
+    for config_map in plan.k8s("ConfigMap"):
+        labels = config_map.metadata.get("labels") or {}
+        if DASHBOARD_LABEL in labels and config_map.urn not in dashboards:
+            message = f"ConfigMap {config_map.k8s_name} is labelled {DASHBOARD_LABEL} but holds no readable dashboard"
+            findings.append(Finding(CHECK, "mandatory", config_map.urn, message))
+    return findings
+
+
 def check_metric_contract(plan: Plan) -> list[Finding]:
-    findings: list[Finding] = []
     try:
         tables = metric_contract.load()
     except (OSError, ValueError) as exc:  # fail closed: no contract, no pass
         return [Finding(CHECK, "mandatory", None, f"cannot read the metric contract: {exc}")]
-    for table in tables:
-        pinned = metric_contract.pinned_version(table.pin, plan)
-        if pinned != table.version:
-            findings.append(Finding(
-                CHECK, "mandatory", None,
-                f"metrics/contract/{table.source}.yaml lists {table.source} {table.version}, but the platform pins "
-                f"{pinned} ({table.pin}): refresh the table from that version ({table.reference.get('repo')})",
-            ))
+    findings = unreadable(plan)
     rules, recorded = rule_usages(plan)
     usages = dashboard_usages(plan) + rules + autoscaler_usages(plan)
-    if not usages and any(chart_name(c) == "kube-prometheus-stack" for c in plan.charts()):
-        findings.append(Finding(
-            CHECK, "mandatory", None, "monitoring is deployed but no dashboard or rule expression was found to check"
-        ))
     known = set().union(*(t.metrics for t in tables)) | recorded
     deprecated = {base: (t, why) for t in tables for base, why in t.deprecated.items()}
+    used: set[str] = set()
     seen: set[tuple[str, str]] = set()  # one finding per place and name, not per quantile query
     for usage in usages:
         try:
@@ -171,6 +178,7 @@ def check_metric_contract(plan: Plan) -> list[Finding]:
             message = f"{usage.where}: cannot read the expression ({exc})"
             findings.append(Finding(CHECK, "mandatory", usage.urn, message))
             continue
+        used |= names
         for name in sorted(names):
             if (usage.where, name) in seen:
                 continue
@@ -186,6 +194,17 @@ def check_metric_contract(plan: Plan) -> list[Finding]:
                 findings.append(Finding(
                     CHECK, "advisory", usage.urn, f"{usage.where} uses {name}: {table.source} {table.version}: {why}"
                 ))
+    # A table proves something only at the version deployed: check those the expressions rely on.
+    for table in tables:
+        relied_on = used & (table.metrics | set(table.hidden))
+        pinned = metric_contract.pinned_version(table.pin, plan)
+        if relied_on and pinned != table.version:
+            findings.append(Finding(
+                CHECK, "mandatory", None,
+                f"metrics/contract/{table.source}.yaml lists {table.source} {table.version}, but the platform pins "
+                f"{pinned} ({table.pin}) and uses {len(relied_on)} of its metrics: refresh the table from that "
+                f"version ({table.reference.get('repo')})",
+            ))
     return findings
 
 
