@@ -40,7 +40,8 @@ def build(version: str = ALERTMANAGER) -> Path:
         return target
     env = {**go_env(), "GOBIN": str(target.parent), "GOFLAGS": ""}  # pkg@version takes no -mod flag
     target.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["go", "install", f"{PACKAGE}@{version}"], env=env, check=True)
+    stamp = f"-X github.com/prometheus/common/version.Version={version.lstrip('v')}"  # so --version tells
+    subprocess.run(["go", "install", f"-ldflags={stamp}", f"{PACKAGE}@{version}"], env=env, check=True)
     return target
 
 
