@@ -178,7 +178,7 @@ if cfg.litellm.enabled:
         LiteLlmArgs(
             settings=cfg.litellm, namespace=mesh.namespace("litellm"), image=cfg.versions.image("litellm"),
             generated_secrets=cfg.generated_secrets, master_key=secrets.get("litellmMasterKey"), engines=engines,
-            tracing=tracing.endpoints, langfuse=observer.connection if observer else None,
+            canary=cfg.gateway.canary, tracing=tracing.endpoints, langfuse=observer.connection if observer else None,
             monitoring_crds=monitoring.crds,
         ),
         ready_in("litellm"),

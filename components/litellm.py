@@ -40,7 +40,8 @@ from components.contracts import (
     ServiceRef,
     TracingEndpoints,
 )
-from config.sections import GeneratedSecrets, Litellm
+from components.litellm_canary import weighted
+from config.sections import Canary, GeneratedSecrets, Litellm
 
 NAME = "litellm"
 PORT = 4000
@@ -62,6 +63,8 @@ class LiteLlmArgs(BaseModel):
     master_key: pulumi.Output[str] | None = None
     """The ``litellmMasterKey`` secret; generated when None."""
     engines: list[EngineEndpoint]
+    canary: Canary | None = None
+    """``gateway.canary``: the same split as the ``llm`` route, as LiteLLM weights."""
     tracing: TracingEndpoints
     langfuse: LangfuseConnection | None = None
     monitoring_crds: CrdReadiness
@@ -146,10 +149,10 @@ class LiteLlm(pulumi.ComponentResource):
                 _secret_env("LANGFUSE_SECRET_KEY", LANGFUSE_SECRET, "secretKey"),
             ]
 
-        document = yaml.safe_dump(
-            proxy_config(args.engines, langfuse=args.langfuse is not None, prometheus=settings.prometheus_metrics),
-            sort_keys=False,
+        generated = proxy_config(
+            args.engines, langfuse=args.langfuse is not None, prometheus=settings.prometheus_metrics
         )
+        document = yaml.safe_dump(weighted(generated, args.canary), sort_keys=False)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata={"name": f"{NAME}-config", "namespace": ns, "labels": app_labels},
