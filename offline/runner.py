@@ -8,9 +8,6 @@ provider fills in (names, cluster addresses), so Output-derived wiring resolves 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import json
 import logging
 import os
@@ -33,8 +30,6 @@ PROJECT = "llm-tracing-infra"
 FAKE_SECRET = "offline-placeholder-not-a-real-secret"
 """What a ``secure:`` value of the stack file reads as in the offline preview."""
 
-_SOURCE_MARKERS = (FAKE_SECRET, "offline-random-", "offline-command-", b"offline-random-".hex())
-"""How values from secret config, generated secrets (also hex-encoded) read in the offline preview."""
 _SIG_KEY = sdk.SIG_KEY
 _SECRET_VALUE = sdk.SECRET_SIG
 _RESOURCE_REF = sdk.RESOURCE_REF_SIG
@@ -47,13 +42,14 @@ _UNKNOWN = sdk.UNKNOWN
 
 
 def stack_config(
-    stack: str, overrides: dict[str, str] | None = None, root: Path = ROOT
+    stack: str, overrides: dict[str, str] | None = None, root: Path = ROOT, secrets: dict[str, str] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """Config map and secret keys for ``stack``: its stack file, then ``--set`` overrides.
+    """Config map and secret keys for ``stack``: its stack file, then ``--set`` overrides, then ``--secret``s.
 
     Overrides behave like ``pulumi config set --path KEY VALUE``: ``vllm.gpuMemoryUtilization=0.5``
     sets one nested key; the value is kept as the string the CLI would store, and JSON objects or
-    lists are accepted for object-valued keys.
+    lists are accepted for object-valued keys. ``secrets`` behave like ``pulumi config set --secret KEY
+    VALUE``: top-level keys, stored as secret config (e.g. a real-looking ``langfuseCredentialSeed``).
     """
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
@@ -68,6 +64,10 @@ def stack_config(
             secret_keys.add(full)
     for key, value in (overrides or {}).items():
         _set_path(tree, key if ":" in key.split(".")[0] else f"{PROJECT}:{key}", _parse_override(value))
+    for key, value in (secrets or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        tree[full] = value
+        secret_keys.add(full)
     flat = {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in tree.items()}
     flat = {k: _scalar(v) if not isinstance(tree[k], dict | list) else v for k, v in flat.items()}
     return flat, sorted(secret_keys)
@@ -154,11 +154,16 @@ def _scalar(value: Any) -> str:
 
 
 def _clean(value: Any) -> Any:
-    """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints."""
+    """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints.
+
+    Every secret-marked value reads ``[secret]``, as the engine shows it, whatever its content:
+    values derived from a secret (e.g. HMAC of ``langfuseCredentialSeed``) carry no recognisable
+    part of it, so only the mark itself can say what is secret.
+    """
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_VALUE:
-            return SECRET if _from_secret_source(value.get("value")) else _clean(value.get("value"))
+            return SECRET
         if sig == _RESOURCE_REF:
             return value.get("urn")
         return {k: _clean(v) for k, v in value.items()}
@@ -169,26 +174,6 @@ def _clean(value: Any) -> Any:
     if value == _UNKNOWN:
         return "[unknown]"
     return value
-
-
-def _from_secret_source(value: Any) -> bool:
-    """True when a secret-marked value carries a secret config value or a generated secret.
-
-    pulumi-kubernetes marks every Secret's data secret, literals typed into the program included.
-    Values that come from a real secret source are hidden as ``[secret]``; a literal stays as
-    written (it is in the source code already), so the policy pack can flag it.
-    """
-    if isinstance(value, dict):
-        return any(_from_secret_source(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_from_secret_source(v) for v in value)
-    if not isinstance(value, str):
-        return False
-    texts = [value]
-    for token in value.split():  # also "Basic <base64>" and similar
-        with contextlib.suppress(binascii.Error, ValueError):
-            texts.append(base64.b64decode(token, validate=True).decode("utf-8", "replace"))
-    return any(marker in text for text in texts for marker in _SOURCE_MARKERS)
 
 
 class CapturingMonitor(sdk.MockMonitor):
@@ -311,13 +296,14 @@ def run_program(
     overrides: dict[str, str] | None = None,
     program: Path | None = None,
     root: Path = ROOT,
+    secrets: dict[str, str] | None = None,
 ) -> Plan:
     """Run ``program`` (default: the project's ``__main__.py``) for ``stack`` and capture its plan.
 
     Raises whatever the program raises (``config.ConfigError`` for bad configuration); the
     resources registered up to that point are on ``exc.plan`` for tests that assert none were.
     """
-    config_map, secret_keys = stack_config(stack, overrides, root)
+    config_map, secret_keys = stack_config(stack, overrides, root, secrets)
     mocks = PlatformMocks()
     monitor = CapturingMonitor(mocks, stack)
     sdk.reset_stack_root()  # a fresh Stack resource per run: exports must not carry over
