@@ -14,6 +14,7 @@ import os
 import re
 import runpy
 import sys
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from config.loading import ConfigError
 from config.stack_file import read_config
 from offline import sdk_internals as sdk
 from offline.plan import SECRET, Plan, Resource
+from offline.source_literals import SourceLiterals
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "llm-tracing-infra"
@@ -153,22 +155,27 @@ def _scalar(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, literals: Container[str] = ()) -> Any:
     """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints.
 
-    Every secret-marked value reads ``[secret]``, as the engine shows it, whatever its content:
-    values derived from a secret (e.g. HMAC of ``langfuseCredentialSeed``) carry no recognisable
-    part of it, so only the mark itself can say what is secret.
+    A secret-marked value reads ``[secret]`` whatever its content: a value derived from a secret
+    (e.g. HMAC of ``langfuseCredentialSeed``) shares nothing with it, so only the mark can say what
+    is secret. The one exception: a value whose every string is a quoted literal of the program
+    (``literals``) is shown, since pulumi-kubernetes marks literals in a Secret secret too.
     """
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_VALUE:
+            inner = value.get("value")
+            strings = _strings(inner)
+            if strings and all(s in literals for s in strings):
+                return _clean(inner, literals)
             return SECRET
         if sig == _RESOURCE_REF:
             return value.get("urn")
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: _clean(v, literals) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [_clean(v, literals) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if value == _UNKNOWN:
@@ -176,12 +183,21 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
 class CapturingMonitor(sdk.MockMonitor):
     """The SDK's mock monitor, recording each registration the way the engine receives it."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str, literals: Container[str] = ()) -> None:
         super().__init__(mocks)
         self.stack = stack
+        self.literals = literals
         self.captured: list[Resource] = []
         self.options: dict[str, dict[str, Any]] = {}
 
@@ -207,6 +223,7 @@ class CapturingMonitor(sdk.MockMonitor):
                 state[key] = {_SIG_KEY: _SECRET_VALUE, "value": state[key]}
         self.resources[urn] = sdk.MockMonitor.ResourceRegistration(urn, id_ or "", state)
         stack_urn = self.make_urn("", "pulumi:pulumi:Stack", f"{PROJECT}-{self.stack}")
+        wire = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
         self.captured.append(
             Resource(
                 urn=urn,
@@ -216,7 +233,7 @@ class CapturingMonitor(sdk.MockMonitor):
                 custom=bool(request.custom),
                 remote=bool(request.remote),
                 dependencies=sorted(set(request.dependencies)),
-                inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
+                inputs=_clean(wire, self.literals),
             )
         )
         self.options[urn] = {
@@ -305,14 +322,14 @@ def run_program(
     """
     config_map, secret_keys = stack_config(stack, overrides, root, secrets)
     mocks = PlatformMocks()
-    monitor = CapturingMonitor(mocks, stack)
+    target = program or root / "__main__.py"
+    monitor = CapturingMonitor(mocks, stack, SourceLiterals([root, target.parent]))
     sdk.reset_stack_root()  # a fresh Stack resource per run: exports must not carry over
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logging.getLogger("offline.program")
     )
     pulumi.runtime.set_all_config(config_map, secret_keys)
     sdk.install_callbacks(OfflineCallbacks())
-    target = program or root / "__main__.py"
     saved_path, saved_cwd = list(sys.path), os.getcwd()
     sys.path[:0] = [str(target.parent), str(root)]
     os.chdir(target.parent)
