@@ -21,7 +21,7 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 
-from config.loading import ConfigError
+from config.loading import SEED_KEYS, ConfigError
 from config.stack_file import read_config
 from offline import sdk_internals as sdk
 from offline.plan import SECRET, Plan, Resource
@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "llm-tracing-infra"
 FAKE_SECRET = "offline-placeholder-not-a-real-secret"
 """What a ``secure:`` value of the stack file reads as in the offline preview."""
+FAKE_SEED = FAKE_SECRET.encode().hex()
+"""What a ``secure:`` seed (``config.loading.SEED_KEYS``) reads as: FAKE_SECRET in hex, 37 bytes, valid as a seed."""
 
 _SIG_KEY = sdk.SIG_KEY
 _SECRET_VALUE = sdk.SECRET_SIG
@@ -64,6 +66,8 @@ def stack_config(
         tree[full], has_secret = _replace_secure(value)
         if has_secret:
             secret_keys.add(full)
+            if full.removeprefix(f"{PROJECT}:") in SEED_KEYS and tree[full] == FAKE_SECRET:
+                tree[full] = FAKE_SEED
     for key, value in (overrides or {}).items():
         _set_path(tree, key if ":" in key.split(".")[0] else f"{PROJECT}:{key}", _parse_override(value))
     for key, value in (secrets or {}).items():
