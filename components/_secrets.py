@@ -3,7 +3,7 @@
 By default they come from ``pulumi_random.RandomPassword``. Where the random provider plugin
 cannot be installed (air-gapped CLIs, the lab's offline toolchain), ``generatedSecrets.provider:
 command`` makes them with ``pulumi_command.local.Command`` instead: the command runs once at
-create, its stdout is stored in state and marked secret, so a re-run changes nothing.
+create, its stdout is stored in state and marked secret (and never logged), so a re-run changes nothing.
 Either way the value is a secret Output and is never written into a manifest.
 
 Given a ``seed`` (a config secret, see ``CredentialSeed``), the value is derived from it instead
@@ -76,9 +76,12 @@ def generated_secret(
             "import secrets, string; "
             f"print({prefix!r} + ''.join(secrets.choice({chars}) for _ in range({length})), end='')"
         )
+        # stdout is the secret: kept out of the engine's log (stderr still explains a failure) and
+        # marked secret in state.
         generated = command.local.Command(
             name,
             create=f'python3 -c "{script}"',
+            logging=command.local.Logging.STDERR,
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["stdout"])),
         )
         return pulumi.Output.secret(generated.stdout.apply(str))
