@@ -25,7 +25,7 @@ from config.loading import SEED_KEYS, ConfigError
 from config.stack_file import read_config
 from offline import sdk_internals as sdk
 from offline.plan import SECRET, Plan, Resource
-from offline.source_literals import SourceLiterals
+from offline.source_literals import SourceLiterals, plain_config_strings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "llm-tracing-infra"
@@ -325,9 +325,10 @@ def run_program(
     resources registered up to that point are on ``exc.plan`` for tests that assert none were.
     """
     config_map, secret_keys = stack_config(stack, overrides, root, secrets)
-    mocks = PlatformMocks()
     target = program or root / "__main__.py"
-    monitor = CapturingMonitor(mocks, stack, SourceLiterals([root, target.parent]))
+    literals = SourceLiterals([root, target.parent], plain_config_strings(config_map, secret_keys))
+    mocks = PlatformMocks()
+    monitor = CapturingMonitor(mocks, stack, literals)
     sdk.reset_stack_root()  # a fresh Stack resource per run: exports must not carry over
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logging.getLogger("offline.program")
