@@ -267,6 +267,17 @@ def test_v1_keeps_the_credentials_of_stacks_deployed_before_v2() -> None:
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_derived_credential_is_a_secret_output(version: str) -> None:
+    from config.sections import GeneratedSecrets
+
+    made = _secrets.generated_secret(
+        "langfuse-salt", GeneratedSecrets(), opts=pulumi.ResourceOptions(), seed=seed(version)
+    )
+    assert _sync_await(made.is_secret()), "a credential derived from the seed lost its secret mark"
+    assert _sync_await(made.future()) == derived(SEED, seed(version).message("langfuse-salt"), 32, "alnum")
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
 def test_seeded_credentials_never_appear_in_clear(
     version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
