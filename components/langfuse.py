@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict
 
 import versions
 from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
-from components._secrets import generated_secret
+from components._secrets import CredentialSeed, generated_secret
 from components.charts import helm_chart
 from components.contracts import LangfuseConnection, LangfuseEndpoints, NamespaceRef, ServiceRef
 from config.sections import Charts, GeneratedSecrets
@@ -128,10 +128,14 @@ class Langfuse(pulumi.ComponentResource):
                 "pulumi config set --secret langfuseCredentialSeed $(openssl rand -hex 32)"
             )
 
-        def secret(suffix: str, **kwargs: Any) -> pulumi.Output[str]:
-            return generated_secret(
-                f"{name}-{suffix}", args.generated_secrets, opts=child, seed=args.credential_seed, **kwargs
+        seed = None
+        if args.credential_seed is not None:
+            seed = CredentialSeed(
+                args.credential_seed, lf.credential_derivation, project=pulumi.get_project(), stack=pulumi.get_stack()
             )
+
+        def secret(suffix: str, **kwargs: Any) -> pulumi.Output[str]:
+            return generated_secret(f"{name}-{suffix}", args.generated_secrets, opts=child, seed=seed, **kwargs)
 
         public_key = secret("project-public-key", alphabet="hex", prefix="pk-lf-")
         secret_key = secret("project-secret-key", alphabet="hex", prefix="sk-lf-")

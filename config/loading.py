@@ -9,7 +9,10 @@ with one line per problem: the key as the user writes it, the value given, and w
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +39,38 @@ SECRET_KEYS: dict[str, str] = {
     "langfuseCredentialSeed": "Seed of Langfuse's generated credentials (e.g. `openssl rand -hex 32`): with it a "
     "`pulumi up` after `pulumi destroy` opens the retained Langfuse data again; random when unset",
 }
+
+
+SEED_KEYS = ("langfuseCredentialSeed",)
+"""Secrets credentials are derived from: they must hold at least ``SEED_BYTES`` random bytes."""
+SEED_BYTES = 32
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def _seed_bytes(text: str) -> bytes | None:
+    """The bytes a hex or base64 (standard or URL-safe) seed stands for; None when it is neither."""
+    if _HEX.fullmatch(text):
+        return bytes.fromhex(text[: len(text) // 2 * 2])
+    try:
+        return base64.b64decode(text.translate(str.maketrans("-_", "+/")), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def seed_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` is no seed of >= 32 random bytes, or None when it is one (never shows the value)."""
+    fix = f'set one with `pulumi config set --secret {key} "$(openssl rand -hex 32)"`'
+    seed = _seed_bytes(value) if isinstance(value, str) else None
+    if seed is None:
+        return f"{PROJECT}:{key}: is neither hex nor base64 (value not shown: it is a secret); {fix}"
+    if len(seed) < SEED_BYTES:
+        return (
+            f"{PROJECT}:{key}: holds {len(seed)} bytes, at least {SEED_BYTES} random bytes are needed "
+            f"(64+ hex characters, or base64 of 32+ bytes); {fix}"
+        )
+    if len(set(seed)) < 8:
+        return f"{PROJECT}:{key}: is not random ({len(set(seed))} distinct byte values in {len(seed)}); {fix}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -113,6 +148,7 @@ def validate(raw: dict[str, Any], secret_keys: set[str], rules: Sequence[Rule] =
     for rule in rules:
         problems.extend(rule(stack))
     problems.extend(_missing_secrets(stack, set(raw)))
+    problems.extend(p for key in SEED_KEYS if key in raw and (p := seed_problem(key, raw[key])) is not None)
     if problems:
         raise ConfigError(problems)
     return stack

@@ -471,6 +471,13 @@ class Langfuse(_Model):
     keeper_resources: Resources = resources("100m", "128Mi", "500m", "1Gi")
     s3_resources: Resources = resources("100m", "256Mi", "1", "1Gi")
     operator_resources: Resources = resources("50m", "64Mi", "500m", "256Mi")
+    credential_derivation: Literal["v1", "v2"] = Field(
+        default="v2",
+        description=(
+            "How credentials derive from langfuseCredentialSeed: v2 (default) separates them by project, stack "
+            "and purpose; v1 is the derivation before v2, for stacks whose retained data was encrypted with it."
+        ),
+    )
 
     @model_validator(mode="after")
     def _email(self) -> Langfuse:

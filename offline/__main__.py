@@ -1,4 +1,5 @@
-"""``python -m offline preview --stack dev|gpu [--out DIR] [--set KEY=VALUE ...] [--program FILE]``
+"""``python -m offline preview --stack dev|gpu [--out DIR] [--set KEY=VALUE ...] [--secret KEY=VALUE ...]
+[--program FILE]``
 and ``python -m offline diff --base REF [--stack S ...] [--out FILE] [--summary]``."""
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import sys
 from pathlib import Path
 
 
-def parse_set(values: list[str]) -> dict[str, str]:
+def parse_set(
+    values: list[str], flag: str = "--set", like: str = "pulumi config set --path KEY VALUE"
+) -> dict[str, str]:
     overrides: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SystemExit(f"error: --set takes KEY=VALUE (like `pulumi config set --path KEY VALUE`), got {item!r}")
+            raise SystemExit(f"error: {flag} takes KEY=VALUE (like `{like}`), got {item!r}")
         overrides[key] = value
     return overrides
 
@@ -38,6 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="override a config key, e.g. vllm.gpuMemoryUtilization=0.8 (repeatable)",
     )
+    run.add_argument(
+        "--secret",
+        dest="secrets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a secret config key, like `pulumi config set --secret KEY VALUE` (repeatable)",
+    )
     run.add_argument("--program", type=Path, default=None, help="run this program instead of __main__.py")
     diff_cli.add_parser(sub)
     args = parser.parse_args(argv)
@@ -45,10 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         return diff_cli.run(args)
     try:
         overrides = parse_set(args.overrides)
+        secrets = parse_set(args.secrets, "--secret", "pulumi config set --secret KEY VALUE")
     except SystemExit as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
-    _, code = preview(args.stack, overrides, program=args.program.resolve() if args.program else None, out=args.out)
+    program = args.program.resolve() if args.program else None
+    _, code = preview(args.stack, overrides, program=program, out=args.out, secrets=secrets)
     return code
 
 

@@ -29,11 +29,12 @@ def preview(
     out: Path | None = None,
     stream: TextIO | None = None,
     root: Path = ROOT,
+    secrets: dict[str, str] | None = None,
 ) -> tuple[Plan | None, int]:
     """Run everything the offline preview does; return the plan (None on bad config) and exit code."""
     stream = stream or sys.stdout
     try:
-        plan = run_program(stack, overrides, program=program, root=root)
+        plan = run_program(stack, overrides, program=program, root=root, secrets=secrets)
     except pulumi.RunError as exc:
         print(f"error: {exc}", file=stream)
         return None, EXIT_CONFIG

@@ -8,33 +8,32 @@ provider fills in (names, cluster addresses), so Output-derived wiring resolves 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import json
 import logging
 import os
 import re
 import runpy
 import sys
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from google.protobuf import json_format
 
-from config.loading import ConfigError
+from config.loading import SEED_KEYS, ConfigError
 from config.stack_file import read_config
 from offline import sdk_internals as sdk
 from offline.plan import SECRET, Plan, Resource
+from offline.source_literals import SourceLiterals, plain_config_strings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "llm-tracing-infra"
 FAKE_SECRET = "offline-placeholder-not-a-real-secret"
 """What a ``secure:`` value of the stack file reads as in the offline preview."""
+FAKE_SEED = FAKE_SECRET.encode().hex()
+"""What a ``secure:`` seed (``config.loading.SEED_KEYS``) reads as: FAKE_SECRET in hex, 37 bytes, valid as a seed."""
 
-_SOURCE_MARKERS = (FAKE_SECRET, "offline-random-", "offline-command-", b"offline-random-".hex())
-"""How values from secret config, generated secrets (also hex-encoded) read in the offline preview."""
 _SIG_KEY = sdk.SIG_KEY
 _SECRET_VALUE = sdk.SECRET_SIG
 _RESOURCE_REF = sdk.RESOURCE_REF_SIG
@@ -47,13 +46,14 @@ _UNKNOWN = sdk.UNKNOWN
 
 
 def stack_config(
-    stack: str, overrides: dict[str, str] | None = None, root: Path = ROOT
+    stack: str, overrides: dict[str, str] | None = None, root: Path = ROOT, secrets: dict[str, str] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """Config map and secret keys for ``stack``: its stack file, then ``--set`` overrides.
+    """Config map and secret keys for ``stack``: its stack file, then ``--set`` overrides, then ``--secret``s.
 
     Overrides behave like ``pulumi config set --path KEY VALUE``: ``vllm.gpuMemoryUtilization=0.5``
     sets one nested key; the value is kept as the string the CLI would store, and JSON objects or
-    lists are accepted for object-valued keys.
+    lists are accepted for object-valued keys. ``secrets`` behave like ``pulumi config set --secret KEY
+    VALUE``: top-level keys, stored as secret config (e.g. a real-looking ``langfuseCredentialSeed``).
     """
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
@@ -66,8 +66,14 @@ def stack_config(
         tree[full], has_secret = _replace_secure(value)
         if has_secret:
             secret_keys.add(full)
+            if full.removeprefix(f"{PROJECT}:") in SEED_KEYS and tree[full] == FAKE_SECRET:
+                tree[full] = FAKE_SEED
     for key, value in (overrides or {}).items():
         _set_path(tree, key if ":" in key.split(".")[0] else f"{PROJECT}:{key}", _parse_override(value))
+    for key, value in (secrets or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        tree[full] = value
+        secret_keys.add(full)
     flat = {k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in tree.items()}
     flat = {k: _scalar(v) if not isinstance(tree[k], dict | list) else v for k, v in flat.items()}
     return flat, sorted(secret_keys)
@@ -153,17 +159,27 @@ def _scalar(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _clean(value: Any) -> Any:
-    """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints."""
+def _clean(value: Any, literals: Container[str] = ()) -> Any:
+    """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints.
+
+    A secret-marked value reads ``[secret]`` whatever its content: a value derived from a secret
+    (e.g. HMAC of ``langfuseCredentialSeed``) shares nothing with it, so only the mark can say what
+    is secret. The one exception: a value whose every string is a quoted literal of the program
+    (``literals``) is shown, since pulumi-kubernetes marks literals in a Secret secret too.
+    """
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_VALUE:
-            return SECRET if _from_secret_source(value.get("value")) else _clean(value.get("value"))
+            inner = value.get("value")
+            strings = _strings(inner)
+            if strings and all(s in literals for s in strings):
+                return _clean(inner, literals)
+            return SECRET
         if sig == _RESOURCE_REF:
             return value.get("urn")
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: _clean(v, literals) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [_clean(v, literals) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if value == _UNKNOWN:
@@ -171,32 +187,21 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _from_secret_source(value: Any) -> bool:
-    """True when a secret-marked value carries a secret config value or a generated secret.
-
-    pulumi-kubernetes marks every Secret's data secret, literals typed into the program included.
-    Values that come from a real secret source are hidden as ``[secret]``; a literal stays as
-    written (it is in the source code already), so the policy pack can flag it.
-    """
+def _strings(value: Any) -> list[str]:
     if isinstance(value, dict):
-        return any(_from_secret_source(v) for v in value.values())
+        return [s for v in value.values() for s in _strings(v)]
     if isinstance(value, list):
-        return any(_from_secret_source(v) for v in value)
-    if not isinstance(value, str):
-        return False
-    texts = [value]
-    for token in value.split():  # also "Basic <base64>" and similar
-        with contextlib.suppress(binascii.Error, ValueError):
-            texts.append(base64.b64decode(token, validate=True).decode("utf-8", "replace"))
-    return any(marker in text for text in texts for marker in _SOURCE_MARKERS)
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
 
 
 class CapturingMonitor(sdk.MockMonitor):
     """The SDK's mock monitor, recording each registration the way the engine receives it."""
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, stack: str, literals: Container[str] = ()) -> None:
         super().__init__(mocks)
         self.stack = stack
+        self.literals = literals
         self.captured: list[Resource] = []
         self.options: dict[str, dict[str, Any]] = {}
 
@@ -222,6 +227,7 @@ class CapturingMonitor(sdk.MockMonitor):
                 state[key] = {_SIG_KEY: _SECRET_VALUE, "value": state[key]}
         self.resources[urn] = sdk.MockMonitor.ResourceRegistration(urn, id_ or "", state)
         stack_urn = self.make_urn("", "pulumi:pulumi:Stack", f"{PROJECT}-{self.stack}")
+        wire = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
         self.captured.append(
             Resource(
                 urn=urn,
@@ -231,7 +237,7 @@ class CapturingMonitor(sdk.MockMonitor):
                 custom=bool(request.custom),
                 remote=bool(request.remote),
                 dependencies=sorted(set(request.dependencies)),
-                inputs=_clean(json_format.MessageToDict(request.object, preserving_proto_field_name=True)),
+                inputs=_clean(wire, self.literals),
             )
         )
         self.options[urn] = {
@@ -311,22 +317,24 @@ def run_program(
     overrides: dict[str, str] | None = None,
     program: Path | None = None,
     root: Path = ROOT,
+    secrets: dict[str, str] | None = None,
 ) -> Plan:
     """Run ``program`` (default: the project's ``__main__.py``) for ``stack`` and capture its plan.
 
     Raises whatever the program raises (``config.ConfigError`` for bad configuration); the
     resources registered up to that point are on ``exc.plan`` for tests that assert none were.
     """
-    config_map, secret_keys = stack_config(stack, overrides, root)
+    config_map, secret_keys = stack_config(stack, overrides, root, secrets)
+    target = program or root / "__main__.py"
+    literals = SourceLiterals([root, target.parent], plain_config_strings(config_map, secret_keys))
     mocks = PlatformMocks()
-    monitor = CapturingMonitor(mocks, stack)
+    monitor = CapturingMonitor(mocks, stack, literals)
     sdk.reset_stack_root()  # a fresh Stack resource per run: exports must not carry over
     pulumi.runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor, logger=logging.getLogger("offline.program")
     )
     pulumi.runtime.set_all_config(config_map, secret_keys)
     sdk.install_callbacks(OfflineCallbacks())
-    target = program or root / "__main__.py"
     saved_path, saved_cwd = list(sys.path), os.getcwd()
     sys.path[:0] = [str(target.parent), str(root)]
     os.chdir(target.parent)

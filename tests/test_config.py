@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -278,6 +279,7 @@ CATALOGUE: list[tuple[str, dict[str, str], list[str]]] = [
     ("dev", {"monitoring.alertmanager.receiver": "webhook"}, ["alertmanagerWebhookUrl", "receiver=webhook"]),
     ("dev", {"grafanaAdminPassword": "xyz"}, [f"{P}:grafanaAdminPassword", "plain text"]),
     ("dev", {"litellmMasterKey": "sk-1"}, [f"{P}:litellmMasterKey", "plain text"]),
+    ("gpu", {"langfuse.credentialDerivation": "v3"}, [f"{P}:langfuse.credentialDerivation", "v3"]),
     ("dev", {"k3s.host": "local", "kubernetes.context": "x"}, ["k3s.host=local", "kubernetes.kubeconfig/context"]),
     ("dev", {"charts.source": "mirror", "charts.mirror": "/nonexistent/charts"}, ["charts.mirror", "not a directory"]),
 ]
@@ -305,6 +307,59 @@ def test_bad_input_exits_2_naming_the_key(stack: str, overrides: dict[str, str],
     assert (plan, code) == (None, EXIT_CONFIG), text
     assert any(all(fragment in line for fragment in expected) for line in text.splitlines()), text
     assert "Traceback" not in text
+
+
+SEED_KEY = "langfuseCredentialSeed"
+WEAK_SEEDS = {
+    "a password": "correct horse battery staple",
+    "31 bytes of hex": "ab12cd34" * 7 + "ef1234",
+    "short base64": base64.b64encode(bytes(range(31))).decode(),
+    "no randomness": "00" * 32,
+    "empty": "",
+    "hex with a newline": "0123456789abcdef" * 4 + "\n",
+}
+
+
+@pytest.mark.parametrize("value", WEAK_SEEDS.values(), ids=WEAK_SEEDS.keys())
+def test_weak_seed_fails_before_any_resource(value: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        run_program("gpu", secrets={SEED_KEY: value})
+    (problem,) = caught.value.problems
+    assert f"{P}:{SEED_KEY}" in problem and "openssl rand -hex 32" in problem
+    assert value.strip() == "" or value.strip() not in problem, "a secret's value must never be printed"
+    registered = getattr(caught.value, "plan", None)
+    assert registered is None or registered.resources == [], "a resource was registered before validation"
+
+
+def test_weak_seed_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from offline.__main__ import main
+
+    code = main(["preview", "--stack", "gpu", "--secret", f"{SEED_KEY}=hunter2"])
+    output = capsys.readouterr()
+    assert code == EXIT_CONFIG and f"{P}:{SEED_KEY}" in output.out and "hunter2" not in output.out + output.err
+
+
+STRONG_SEEDS = {
+    "openssl rand -hex 32": bytes(range(100, 132)).hex(),
+    "openssl rand -base64 32": base64.b64encode(bytes(range(32))).decode(),
+    "URL-safe base64 of 48 bytes": base64.urlsafe_b64encode(bytes(range(200, 248))).decode(),
+    "128 hex characters": bytes(range(64)).hex().upper(),
+}
+
+
+@pytest.mark.parametrize("value", STRONG_SEEDS.values(), ids=STRONG_SEEDS.keys())
+def test_strong_seed_is_accepted(value: str) -> None:
+    config.validate({SEED_KEY: value}, {SEED_KEY})
+    assert config.loading.seed_problem(SEED_KEY, value) is None
+
+
+def test_secure_seed_of_the_stack_file_passes_the_seed_check(tmp_path: Path) -> None:
+    """The offline preview's placeholder for a ``secure:`` seed is itself a valid seed."""
+    stack_file = (ROOT / "Pulumi.gpu.yaml").read_text()
+    (tmp_path / "Pulumi.gpu.yaml").write_text(stack_file + f"  {P}:{SEED_KEY}:\n    secure: v1:x\n")
+    values, secret_keys = stack_config("gpu", root=tmp_path)
+    assert f"{P}:{SEED_KEY}" in secret_keys
+    assert config.loading.seed_problem(SEED_KEY, values[f"{P}:{SEED_KEY}"]) is None
 
 
 def test_the_catalogue_is_large() -> None:

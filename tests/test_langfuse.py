@@ -7,6 +7,7 @@ cert-manager install or names, and the plan must follow.
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +18,12 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 import versions
-from components import langfuse
+from components import _secrets, langfuse
+from components._secrets import CredentialSeed, derived
 from offline.checks.gateway import chart_name
 from offline.checks.tracing import resolve
 from offline.plan import SECRET, Plan, Resource
+from offline.preview import preview
 from offline.runner import ROOT, run_program
 from tests.conftest import one, stack_cfg
 from tests.support import stack_plan
@@ -227,14 +230,76 @@ def test_chart_app_secret_is_never_stored_empty(gpu_plan: Plan) -> None:
     assert transform(empty, "kubernetes:core/v1:ConfigMap") is None
 
 
+SEED = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+def seed(version: str = "v2", project: str = "llm-tracing-infra", stack: str = "gpu") -> CredentialSeed:
+    return CredentialSeed(pulumi.Output.from_input(SEED), version, project, stack)  # type: ignore[arg-type]
+
+
 def test_credentials_derive_from_the_seed_when_set() -> None:
     # Same seed, same credentials: a `pulumi up` after `pulumi destroy` opens the retained data again.
-    from components._secrets import derived
-
     a = derived("seed-1", "langfuse-salt", 32, "alnum")
     assert a == derived("seed-1", "langfuse-salt", 32, "alnum") and len(a) == 32 and a.isalnum()
     assert a != derived("seed-2", "langfuse-salt", 32, "alnum") != derived("seed-1", "langfuse-other", 32, "alnum")
     assert set(derived("s", "k", 64, "hex")) <= set("0123456789abcdef")
+
+
+def test_v2_separates_credentials_by_project_stack_and_purpose() -> None:
+    def value(credential: CredentialSeed, purpose: str = "langfuse-salt") -> str:
+        return derived(SEED, credential.message(purpose), 32, "alnum")
+
+    base = value(seed())
+    others = [value(seed(stack="dev")), value(seed(project="other-project")), value(seed(), "langfuse-nextauth-secret")]
+    assert len({base, *others}) == 4, "one seed must not give the same credential to two stacks, projects or uses"
+    # No ambiguity from joining fields: ("a-b", "c") and ("a", "b-c") are different messages.
+    assert seed(project="a-b", stack="c").message("p") != seed(project="a", stack="b-c").message("p")
+
+
+def test_v1_keeps_the_credentials_of_stacks_deployed_before_v2() -> None:
+    """Known answers of the derivation before v2 (computed with it): retained data must open again."""
+    assert seed("v1").message("langfuse-salt") == "langfuse-salt"
+    assert seed("v1", stack="dev").message("langfuse-salt") == "langfuse-salt"
+    assert derived(SEED, seed("v1").message("langfuse-salt"), 32, "alnum") == "YXl9UU9FPVKWF1wR5ULUuorUv7SgqEuM"
+    key = derived(SEED, seed("v1").message("langfuse-project-secret-key"), 32, "hex")
+    assert key == "b9212dd10a56b3e26010378f9d52186f"
+    assert derived(SEED, seed("v2").message("langfuse-salt"), 32, "alnum") != "YXl9UU9FPVKWF1wR5ULUuorUv7SgqEuM"
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_derived_credential_is_a_secret_output(version: str) -> None:
+    from config.sections import GeneratedSecrets
+
+    made = _secrets.generated_secret(
+        "langfuse-salt", GeneratedSecrets(), opts=pulumi.ResourceOptions(), seed=seed(version)
+    )
+    assert _sync_await(made.is_secret()), "a credential derived from the seed lost its secret mark"
+    assert _sync_await(made.future()) == derived(SEED, seed(version).message("langfuse-salt"), 32, "alnum")
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_seeded_credentials_never_appear_in_clear(
+    version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Derived credentials are Pulumi secrets end to end: ``[secret]`` in plan.json and the manifests."""
+    made: list[str] = []
+
+    def recording(*args: Any) -> str:
+        made.append(value := derived(*args))
+        return value
+
+    monkeypatch.setattr(_secrets, "derived", recording)
+    out = tmp_path / "out"
+    plan, code = preview(
+        "gpu", {"langfuse.credentialDerivation": version}, out=out, stream=io.StringIO(),
+        secrets={"langfuseCredentialSeed": SEED},
+    )
+    assert code == 0 and plan is not None
+    assert len(made) == 11, made  # every Langfuse credential was derived, none generated
+    texts = [(out / "plan.json").read_text(), *(p.read_text() for p in (out / "manifests").iterdir())]
+    leaked = [v for v in made for t in texts if v in t or base64.b64encode(v.encode()).decode() in t]
+    assert not leaked, f"derived credentials in clear: {leaked}"
+    assert all(r.inputs["stringData"] == SECRET for r in langfuse_secrets(plan))
 
 
 def test_seeded_credentials_need_no_generator_resources(tmp_path: Path, gpu_plan: Plan) -> None:

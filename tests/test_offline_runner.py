@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -78,12 +79,39 @@ def test_secrets_read_as_placeholder(tmp_path: Path) -> None:
     assert FAKE_SECRET not in plan.dumps()
 
 
+def test_every_secret_marked_value_reads_as_secret(tmp_path: Path) -> None:
+    """Secretness is the mark, not the content: a value derived from a secret shares nothing with it."""
+    program = write_program(tmp_path, True)
+    derived = 'pulumi.Config().require_secret("token").apply(lambda t: hashlib.sha256(t.encode()).hexdigest())'
+    text = program.read_text().replace('pulumi.Config().require_secret("token")', derived)
+    program.write_text("import hashlib\n" + text)
+    plan = run_program("dev", program=program, root=tmp_path)
+    assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == SECRET
+    assert hashlib.sha256(FAKE_SECRET.encode()).hexdigest() not in plan.dumps()
+
+
 def test_a_literal_marked_secret_stays_visible_for_the_policies(tmp_path: Path) -> None:
     program = write_program(tmp_path, True)
     program.write_text(program.read_text().replace('pulumi.Config().require_secret("token")', '"hunter2"'))
     plan = run_program("dev", program=program, root=tmp_path)
     # pulumi-kubernetes marks every Secret's data secret; a literal in the source is still a literal
     assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == {"token": "hunter2"}
+
+
+def test_a_secret_next_to_a_literal_hides_both(tmp_path: Path) -> None:
+    program = write_program(tmp_path, True)
+    secret = 'pulumi.Config().require_secret("token")'
+    program.write_text(program.read_text().replace(f'{{"token": {secret}}}', f'{{"user": "admin", "token": {secret}}}'))
+    plan = run_program("dev", program=program, root=tmp_path)
+    assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == SECRET
+
+
+def test_secret_flag_sets_secret_config(tmp_path: Path) -> None:
+    """``--secret KEY=VALUE`` is ``pulumi config set --secret``: the program reads it as a secret."""
+    program = write_program(tmp_path, True)
+    plan = run_program("dev", program=program, root=tmp_path, secrets={"token": "real-looking-token-value"})
+    assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == SECRET
+    assert "real-looking-token-value" not in plan.dumps()
 
 
 def test_plan_json_contract_and_manifests(tmp_path: Path) -> None:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+import pulumi
+import pulumi_command as command
 import pytest
 
+from components import _secrets
+from config.sections import GeneratedSecrets
 from offline.plan import SECRET, Plan
 from offline.runner import run_program
 from tests.support import stack_plan
@@ -60,6 +65,46 @@ def test_derived_credentials_are_exported_as_secrets(tmp_path: Path) -> None:
     plan = seeded_plan(tmp_path)
     for name in CREDENTIALS["gpu"]:
         assert plan.outputs.get(name) == SECRET, f"{name}: {plan.outputs.get(name)!r}"
+
+
+@pytest.mark.parametrize("derivation", ["v1", "v2"])
+def test_credentials_derived_from_a_real_seed_are_exported_as_secrets(derivation: str) -> None:
+    seed = bytes(range(7, 39)).hex()  # what `openssl rand -hex 32` gives: passes the seed check
+    plan = run_program(
+        "gpu", {"langfuse.credentialDerivation": derivation}, secrets={"langfuseCredentialSeed": seed}
+    )
+    for name in CREDENTIALS["gpu"]:
+        assert plan.outputs.get(name) == SECRET, f"{name}: {plan.outputs.get(name)!r}"
+    clear = [k for k, v in plan.outputs.items() if CREDENTIAL_LIKE.search(k) and v != SECRET]
+    assert not clear, f"credential-like outputs in clear: {clear}"
+
+
+@pytest.mark.parametrize("stack", ["dev", "gpu"])
+def test_secret_generating_commands_never_log_stdout(stack: str) -> None:
+    """``generatedSecrets.provider=command``: the generator's stdout is the secret, so it is not logged."""
+    plan = run_program(stack, {"generatedSecrets.provider": "command"})
+    commands = [r for r in plan.resources if r.type == "command:local:Command"]
+    generators = [r for r in commands if "secrets.choice" in r.inputs["create"]]
+    assert len(generators) >= 2, "the command provider made no generator Commands"
+    logged = [r.name for r in generators if r.inputs.get("logging") not in ("stderr", "none")]
+    assert not logged, f"generator Commands that log stdout: {logged}"
+
+
+def test_generator_command_marks_stdout_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generator asks the engine to keep its stdout secret in state (``additional_secret_outputs``)."""
+    made: list[dict[str, Any]] = []
+
+    class Recording:
+        def __init__(self, name: str, **kwargs: Any) -> None:
+            made.append(kwargs)
+            self.stdout = pulumi.Output.from_input("x")
+
+    monkeypatch.setattr(_secrets.command.local, "Command", Recording)
+    settings = GeneratedSecrets(provider="command")
+    _secrets.generated_secret("probe", settings, opts=pulumi.ResourceOptions())
+    (kwargs,) = made
+    assert kwargs["logging"] in (command.local.Logging.STDERR, command.local.Logging.NONE)
+    assert "stdout" in (kwargs["opts"].additional_secret_outputs or [])
 
 
 def test_no_output_carries_a_generated_value_in_clear() -> None:
