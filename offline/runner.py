@@ -28,6 +28,7 @@ from pulumi.runtime.proto import callback_pb2, resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from offline import render
 from offline.plan import SECRET, Plan, Resource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +139,7 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_VALUE:
-            return SECRET if _from_secret_source(value.get("value")) else _clean(value.get("value"))
+            return _clean_secret(value.get("value"))
         if sig == _RESOURCE_REF:
             return value.get("urn")
         return {k: _clean(v) for k, v in value.items()}
@@ -149,6 +150,13 @@ def _clean(value: Any) -> Any:
     if value == _UNKNOWN:
         return "[unknown]"
     return value
+
+
+def _clean_secret(value: Any) -> Any:
+    """A secret-marked value, judged per key: a map that mixes secret and literal values keeps its literals."""
+    if isinstance(value, dict) and value.get(_SIG_KEY) is None:
+        return {k: _clean_secret(v) for k, v in value.items()}
+    return SECRET if _from_secret_source(value) else _clean(value)
 
 
 def _from_secret_source(value: Any) -> bool:
@@ -240,6 +248,9 @@ class OfflineCallbacks:
 class PlatformMocks(pulumi.runtime.Mocks):
     """Outputs = inputs, plus what providers fill in: object names, addresses, random values."""
 
+    def __init__(self, session: render.Session | None = None) -> None:
+        self.session = session or render.Session(ROOT)
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
         if args.typ.startswith("kubernetes:") and isinstance(outputs.get("metadata"), dict):
@@ -255,8 +266,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             outputs.update({"stdout": f"offline-command-{args.name}", "stderr": ""})
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return self.session.call(args.token, args.args)
 
 
 MOCK_GATEWAY_ADDRESS = "192.0.2.10"
@@ -300,7 +311,9 @@ def run_program(
     resources registered up to that point are on ``exc.plan`` for tests that assert none were.
     """
     config_map, secret_keys = stack_config(stack, overrides, root)
-    mocks = PlatformMocks()
+    target = program or root / "__main__.py"
+    session = render.Session(target.parent)
+    mocks = PlatformMocks(session)
     monitor = CapturingMonitor(mocks, stack)
     pulumi.runtime.settings.ROOT.set(None)  # a fresh Stack resource per run: exports must not carry over
     pulumi.runtime.set_mocks(
@@ -308,7 +321,6 @@ def run_program(
     )
     pulumi.runtime.set_all_config(config_map, secret_keys)
     pulumi.runtime.settings.SETTINGS.callbacks = OfflineCallbacks()  # type: ignore[assignment]
-    target = program or root / "__main__.py"
     saved_path, saved_cwd = list(sys.path), os.getcwd()
     sys.path[:0] = [str(target.parent), str(root)]
     os.chdir(target.parent)
@@ -320,7 +332,9 @@ def run_program(
     finally:
         sys.path[:] = saved_path
         os.chdir(saved_cwd)
-    plan = build_plan(stack, monitor.captured, monitor.options, {} if failure else stack_outputs())
+    captured = monitor.captured + render.expand(monitor.captured, f"urn:pulumi:{stack}::{PROJECT}", session)
+    plan = build_plan(stack, captured, monitor.options, {} if failure else stack_outputs())
+    plan.add(session.findings)
     if failure is not None:
         failure.plan = plan  # type: ignore[attr-defined]
         raise failure
