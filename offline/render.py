@@ -47,6 +47,10 @@ class RenderError(Exception):
     """A source the provider would read that cannot be read offline."""
 
 
+class UnreadableChart(Exception):
+    """A local chart archive that does not open: its values are still judged, so this is advisory."""
+
+
 @dataclass
 class Session:
     """Rendering state of one program run: the program's directory, findings, v3 chart options."""
@@ -68,6 +72,9 @@ class Session:
                 self.v3_charts[str(opts.get("release_name") or opts.get("releaseName") or "")] = opts
                 source = opts.get("path") or opts.get("chart")
                 return {"result": chart_static_objects(self.chart_path(source), opts.get("skip_crd_rendering"))}, []
+        except UnreadableChart as exc:
+            self.findings.append(Finding("offline-render", "advisory", None, f"invoke {token}: {exc}"))
+            return {"result": []}, []
         except (RenderError, ValueError, OSError) as exc:
             self.findings.append(Finding("offline-render", "mandatory", None, f"invoke {token}: {exc}"))
             return {"result": []}, []
@@ -157,8 +164,12 @@ def chart_static_objects(path: Path | None, skip_crds: Any = False) -> list[dict
     """What Helm renders without templating: ``crds/`` files and template files without actions."""
     if path is None:
         return []
+    try:
+        files = _chart_files(path)
+    except (tarfile.TarError, OSError, UnicodeDecodeError) as exc:
+        raise UnreadableChart(f"chart {path.name} cannot be read ({exc}); only its values are judged") from exc
     objects: list[dict[str, Any]] = []
-    for name, text in sorted(_chart_files(path).items()):
+    for name, text in sorted(files.items()):
         parts = name.split("/")
         in_crds = "crds" in parts and not skip_crds
         static_template = "templates" in parts and "{{" not in text
@@ -233,6 +244,9 @@ def expand(captured: list[Resource], stack_urn_prefix: str, session: Session) ->
             continue
         try:
             objects = component_objects(resource, session)
+        except UnreadableChart as exc:
+            session.findings.append(Finding("offline-render", "advisory", resource.urn, str(exc)))
+            continue
         except RenderError as exc:
             session.findings.append(Finding(
                 "offline-render", "mandatory", resource.urn,
