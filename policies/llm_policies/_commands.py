@@ -79,7 +79,8 @@ def command_line(container: dict[str, Any]) -> list[str]:
     shell = bool(items) and items[0].rsplit("/", 1)[-1] in SHELLS
     for item in items:
         # A shell script (after -c), or an item holding a whole command line: split it like the shell.
-        tokens.extend(_split(expand_shell(item, env) if shell else item))
+        # A multi-line item of a program that is not a shell is one argument (a PEM key, a config).
+        tokens.extend(_split(expand_shell(item, env)) if shell else [item] if "\n" in item else _split(item))
     return [normalize(t) for t in tokens]
 
 

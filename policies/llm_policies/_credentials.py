@@ -80,6 +80,16 @@ def is_credential_key(key: Any, allowed: frozenset[str] = frozenset()) -> bool:
     return tail == 2 or last.endswith(CREDENTIAL_ENDINGS) or last in CREDENTIAL_WORDS
 
 
+_K8S_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)+")
+
+
+def names_a_secret(key: str, value: str) -> bool:
+    """``webhookSecret: alertmanager-slack``: a key ending in "secret" whose value is a Secret's name."""
+    parts = words(key)
+    is_pair = len(parts) >= 2 and (parts[-2], parts[-1]) in CREDENTIAL_PAIRS
+    return bool(parts) and parts[-1] == "secret" and not is_pair and bool(_K8S_NAME.fullmatch(value))
+
+
 def credential_shape(text: str) -> str | None:
     """What kind of credential ``text`` contains, judged on the value alone."""
     for kind, pattern in PATTERNS.items():
@@ -136,6 +146,8 @@ def plain_findings(value: Any, path: str, marker: str = "") -> Iterator[tuple[st
     for where, key, leaf in leaves(value, path):
         if not isinstance(leaf, str) or leaf.strip().lower() in PLACEHOLDERS | {""} or is_reference(leaf):
             continue
+        if names_a_secret(key, leaf):
+            continue
         shape = credential_shape(leaf)
         if shape:
             yield where, f"holds what looks like {shape}"
@@ -145,12 +157,13 @@ def plain_findings(value: Any, path: str, marker: str = "") -> Iterator[tuple[st
 
 
 def stored_findings(value: Any, path: str, marker: str = "", allowed: frozenset[str] = frozenset()) -> Iterator[
-    tuple[str, str]
+    tuple[str, str, str]
 ]:
     """(path, why) for credentials where a Pulumi secret is the right source (Secret data, env values).
 
     With ``marker`` (offline) everything but the marker is a literal; without it (``pulumi preview``,
     plaintext) only human-shaped values under credential keys can be told apart from generated ones.
+    Yields (path, key, ``literal`` | ``default`` | ``weak``).
     """
     for where, key, leaf in leaves(value, path):
         if not isinstance(leaf, str) or leaf.strip().lower() in PLACEHOLDERS | {""} or is_reference(leaf):
@@ -160,6 +173,8 @@ def stored_findings(value: Any, path: str, marker: str = "", allowed: frozenset[
         if not is_credential_key(key, allowed) and not (marker and credential_shape(leaf)):
             continue
         if marker:
-            yield where, "is a literal, not a Pulumi secret"
+            yield where, key, "literal"
+        elif leaf.strip().lower() in KNOWN_DEFAULTS:
+            yield where, key, "default"
         elif human_shaped(leaf):
-            yield where, "is a literal or well-known value, not a generated secret"
+            yield where, key, "weak"

@@ -64,7 +64,9 @@ def flag_literals(tokens: list[str]) -> Iterator[str]:
         if not sep:
             following = tokens[index + 1] if index + 1 < len(tokens) else ""
             value = "" if following.startswith("-") else following
-        if value and not value.startswith(UNRESOLVED) and not is_reference(value) and value != SECRET_PLACEHOLDER:
+        if value.startswith(UNRESOLVED) or is_reference(value) or value == SECRET_PLACEHOLDER:
+            continue
+        if value and not credential_shape(value):  # a credential-shaped value is reported by the string scan
             yield flag
 
 
@@ -106,7 +108,7 @@ def check_credential_literals(resource_type: str, props: dict[str, Any], config:
                     f"Helm values of '{chart}' carry a Pulumi secret at {path}: the chart renders it into a manifest "
                     f"in clear; {FIX}."
                 )
-        for where, why in plain_findings(as_dict(props.get("values")), "values", marker):
+        for where, why in plain_findings(as_dict(props.get("values")), "values", marker or SECRET_PLACEHOLDER):
             if why == "holds a literal credential":
                 yield f"Helm values of '{chart}': {where} {why} (the chart renders it in clear): {FIX}."
 

@@ -54,13 +54,15 @@ def env_map(node: Any) -> dict[str, Any]:
     return {k: str(v) for k, v in found.items() if v is not None and v is not UNKNOWN}
 
 
-def env_findings(env: dict[str, Any], path: str, marker: str, allowed: frozenset[str]) -> Iterator[tuple[str, str]]:
-    yield from stored_findings(env, path, marker, allowed)
+def env_findings(env: dict[str, Any], marker: str, allowed: frozenset[str]) -> list[str]:
+    """Names of env vars holding a literal credential (by name, or by shape whatever the name)."""
+    names = [name for _, name, _ in stored_findings(env, "", marker, allowed)]
     for name, value in env.items():
         # A connection string with a password inside is a credential whatever the variable is called.
         shape = credential_shape(value) if value != SECRET_PLACEHOLDER and not is_reference(value) else None
-        if shape and not marker:
-            yield f"{path}.{name}", f"holds what looks like {shape}"
+        if shape and not marker and name not in names:
+            names.append(name)
+    return names
 
 
 def check_env_literal_credentials(resource_type: str, props: dict[str, Any], config: dict[str, Any]) -> Iterator[str]:
@@ -71,15 +73,20 @@ def check_env_literal_credentials(resource_type: str, props: dict[str, Any], con
         if obj.kind not in WORKLOAD_KINDS:
             continue
         for path, container in containers(obj):
-            for where, why in env_findings(env_map(container.get("env")), f"{path}.env", marker, allowed):
-                yield f"{obj.describe()} {container_label(container, path)}: {where} {why}: {FIX}."
+            names = env_findings(env_map(container.get("env")), marker, allowed)
+            if names:
+                yield (
+                    f"{obj.describe()} {container_label(container, path)} sets {', '.join(names)} as a literal value "
+                    f"({path}.env): {FIX}."
+                )
     if resource_type in CHART_TYPES:
         chart = chart_name(props) or "chart"
         for path, node in walk(props.get("values"), "values"):
             for key, block in as_dict(node).items():
                 if ENV_KEY.search(key) and isinstance(block, list | dict):
-                    for where, why in env_findings(env_map(block), f"{path}.{key}", marker, allowed):
-                        yield f"Helm values of '{chart}': {where} {why} (it becomes a container env var): {FIX}."
+                    names = env_findings(env_map(block), marker, allowed)
+                    if names:
+                        yield f"Helm values of '{chart}' set {', '.join(names)} as a literal at {path}.{key}: {FIX}."
 
 
 POLICY = ResourceValidationPolicy(

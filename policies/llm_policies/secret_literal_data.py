@@ -29,6 +29,11 @@ from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidati
 from llm_policies._credentials import stored_findings
 from llm_policies._util import UNKNOWN, k8s_objects, resource_validator
 
+WHY = {
+    "literal": "literal values",
+    "default": "a well-known default password",
+    "weak": "a literal or weak (human-typed, not generated) credential",
+}
 FIX = (
     "build the Secret from a Pulumi secret (pulumi config set --secret, or pulumi_random.RandomPassword) "
     "and hand charts its name (existingSecret)"
@@ -55,8 +60,11 @@ def check_secret_literal_data(resource_type: str, props: dict[str, Any], config:
             if not isinstance(block, dict):
                 continue
             entries = {k: _decoded(v) if field == "data" else v for k, v in block.items() if v is not UNKNOWN}
-            for where, why in stored_findings(entries, obj.where(field), marker):
-                yield f"{obj.describe()}: {where} {why}: {FIX}."
+            found: dict[str, list[str]] = {}
+            for where, _, why in stored_findings(entries, obj.where(field), marker):
+                found.setdefault(why, []).append(where)
+            for why, paths in found.items():
+                yield f"{obj.describe()} holds {WHY[why]} in {', '.join(paths)}: {FIX}."
 
 
 POLICY = ResourceValidationPolicy(

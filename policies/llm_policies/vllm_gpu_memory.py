@@ -61,11 +61,11 @@ def container_findings(container: dict[str, Any], path: str) -> Iterator[tuple[s
     """(where, why) for every bad setting in one container."""
     for raw in flag_values(command_line(container), FLAG):
         if (why := out_of_range(raw)) is not None:
-            yield f"{path}.args {FLAG}", why
+            yield f"{path}.args", f"{FLAG} {why}"
     for index, env in enumerate(as_list(container.get("env"))):
         env = as_dict(env)
         if env.get("name") == ENV and "value" in env and (why := out_of_range(env["value"])) is not None:
-            yield f"{path}.env[{index}] {ENV}", why
+            yield f"{path}.env[{index}]", f"{ENV} {why}"
 
 
 def config_file_findings(data: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -101,7 +101,7 @@ def check_vllm_gpu_memory(resource_type: str, props: dict[str, Any], config: dic
             if not runs_vllm(container):
                 continue
             for where, why in container_findings(container, path):
-                yield f"{obj.describe()} {container_label(container, path)}: vLLM {where}: {why}; {FIX}."
+                yield f"{obj.describe()} {container_label(container, path)}: vLLM {why} (at {where}); {FIX}."
     if resource_type in CHART_TYPES:
         chart = chart_name(props) or "chart"
         for where, why in chart_findings(props.get("values")):
