@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
         help="override a config key, e.g. vllm.gpuMemoryUtilization=0.8 (repeatable)",
     )
     run.add_argument("--program", type=Path, default=None, help="run this program instead of __main__.py")
+    sub.add_parser("corpus", help="run the policy corpus (tests/policy_corpus) and print its counts", add_help=False)
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["corpus"]:
+        from offline import corpus
+
+        return corpus.main(argv[1:])
     args = parser.parse_args(argv)
     try:
         overrides = parse_set(args.overrides)

@@ -1,0 +1,12 @@
+# expect: pass
+# style: helm-v4
+# lab: yes
+# why: chart env entries with valueFrom
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from corpus_support import *  # noqa: F403
+
+k8s.helm.v4.Chart("app", chart=WEBAPP_CHART, namespace="apps", values={"env": [{"name": "DB_PASSWORD",
+    "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]})

@@ -1,0 +1,12 @@
+# expect: pass
+# style: typed
+# lab: yes
+# why: sh -c ${VAR} resolving to 0.85 (a false positive before)
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from corpus_support import *  # noqa: F403
+
+deployment("vllm", container("vllm", VLLM_IMAGE, command=["sh", "-c"],
+    args=["exec vllm serve m --gpu-memory-utilization ${UTIL}"], env=[{"name": "UTIL", "value": "0.85"}]))

@@ -1,0 +1,19 @@
+# expect: no-credential-literals
+# style: configgroup-yaml
+# lab: no
+# why: configmap-password as inline YAML
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from corpus_support import *  # noqa: F403
+
+k8s.yaml.v2.ConfigGroup("configmap-password", yaml=r"""
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+  namespace: apps
+data:
+  settings.yaml: "database:\n  host: db.apps.svc\n  password: hunter2\n"
+""")

@@ -1,0 +1,12 @@
+# expect: k8s-env-no-literal-credentials
+# style: typed
+# lab: yes
+# why: DATABASE_URL holding a password
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from corpus_support import *  # noqa: F403
+
+deployment("app", container("app", APP_IMAGE, env=[{"name": "DATABASE_URL",
+    "value": "postgresql://app:hunter2@db.apps.svc:5432/app"}]))

@@ -1,0 +1,11 @@
+# expect: k8s-env-no-literal-credentials
+# style: typed
+# lab: yes
+# why: HF_TOKEN as a literal env value
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from corpus_support import *  # noqa: F403
+
+deployment("app", container("app", APP_IMAGE, env=[{"name": "HF_TOKEN", "value": "abc"}]))

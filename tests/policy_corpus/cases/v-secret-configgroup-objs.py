@@ -1,0 +1,14 @@
+# expect: k8s-secret-no-literal-data
+# style: configgroup-objs
+# lab: yes
+# why: secret as a ConfigGroup object
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from corpus_support import *  # noqa: F403
+
+k8s.yaml.v2.ConfigGroup("secret", objs=[{'apiVersion': 'v1',
+ 'kind': 'Secret',
+ 'metadata': {'name': 'db', 'namespace': 'apps'},
+ 'stringData': {'username': 'app', 'password': 'hunter2'}}])
