@@ -55,7 +55,8 @@ KNOWN_DEFAULTS = frozenset({
     "admin", "changeit", "change-me", "changeme", "letmein", "minio123", "minioadmin", "password", "postgres",
     "prom-operator", "root", "secret", "test", "123456",
 })
-_WORD_SHAPED = re.compile(r"^[A-Za-z]+[-_.]?[0-9]{0,6}[!@#$%&*?.]{0,3}$")
+_WORD_SHAPED = re.compile(r"^([A-Za-z]+[-_.]?)+[0-9]{0,6}[!@#$%&*?.]{0,3}$")
+"""Words (``lf-typed-in-secret``), maybe a few digits and marks at the end (``supersecret123!``)."""
 
 
 def words(key: str) -> list[str]:

@@ -1,6 +1,6 @@
 # expect: pass
 # style: typed
-# lab: yes
+# lab: no
 # why: --api-key from $(VAR) of a secretKeyRef env
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: pass
 # style: typed
-# lab: yes
+# lab: no
 # why: api_key EMPTY and os.environ references in a config file
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: pass
 # style: helm-v4
-# lab: yes
+# lab: no
 # why: chart env entries with valueFrom
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: pass
 # style: helm-v4
-# lab: yes
+# lab: no
 # why: a values file with nothing forbidden
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: pass
 # style: configfile
-# lab: yes
+# lab: no
 # why: istiod chart depends on the CRD ConfigFile
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

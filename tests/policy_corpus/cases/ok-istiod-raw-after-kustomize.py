@@ -1,6 +1,6 @@
 # expect: pass
 # style: kustomize
-# lab: yes
+# lab: no
 # why: raw istiod Deployment after CRDs from a kustomization
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

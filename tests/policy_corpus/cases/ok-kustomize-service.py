@@ -1,6 +1,6 @@
 # expect: pass
 # style: kustomize
-# lab: yes
+# lab: no
 # why: a kustomization of an ordinary Service
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: pass
 # style: typed
-# lab: yes
+# lab: no
 # why: node-exporter with the sidecar opt-out in an injected namespace
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

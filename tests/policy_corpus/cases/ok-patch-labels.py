@@ -1,6 +1,6 @@
 # expect: pass
 # style: patch
-# lab: yes
+# lab: no
 # why: a DeploymentPatch that only adds labels
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

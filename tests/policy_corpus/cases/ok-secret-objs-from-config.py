@@ -1,6 +1,6 @@
 # expect: pass
 # style: configgroup-objs
-# lab: yes
+# lab: no
 # why: a Secret in a ConfigGroup built from a Pulumi secret
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

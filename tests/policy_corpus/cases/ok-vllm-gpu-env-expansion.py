@@ -1,6 +1,6 @@
 # expect: pass
 # style: typed
-# lab: yes
+# lab: no
 # why: $(VAR) expanding to 0.9
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

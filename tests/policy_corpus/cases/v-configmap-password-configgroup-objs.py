@@ -1,6 +1,6 @@
 # expect: no-credential-literals
 # style: configgroup-objs
-# lab: yes
+# lab: no
 # why: configmap-password as a ConfigGroup object
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: no-credential-literals
 # style: typed
-# lab: yes
+# lab: no
 # why: a JWT in an annotation
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

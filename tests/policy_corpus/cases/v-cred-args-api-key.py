@@ -1,6 +1,6 @@
 # expect: no-credential-literals
 # style: typed
-# lab: yes
+# lab: no
 # why: --api-key passed a literal on the command line
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

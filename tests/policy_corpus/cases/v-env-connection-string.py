@@ -1,6 +1,6 @@
 # expect: k8s-env-no-literal-credentials
 # style: typed
-# lab: yes
+# lab: no
 # why: DATABASE_URL holding a password
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: k8s-ingress-disallowed
 # style: custom-resource
-# lab: yes
+# lab: no
 # why: an Ingress declared through apiextensions.CustomResource
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: istiod-requires-gateway-api-crds
 # style: helm-v3-release
-# lab: yes
+# lab: no
 # why: istiod as a helm.v3.Release without any Gateway API CRDs
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

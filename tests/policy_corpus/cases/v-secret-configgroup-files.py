@@ -1,6 +1,6 @@
 # expect: k8s-secret-no-literal-data
 # style: configgroup-files
-# lab: yes
+# lab: no
 # why: a Secret from ConfigGroup files=[...]
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

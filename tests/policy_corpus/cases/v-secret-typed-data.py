@@ -1,6 +1,6 @@
 # expect: k8s-secret-no-literal-data
 # style: typed
-# lab: yes
+# lab: no
 # why: a typed Secret with a base64 literal (supersecret123)
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

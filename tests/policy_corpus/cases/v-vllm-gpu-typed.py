@@ -1,6 +1,6 @@
 # expect: vllm-gpu-memory-utilization-range
 # style: typed
-# lab: yes
+# lab: no
 # why: vLLM image, --gpu-memory-utilization 1.0
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

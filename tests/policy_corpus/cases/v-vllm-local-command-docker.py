@@ -1,6 +1,6 @@
 # expect: vllm-kubernetes-only
 # style: command
-# lab: yes
+# lab: no
 # why: local Command docker-runs the vLLM image
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
