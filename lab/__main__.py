@@ -84,6 +84,26 @@ def phases(lab: Lab, keep: bool, mistakes: bool) -> None:
             lab.mistake(mistake)
 
 
+def corpus(report_path: Path, only: str) -> int:
+    """The policy corpus's real-CLI subset on its own (lab/corpus.py), on the lab's cluster."""
+    from lab.corpus import run_corpus_subset
+    from offline.corpus import summary_line
+
+    lab = Lab("corpus")
+    result: dict[str, Any] = {"ok": False, "error": "not run"}
+    try:
+        lab.ensure_pulumi()
+        lab.ensure_cluster()
+        result = run_corpus_subset(lab.env, lab.workdir, lab.log, only=only)
+    except RuntimeError as exc:
+        result = {"ok": False, "error": str(exc)[-3000:]}
+    finally:
+        lab.teardown()
+    report_path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(summary_line(result, "real CLI") if "results" in result else f"lab corpus: {result['error']}")
+    return 0 if result["ok"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="preview program mistakes the CLI and API server must refuse (auto: on the dev stack)",
     )
+    cor = sub.add_parser("corpus", help="the policy corpus's real-CLI subset: pulumi preview --policy-pack per case")
+    cor.add_argument("--report", type=Path, default=ROOT / "lab-corpus.json")
+    cor.add_argument("-k", dest="only", default="", help="only cases whose name contains this")
     args = parser.parse_args(argv)
+    if args.command == "corpus":
+        return corpus(args.report, args.only)
     return run(
         args.stack,
         args.report,

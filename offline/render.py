@@ -181,7 +181,8 @@ def chart_static_objects(path: Path | None, skip_crds: Any = False) -> list[dict
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in top.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        nested = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merge(merged[key], value) if nested else value
     return merged
 
 
@@ -255,7 +256,8 @@ def expand(captured: list[Resource], stack_urn_prefix: str, session: Session) ->
             continue
         parent_type = resource.urn.split("::")[2]
         for obj in objects:
-            metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            raw_metadata = obj.get("metadata")
+            metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
             namespace = f"{metadata['namespace']}/" if metadata.get("namespace") else ""
             name = f"{resource.name}:{namespace}{metadata.get('name', '')}"
             token = type_token(obj)

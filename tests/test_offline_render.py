@@ -9,21 +9,23 @@ from pathlib import Path
 import pytest
 
 from offline import policy_bridge, render
+from offline.plan import Plan
 from offline.preview import preview
 from tests.support import stack_plan
 
 
-def run(tmp_path: Path, body: str) -> tuple[object, int, str]:
+def run(tmp_path: Path, body: str) -> tuple[Plan, int, str]:
     (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
     program = tmp_path / "prog.py"
     program.write_text("import pulumi\nimport pulumi_kubernetes as k8s\n" + body + "\n")
     stream = io.StringIO()
     plan, code = preview("dev", program=program, stream=stream, root=tmp_path)
+    assert plan is not None, stream.getvalue()
     return plan, code, stream.getvalue()
 
 
 def test_an_unknown_invoke_is_a_finding_not_a_traceback(tmp_path: Path) -> None:
-    plan, code, output = run(tmp_path, 'pulumi.runtime.invoke("example:index:getThing", {"a": 1})')
+    _plan, code, output = run(tmp_path, 'pulumi.runtime.invoke("example:index:getThing", {"a": 1})')
     assert code == 1 and "Traceback" not in output
     assert "MANDATORY: offline-invoke" in output and "example:index:getThing" in output
 
@@ -36,7 +38,7 @@ def test_yaml_decode_invoke_makes_the_sdk_register_children(tmp_path: Path) -> N
 
 
 def test_v2_config_group_children_carry_its_dependencies(tmp_path: Path) -> None:
-    plan, code, output = run(tmp_path, 'ns = k8s.core.v1.Namespace("ns")\nk8s.yaml.v2.ConfigGroup("g", objs=[{'
+    plan, _code, _output = run(tmp_path, 'ns = k8s.core.v1.Namespace("ns")\nk8s.yaml.v2.ConfigGroup("g", objs=[{'
                                        '"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}],'
                                        ' opts=pulumi.ResourceOptions(depends_on=[ns]))')
     [child] = [r for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap"]

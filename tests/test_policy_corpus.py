@@ -63,8 +63,8 @@ def test_findings_name_the_resource_and_field(outcomes: list[corpus.Outcome]) ->
         if outcome.verdict == "blocked":
             message = outcome.detail
             assert "'" in message or "." in message, outcome.case.name
-            assert any(word in message for word in ("set ", "use ", "add ", "take ", "move ", "build ", "Remove",
-                                                      "remove", "route", "label", "depend")), (outcome.case.name, message)
+            fixes = ("set ", "use ", "add ", "take ", "move ", "build ", "Remove", "remove", "route", "label", "depend")
+            assert any(word in message for word in fixes), (outcome.case.name, message)
 
 
 def test_a_missing_program_file_is_a_finding_not_a_pass(tmp_path: Path) -> None:

@@ -77,14 +77,16 @@ def object_findings(resource_type: str, props: dict[str, Any], marker: str) -> I
             places += [(obj.body.get("data"), obj.where("data"))]
         template = pod_template(obj)
         if template and template[0]:
-            places.append((dig(template[1], "metadata", "annotations"), obj.where(f"{template[0]}.metadata.annotations")))
+            pod_annotations = obj.where(f"{template[0]}.metadata.annotations")
+            places.append((dig(template[1], "metadata", "annotations"), pod_annotations))
         for value, path in places:
             for where, why in plain_findings(value, path, marker):
                 if not why.startswith("holds what looks like"):  # shapes: reported by the scan of every string
                     yield f"{obj.describe()}: {where} {why}: {FIX}."
         for path, container in containers(obj):
             for flag in flag_literals(command_line(container)):
-                yield f"{obj.describe()} {container_label(container, path)}: {path}.args passes {flag} a literal: {FIX}."
+                label = container_label(container, path)
+                yield f"{obj.describe()} {label}: {path}.args passes {flag} a literal: {FIX}."
 
 
 def check_credential_literals(resource_type: str, props: dict[str, Any], config: dict[str, Any]) -> Iterator[str]:
@@ -115,7 +117,10 @@ def check_credential_literals(resource_type: str, props: dict[str, Any], config:
 
 POLICY = ResourceValidationPolicy(
     name="no-credential-literals",
-    description="No credential in clear: none under credential keys of ConfigMaps, annotations, args or chart values, no credential-shaped value anywhere.",
+    description=(
+        "No credential in clear: none under credential keys of ConfigMaps, annotations, args or chart values, "
+        "no credential-shaped value anywhere."
+    ),
     validate=resource_validator(check_credential_literals),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,

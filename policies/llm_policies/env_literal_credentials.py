@@ -36,7 +36,10 @@ from llm_policies._util import (
     walk,
 )
 
-ENV_KEY = re.compile(r"(?i)^(extra|additional|global|custom|common)?_?env(ironment)?(_?vars?|_?variables)?$|env(vars)?$")
+ENV_KEY = re.compile(
+    r"(?i)^(extra|additional|global|custom|common)?_?env(ironment)?(_?vars?|_?variables)?$|env(vars)?$"
+)
+"""The keys charts use for container env: env, extraEnv, extraEnvVars, additionalEnv, envVars, workerEnv..."""
 FIX = "take it from a Secret with valueFrom.secretKeyRef (charts: their existingSecret/secretKeyRef setting)"
 
 
@@ -107,7 +110,7 @@ POLICY = ResourceValidationPolicy(
             "secretMarker": {
                 "type": "string",
                 "default": "",
-                "description": "What the host substitutes for Pulumi secrets ('[secret]' offline); empty under the CLI.",
+                "description": "What the host puts for Pulumi secrets ('[secret]' offline); empty under the CLI.",
             },
         }
     ),

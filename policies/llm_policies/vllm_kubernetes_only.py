@@ -43,10 +43,7 @@ def script_starts_vllm(script: str) -> bool:
     """A shell script that starts vLLM on the host (one command per line or ``;``/``&&``-separated)."""
     if CONTAINER_RUN.search(script):
         return True
-    for line in re.split(r"[\n;&|]+", script):
-        if starts_vllm(line.replace("(", " ").split()):
-            return True
-    return False
+    return any(starts_vllm(line.replace("(", " ").split()) for line in re.split(r"[\n;&|]+", script))
 
 
 def check_vllm_kubernetes_only(resource_type: str, props: dict[str, Any], config: dict[str, Any]) -> Iterator[str]:
@@ -55,7 +52,8 @@ def check_vllm_kubernetes_only(resource_type: str, props: dict[str, Any], config
         for field in COMMAND_FIELDS:
             script = props.get(field)
             if isinstance(script, str) and script_starts_vllm(script):
-                yield f"{field} starts vLLM on a host outside Kubernetes ({resource_type.split(':')[1]} Command): {FIX}."
+                where = resource_type.split(":")[1]
+                yield f"{field} starts vLLM on a host outside Kubernetes ({where} Command): {FIX}."
         return
     if resource_type == DOCKER_CONTAINER:
         running = _runs_vllm(props.get("image"), props.get("command"), props.get("entrypoints"))
@@ -75,5 +73,7 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     tags=["vllm", "platform"],
-    remediation_steps="Remove the docker.Container or command and set engine: vllm so the platform deploys it on Kubernetes.",
+    remediation_steps=(
+        "Remove the docker.Container or command and set engine: vllm so the platform deploys it on Kubernetes."
+    ),
 )

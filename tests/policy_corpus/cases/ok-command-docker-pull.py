@@ -4,9 +4,6 @@
 # why: pulling the vLLM image is not running it
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
-
 import pulumi_command as command
+
 command.local.Command("pull", create="docker pull vllm/vllm-openai:v0.10.1")

@@ -4,9 +4,8 @@
 # why: a host command that only downloads and queries vLLM
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
-
 import pulumi_command as command
-command.local.Command("prefetch", create="pip download vllm==0.10.1 -d /tmp/wheels && curl -fsS http://vllm.llm.svc:8000/health")
+
+command.local.Command(
+    "prefetch", create="pip download vllm==0.10.1 -d /tmp/wheels && curl -fsS http://vllm.llm.svc:8000/health"
+)

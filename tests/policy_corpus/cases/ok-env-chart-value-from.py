@@ -4,9 +4,12 @@
 # why: chart env entries with valueFrom
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import WEBAPP_CHART
 
-k8s.helm.v4.Chart("app", chart=WEBAPP_CHART, namespace="apps", values={"env": [{"name": "DB_PASSWORD",
-    "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]})
+k8s.helm.v4.Chart(
+    "app",
+    chart=WEBAPP_CHART,
+    namespace="apps",
+    values={"env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]},
+)

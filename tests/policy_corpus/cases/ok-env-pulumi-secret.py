@@ -4,8 +4,6 @@
 # why: an env value from a Pulumi secret
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import APP_IMAGE, container, corpus_secret, deployment
 
 deployment("app", container("app", APP_IMAGE, env=[{"name": "API_TOKEN", "value": corpus_secret()}]))

@@ -4,10 +4,17 @@
 # why: credentials from secretKeyRef, a TOKENIZERS_ variable literal
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import APP_IMAGE, container, deployment
 
-deployment("app", container("app", APP_IMAGE, env=[
-    {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf", "key": "token"}}},
-    {"name": "TOKENIZERS_PARALLELISM", "value": "false"}, {"name": "SECRET_NAME", "value": "hf"}]))
+deployment(
+    "app",
+    container(
+        "app",
+        APP_IMAGE,
+        env=[
+            {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf", "key": "token"}}},
+            {"name": "TOKENIZERS_PARALLELISM", "value": "false"},
+            {"name": "SECRET_NAME", "value": "hf"},
+        ],
+    ),
+)

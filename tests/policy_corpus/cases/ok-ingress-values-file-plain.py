@@ -6,7 +6,8 @@
 
 import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import WEBAPP_CHART
 
-k8s.helm.v4.Chart("web", chart=WEBAPP_CHART, namespace="apps",
-    value_yaml_files=[pulumi.FileAsset("assets/values/plain.yaml")])
+k8s.helm.v4.Chart(
+    "web", chart=WEBAPP_CHART, namespace="apps", value_yaml_files=[pulumi.FileAsset("assets/values/plain.yaml")]
+)

@@ -6,7 +6,9 @@
 
 import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import WEBAPP_CHART
 
 crds = k8s.yaml.v2.ConfigFile("gateway-api-crds", file="assets/gateway-api-crds.yaml")
-k8s.helm.v4.Chart("istiod", chart=WEBAPP_CHART, namespace="istio-system", opts=pulumi.ResourceOptions(depends_on=[crds]))
+k8s.helm.v4.Chart(
+    "istiod", chart=WEBAPP_CHART, namespace="istio-system", opts=pulumi.ResourceOptions(depends_on=[crds])
+)

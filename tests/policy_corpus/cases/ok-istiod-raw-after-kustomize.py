@@ -6,7 +6,6 @@
 
 import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
 crds = k8s.yaml.v2.ConfigGroup("gateway-api-crds", files=["assets/gateway-api-crds.yaml"])
 k8s.yaml.v2.ConfigFile("istiod", file="assets/manifests/istiod.yaml", opts=pulumi.ResourceOptions(depends_on=[crds]))

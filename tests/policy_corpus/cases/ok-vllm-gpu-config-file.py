@@ -4,9 +4,10 @@
 # why: a vLLM config file at 0.9
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.core.v1.ConfigMap("vllm-config", metadata={"name": "vllm-config", "namespace": "apps"},
-    data={"config.yaml": "model: m\ngpu_memory_utilization: 0.9\n"})
+k8s.core.v1.ConfigMap(
+    "vllm-config",
+    metadata={"name": "vllm-config", "namespace": "apps"},
+    data={"config.yaml": "model: m\ngpu_memory_utilization: 0.9\n"},
+)

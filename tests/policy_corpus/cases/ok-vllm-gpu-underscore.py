@@ -4,8 +4,6 @@
 # why: underscore spelling at 0.8
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import VLLM_IMAGE, container, deployment
 
 deployment("vllm", container("vllm", VLLM_IMAGE, args=["--gpu_memory_utilization=0.8"]))

@@ -4,8 +4,8 @@
 # why: the older yaml.ConfigGroup with an ordinary ConfigMap
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.ConfigGroup("cm", yaml=["apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain, namespace: apps}\ndata: {LOG_LEVEL: info}\n"])
+k8s.yaml.ConfigGroup(
+    "cm", yaml=["apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain, namespace: apps}\ndata: {LOG_LEVEL: info}\n"]
+)

@@ -4,11 +4,16 @@
 # why: configmap-password as a ConfigGroup object
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("configmap-password", objs=[{'apiVersion': 'v1',
- 'kind': 'ConfigMap',
- 'metadata': {'name': 'app-config', 'namespace': 'apps'},
- 'data': {'settings.yaml': 'database:\n  host: db.apps.svc\n  password: hunter2\n'}}])
+k8s.yaml.v2.ConfigGroup(
+    "configmap-password",
+    objs=[
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "app-config", "namespace": "apps"},
+            "data": {"settings.yaml": "database:\n  host: db.apps.svc\n  password: hunter2\n"},
+        }
+    ],
+)

@@ -4,11 +4,11 @@
 # why: configmap-password as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("configmap-password", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "configmap-password",
+    yaml=r"""
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -16,4 +16,5 @@ metadata:
   namespace: apps
 data:
   settings.yaml: "database:\n  host: db.apps.svc\n  password: hunter2\n"
-""")
+""",
+)

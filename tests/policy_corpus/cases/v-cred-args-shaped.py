@@ -4,8 +4,8 @@
 # why: an OpenAI-style key in args
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import APP_IMAGE, container, deployment
 
-deployment("proxy", container("proxy", APP_IMAGE, args=["--upstream-key=" + "sk-proj-" + "Ab3De5Gh7Jk9Mn1Pq3St5Vx7Za9Ce1"]))
+deployment(
+    "proxy", container("proxy", APP_IMAGE, args=["--upstream-key=" + "sk-proj-" + "Ab3De5Gh7Jk9Mn1Pq3St5Vx7Za9Ce1"])
+)

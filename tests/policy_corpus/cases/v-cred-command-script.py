@@ -4,9 +4,8 @@
 # why: a pulumi_command script embedding a Hugging Face token
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
-
 import pulumi_command as command
-command.local.Command("download", create="huggingface-cli download m --token " + "hf_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3k")
+
+command.local.Command(
+    "download", create="huggingface-cli download m --token " + "hf_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3k"
+)

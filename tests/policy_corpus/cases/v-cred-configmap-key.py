@@ -4,8 +4,6 @@
 # why: a ConfigMap key named password
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
 k8s.core.v1.ConfigMap("app", metadata={"name": "app", "namespace": "apps"}, data={"db_password": "hunter2"})

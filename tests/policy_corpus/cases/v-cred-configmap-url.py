@@ -4,9 +4,8 @@
 # why: a ConfigMap URL with user:password@
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.core.v1.ConfigMap("app", metadata={"name": "app", "namespace": "apps"},
-    data={"broker": "amqp://app:s3cret-pw@rabbit.apps.svc:5672/"})
+k8s.core.v1.ConfigMap(
+    "app", metadata={"name": "app", "namespace": "apps"}, data={"broker": "amqp://app:s3cret-pw@rabbit.apps.svc:5672/"}
+)

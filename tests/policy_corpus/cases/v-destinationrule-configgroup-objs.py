@@ -4,11 +4,16 @@
 # why: destinationrule as a ConfigGroup object
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("destinationrule", objs=[{'apiVersion': 'networking.istio.io/v1',
- 'kind': 'DestinationRule',
- 'metadata': {'name': 'web', 'namespace': 'apps'},
- 'spec': {'host': 'web.apps.svc.cluster.local', 'subsets': [{'name': 'v1', 'labels': {'version': 'v1'}}]}}])
+k8s.yaml.v2.ConfigGroup(
+    "destinationrule",
+    objs=[
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"host": "web.apps.svc.cluster.local", "subsets": [{"name": "v1", "labels": {"version": "v1"}}]},
+        }
+    ],
+)

@@ -4,11 +4,11 @@
 # why: destinationrule as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("destinationrule", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "destinationrule",
+    yaml=r"""
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata:
@@ -20,4 +20,5 @@ spec:
   - name: v1
     labels:
       version: v1
-""")
+""",
+)

@@ -4,9 +4,12 @@
 # why: a DestinationRule of an older networking.istio.io version
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.apiextensions.CustomResource("web", api_version="networking.istio.io/v1beta1", kind="DestinationRule",
-    metadata={"name": "web", "namespace": "apps"}, spec={"host": "web", "subsets": [{"name": "v1", "labels": {"v": "1"}}]})
+k8s.apiextensions.CustomResource(
+    "web",
+    api_version="networking.istio.io/v1beta1",
+    kind="DestinationRule",
+    metadata={"name": "web", "namespace": "apps"},
+    spec={"host": "web", "subsets": [{"name": "v1", "labels": {"v": "1"}}]},
+)

@@ -4,8 +4,6 @@
 # why: destinationrule from a kustomization
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
 k8s.kustomize.v2.Directory("destinationrule", directory="assets/kustomize/destinationrule")

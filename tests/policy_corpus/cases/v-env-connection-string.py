@@ -4,9 +4,11 @@
 # why: DATABASE_URL holding a password
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import APP_IMAGE, container, deployment
 
-deployment("app", container("app", APP_IMAGE, env=[{"name": "DATABASE_URL",
-    "value": "postgresql://app:hunter2@db.apps.svc:5432/app"}]))
+deployment(
+    "app",
+    container(
+        "app", APP_IMAGE, env=[{"name": "DATABASE_URL", "value": "postgresql://app:hunter2@db.apps.svc:5432/app"}]
+    ),
+)

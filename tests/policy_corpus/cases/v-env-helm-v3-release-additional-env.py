@@ -4,9 +4,12 @@
 # why: additionalEnv in Release values
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import WEBAPP_CHART
 
-k8s.helm.v3.Release("app", chart=WEBAPP_CHART, namespace="apps",
-    values={"additionalEnv": [{"name": "SMTP_PASSWORD", "value": "mailpass1"}]})
+k8s.helm.v3.Release(
+    "app",
+    chart=WEBAPP_CHART,
+    namespace="apps",
+    values={"additionalEnv": [{"name": "SMTP_PASSWORD", "value": "mailpass1"}]},
+)

@@ -4,8 +4,9 @@
 # why: the chart's env list with a literal password (rendered into the Deployment)
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import WEBAPP_CHART
 
-k8s.helm.v4.Chart("app", chart=WEBAPP_CHART, namespace="apps", values={"env": [{"name": "ADMIN_PASSWORD", "value": "admin"}]})
+k8s.helm.v4.Chart(
+    "app", chart=WEBAPP_CHART, namespace="apps", values={"env": [{"name": "ADMIN_PASSWORD", "value": "admin"}]}
+)

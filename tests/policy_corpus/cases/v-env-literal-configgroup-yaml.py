@@ -4,11 +4,11 @@
 # why: env-literal as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("env-literal", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "env-literal",
+    yaml=r"""
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -40,4 +40,5 @@ spec:
         env:
         - name: LANGFUSE_SECRET_KEY
           value: lf-typed-in-secret
-""")
+""",
+)

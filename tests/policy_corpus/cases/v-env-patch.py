@@ -4,9 +4,14 @@
 # why: a DeploymentPatch adding a literal password env
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.apps.v1.DeploymentPatch("app", metadata={"name": "app", "namespace": "apps"}, spec={"template": {"spec": {
-    "containers": [{"name": "app", "env": [{"name": "REDIS_PASSWORD", "value": "redis123"}]}]}}})
+k8s.apps.v1.DeploymentPatch(
+    "app",
+    metadata={"name": "app", "namespace": "apps"},
+    spec={
+        "template": {
+            "spec": {"containers": [{"name": "app", "env": [{"name": "REDIS_PASSWORD", "value": "redis123"}]}]}
+        }
+    },
+)

@@ -4,8 +4,6 @@
 # why: HF_TOKEN as a literal env value
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import APP_IMAGE, container, deployment
 
 deployment("app", container("app", APP_IMAGE, env=[{"name": "HF_TOKEN", "value": "abc"}]))

@@ -4,8 +4,25 @@
 # why: IngressPatch sets rules on an Ingress
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.networking.v1.IngressPatch("web", metadata={"name": "web", "namespace": "apps"}, spec={"rules": [{"host": "web.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]})
+k8s.networking.v1.IngressPatch(
+    "web",
+    metadata={"name": "web", "namespace": "apps"},
+    spec={
+        "rules": [
+            {
+                "host": "web.example.com",
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "Prefix",
+                            "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                        }
+                    ]
+                },
+            }
+        ]
+    },
+)

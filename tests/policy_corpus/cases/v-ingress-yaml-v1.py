@@ -4,11 +4,12 @@
 # why: ingress through the older yaml.ConfigGroup (SDK invokes kubernetes:yaml:decode)
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.ConfigGroup("ingress", yaml=[r"""
+k8s.yaml.ConfigGroup(
+    "ingress",
+    yaml=[
+        r"""
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -26,4 +27,6 @@ spec:
             name: web
             port:
               number: 80
-"""])
+"""
+    ],
+)

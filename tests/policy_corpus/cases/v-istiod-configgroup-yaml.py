@@ -4,11 +4,11 @@
 # why: istiod as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("istiod", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "istiod",
+    yaml=r"""
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -40,4 +40,5 @@ spec:
         args:
         - discovery
         - --monitoringAddr=:15014
-""")
+""",
+)

@@ -4,9 +4,7 @@
 # why: istiod chart and CRDs, no edge between them
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
 k8s.yaml.v2.ConfigFile("gateway-api-crds", file="assets/gateway-api-crds.yaml")
 k8s.helm.v4.Chart("istiod", chart="assets/charts/webapp", namespace="istio-system")

@@ -4,9 +4,10 @@
 # why: a DeploymentPatch that runs pilot-discovery, no CRDs
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.apps.v1.DeploymentPatch("istiod", metadata={"name": "istiod", "namespace": "istio-system"},
-    spec={"template": {"spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.30.3"}]}}})
+k8s.apps.v1.DeploymentPatch(
+    "istiod",
+    metadata={"name": "istiod", "namespace": "istio-system"},
+    spec={"template": {"spec": {"containers": [{"name": "discovery", "image": "docker.io/istio/pilot:1.30.3"}]}}},
+)

@@ -4,8 +4,10 @@
 # why: istiod as a raw Deployment (pilot image, discovery args), no CRDs
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import container, deployment
 
-deployment("control-plane", container("discovery", "docker.io/istio/pilot:1.30.3", args=["discovery"]), namespace="istio-system")
+deployment(
+    "control-plane",
+    container("discovery", "docker.io/istio/pilot:1.30.3", args=["discovery"]),
+    namespace="istio-system",
+)

@@ -4,10 +4,17 @@
 # why: istiod's injector webhook from raw manifests, no CRDs
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.admissionregistration.v1.MutatingWebhookConfiguration("injector", metadata={"name": "istio-sidecar-injector"},
-    webhooks=[{"name": "sidecar-injector.istio.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
-               "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system", "path": "/inject"}}}])
+k8s.admissionregistration.v1.MutatingWebhookConfiguration(
+    "injector",
+    metadata={"name": "istio-sidecar-injector"},
+    webhooks=[
+        {
+            "name": "sidecar-injector.istio.io",
+            "admissionReviewVersions": ["v1"],
+            "sideEffects": "None",
+            "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system", "path": "/inject"}},
+        }
+    ],
+)

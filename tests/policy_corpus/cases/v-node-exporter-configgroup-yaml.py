@@ -4,12 +4,13 @@
 # why: node-exporter as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import injected_namespace
 
 injected_namespace("monitoring")
-k8s.yaml.v2.ConfigGroup("node-exporter", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "node-exporter",
+    yaml=r"""
 apiVersion: apps/v1
 kind: DaemonSet
 metadata:
@@ -42,4 +43,5 @@ spec:
         - containerPort: 9100
           name: metrics
       hostNetwork: true
-""")
+""",
+)

@@ -4,10 +4,14 @@
 # why: prometheus-node-exporter as a Release in an injected namespace
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import injected_namespace
 
 ns = injected_namespace()
-k8s.helm.v3.Release("ne", chart="prometheus-node-exporter", version="4.47.0", namespace=ns.metadata.name,
-    repository_opts={"repo": "https://prometheus-community.github.io/helm-charts"})
+k8s.helm.v3.Release(
+    "ne",
+    chart="prometheus-node-exporter",
+    version="4.47.0",
+    namespace=ns.metadata.name,
+    repository_opts={"repo": "https://prometheus-community.github.io/helm-charts"},
+)

@@ -4,10 +4,14 @@
 # why: kube-prometheus-stack values without the opt-out, injected namespace
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import injected_namespace
 
 ns = injected_namespace()
-k8s.helm.v4.Chart("kps", chart="kube-prometheus-stack", version="88.5.3", namespace=ns.metadata.name,
-    values={"prometheus-node-exporter": {"podLabels": {"team": "ops"}}})
+k8s.helm.v4.Chart(
+    "kps",
+    chart="kube-prometheus-stack",
+    version="88.5.3",
+    namespace=ns.metadata.name,
+    values={"prometheus-node-exporter": {"podLabels": {"team": "ops"}}},
+)

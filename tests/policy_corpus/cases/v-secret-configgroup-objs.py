@@ -4,11 +4,16 @@
 # why: secret as a ConfigGroup object
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("secret", objs=[{'apiVersion': 'v1',
- 'kind': 'Secret',
- 'metadata': {'name': 'db', 'namespace': 'apps'},
- 'stringData': {'username': 'app', 'password': 'hunter2'}}])
+k8s.yaml.v2.ConfigGroup(
+    "secret",
+    objs=[
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "apps"},
+            "stringData": {"username": "app", "password": "hunter2"},
+        }
+    ],
+)

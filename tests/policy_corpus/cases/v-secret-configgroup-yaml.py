@@ -4,11 +4,11 @@
 # why: secret as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("secret", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "secret",
+    yaml=r"""
 apiVersion: v1
 kind: Secret
 metadata:
@@ -17,4 +17,5 @@ metadata:
 stringData:
   username: app
   password: hunter2
-""")
+""",
+)

@@ -4,8 +4,6 @@
 # why: a SecretPatch writing a literal token
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
 k8s.core.v1.SecretPatch("db", metadata={"name": "db", "namespace": "apps"}, string_data={"api-token": "letmein99"})

@@ -4,11 +4,12 @@
 # why: secret through the older yaml.ConfigGroup (SDK invokes kubernetes:yaml:decode)
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.ConfigGroup("secret", yaml=[r"""
+k8s.yaml.ConfigGroup(
+    "secret",
+    yaml=[
+        r"""
 apiVersion: v1
 kind: Secret
 metadata:
@@ -17,4 +18,6 @@ metadata:
 stringData:
   username: app
   password: hunter2
-"""])
+"""
+    ],
+)

@@ -4,11 +4,11 @@
 # why: virtualservice as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("virtualservice", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "virtualservice",
+    yaml=r"""
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
@@ -21,4 +21,5 @@ spec:
   - route:
     - destination:
         host: web
-""")
+""",
+)

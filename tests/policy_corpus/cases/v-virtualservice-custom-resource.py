@@ -4,10 +4,12 @@
 # why: a VirtualService CustomResource
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.apiextensions.CustomResource("web", api_version="networking.istio.io/v1", kind="VirtualService",
+k8s.apiextensions.CustomResource(
+    "web",
+    api_version="networking.istio.io/v1",
+    kind="VirtualService",
     metadata={"name": "web", "namespace": "apps"},
-    spec={"hosts": ["web.example.com"], "http": [{"route": [{"destination": {"host": "web"}}]}]})
+    spec={"hosts": ["web.example.com"], "http": [{"route": [{"destination": {"host": "web"}}]}]},
+)

@@ -4,8 +4,7 @@
 # why: chart values create a VirtualService
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import WEBAPP_CHART
 
 k8s.helm.v4.Chart("web", chart=WEBAPP_CHART, namespace="apps", values={"virtualService": {"enabled": True}})

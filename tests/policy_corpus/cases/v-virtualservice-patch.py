@@ -4,9 +4,12 @@
 # why: a CustomResourcePatch on a VirtualService
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.apiextensions.CustomResourcePatch("web", api_version="networking.istio.io/v1", kind="VirtualService",
-    metadata={"name": "web", "namespace": "apps"}, spec={"http": [{"timeout": "5s", "route": [{"destination": {"host": "web"}}]}]})
+k8s.apiextensions.CustomResourcePatch(
+    "web",
+    api_version="networking.istio.io/v1",
+    kind="VirtualService",
+    metadata={"name": "web", "namespace": "apps"},
+    spec={"http": [{"timeout": "5s", "route": [{"destination": {"host": "web"}}]}]},
+)

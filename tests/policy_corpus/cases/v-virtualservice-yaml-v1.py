@@ -4,11 +4,12 @@
 # why: virtualservice through the older yaml.ConfigGroup (SDK invokes kubernetes:yaml:decode)
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.ConfigGroup("virtualservice", yaml=[r"""
+k8s.yaml.ConfigGroup(
+    "virtualservice",
+    yaml=[
+        r"""
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
@@ -21,4 +22,6 @@ spec:
   - route:
     - destination:
         host: web
-"""])
+"""
+    ],
+)

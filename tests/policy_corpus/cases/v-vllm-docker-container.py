@@ -5,7 +5,6 @@
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
 import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import VLLM_IMAGE
 
 pulumi.CustomResource("docker:index/container:Container", "vllm", {"image": VLLM_IMAGE, "name": "vllm"})

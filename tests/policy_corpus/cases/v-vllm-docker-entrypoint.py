@@ -5,7 +5,7 @@
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
 import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-pulumi.CustomResource("docker:index/container:Container", "llm", {"image": "python:3.12", "command": ["vllm", "serve", "m"]})
+pulumi.CustomResource(
+    "docker:index/container:Container", "llm", {"image": "python:3.12", "command": ["vllm", "serve", "m"]}
+)

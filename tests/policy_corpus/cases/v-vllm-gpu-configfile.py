@@ -4,8 +4,6 @@
 # why: vllm-gpu from a manifest file
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
 k8s.yaml.v2.ConfigFile("vllm-gpu", file="assets/manifests/vllm-gpu.yaml")

@@ -4,11 +4,11 @@
 # why: vllm-gpu as inline YAML
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
 
-k8s.yaml.v2.ConfigGroup("vllm-gpu", yaml=r"""
+k8s.yaml.v2.ConfigGroup(
+    "vllm-gpu",
+    yaml=r"""
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -45,4 +45,5 @@ spec:
         - --model
         - Qwen/Qwen2.5-3B-Instruct
         - --gpu_memory_utilization=1.0
-""")
+""",
+)

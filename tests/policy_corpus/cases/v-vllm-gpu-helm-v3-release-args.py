@@ -4,9 +4,12 @@
 # why: Release values pass the flag in an args list
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
 import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
+from corpus_support import VLLM_IMAGE, WEBAPP_CHART
 
-k8s.helm.v3.Release("vllm", chart=WEBAPP_CHART, namespace="apps",
-    values={"image": VLLM_IMAGE, "args": ["--model", "m", "--gpu_memory_utilization", "1.0"]})
+k8s.helm.v3.Release(
+    "vllm",
+    chart=WEBAPP_CHART,
+    namespace="apps",
+    values={"image": VLLM_IMAGE, "args": ["--model", "m", "--gpu_memory_utilization", "1.0"]},
+)

@@ -4,10 +4,10 @@
 # why: podman run in the update script, image named otherwise
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
-import pulumi
-import pulumi_kubernetes as k8s
-from corpus_support import *  # noqa: F403
-
 import pulumi_command as command
-command.local.Command("llm", create="echo prepared",
-    update="podman run -d --device nvidia.com/gpu=all registry.example.com/vllm-cuda:0.10 serve m")
+
+command.local.Command(
+    "llm",
+    create="echo prepared",
+    update="podman run -d --device nvidia.com/gpu=all registry.example.com/vllm-cuda:0.10 serve m",
+)
