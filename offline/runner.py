@@ -134,15 +134,17 @@ def _scalar(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, key: str = "") -> Any:
     """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints."""
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_VALUE:
-            return _clean_secret(value.get("value"))
+            if key in _PER_KEY_FIELDS:
+                return _clean_secret(value.get("value"))
+            return SECRET if _from_secret_source(value.get("value")) else _clean(value.get("value"))
         if sig == _RESOURCE_REF:
             return value.get("urn")
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: _clean(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean(v) for v in value]
     if isinstance(value, float) and value.is_integer():
@@ -152,10 +154,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
+_PER_KEY_FIELDS = ("data", "stringData")
+"""Maps the Kubernetes SDK marks secret as a whole (a Secret's payload): judged per key instead."""
+
+
 def _clean_secret(value: Any) -> Any:
-    """A secret-marked value, judged per key: a map that mixes secret and literal values keeps its literals."""
-    if isinstance(value, dict) and value.get(_SIG_KEY) is None:
-        return {k: _clean_secret(v) for k, v in value.items()}
+    """A secret-marked value, judged per key: a map that mixes secret and literal values keeps its literals.
+
+    A map whose every value comes from a secret source reads as one ``[secret]``, as before.
+    """
+    if isinstance(value, dict) and value.get(_SIG_KEY) is None and value:
+        cleaned = {k: _clean_secret(v) for k, v in value.items()}
+        return SECRET if all(v == SECRET for v in cleaned.values()) else cleaned
     return SECRET if _from_secret_source(value) else _clean(value)
 
 
