@@ -68,10 +68,10 @@ def _pulumi(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedP
 
 def verdict(case: Case, returncode: int, output: str) -> tuple[str, str]:
     """(verdict, detail) of one real preview."""
-    crash = _TRACEBACK.search(output)
-    if crash and "Policy Violations" not in output:
-        return "crash", crash.group(1)
     mandatory = [line.strip() for line in output.splitlines() if "[mandatory]" in line]
+    crash = _TRACEBACK.search(output)
+    if crash and not mandatory:
+        return "crash", crash.group(1)
     if case.violating:
         named = [line for line in mandatory if f" {case.expect} " in f" {line} "]
         if returncode != 0 and named:
