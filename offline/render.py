@@ -97,9 +97,13 @@ class Session:
         return path if path.exists() else None
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader when PyYAML has it: CRD bundles are megabytes of YAML."""
+
+
 def decode(text: str) -> list[dict[str, Any]]:
     try:
-        return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+        return [doc for doc in yaml.load_all(text, Loader=_LOADER) if isinstance(doc, dict)]
     except yaml.YAMLError as exc:
         raise RenderError(f"invalid YAML: {exc}") from exc
 

@@ -38,6 +38,7 @@ from llm_policies._util import (
     strings,
 )
 
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 FIX = (
     "move it into a k8s Secret built from a Pulumi secret (pulumi config set --secret ...) and reference the "
     "Secret by name (secretKeyRef / the chart's existingSecret)"
@@ -91,8 +92,8 @@ def object_findings(resource_type: str, props: dict[str, Any], marker: str) -> I
 
 def check_credential_literals(resource_type: str, props: dict[str, Any], config: dict[str, Any]) -> Iterator[str]:
     """Credential-shaped strings anywhere; credential keys in clear places; literal credential flags."""
-    if resource_type.startswith("pulumi:providers:"):
-        return
+    if resource_type.startswith("pulumi:providers:") or resource_type == CRD_TYPE:
+        return  # provider config carries its own client key; a CRD's schema holds no values
     marker = str(config.get("secretMarker") or "")
     skip = _exempt(resource_type, props)
     for path, text in strings(props):
