@@ -9,13 +9,38 @@ built on first use through ``python -m tools.toolchain``.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
-from lab.runner import ROOT
+from lab.runner import ROOT, Cluster, pulumi_env
 from lab.session import Session
 
 STACKS = ("dev", "gpu")
+
+
+def corpus(report_path: Path, only: str) -> int:
+    """The policy corpus's real-CLI subset on its own (lab/corpus.py), on a simulated cluster of its own."""
+    from lab.corpus import run_corpus_subset
+    from offline.corpus import summary_line
+
+    env = dict(os.environ)
+    cluster = Cluster(env)
+    result: dict[str, Any] = {"ok": False, "error": "not run"}
+    try:
+        pulumi_env(env)
+        cluster.start()
+        result = run_corpus_subset(env, Path(tempfile.mkdtemp(prefix="lab-corpus-")), print, only=only)
+    except RuntimeError as exc:
+        result = {"ok": False, "error": str(exc)[-3000:]}
+    finally:
+        cluster.stop()
+    report_path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(summary_line(result, "real CLI") if "results" in result else f"lab corpus: {result['error']}")
+    return 0 if result["ok"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,9 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         choices=["auto", "none", *STACKS],
         default="auto",
         help="the stack that runs destroy -> up again -> destroy (auto: gpu when in the run, else the first)",
-    )
+)
     cmd.add_argument("--parallel", type=int, help="pulumi --parallel for preview/up/destroy (CLI default: 4 x cores)")
+    cor = sub.add_parser("corpus", help="the policy corpus's real-CLI subset: pulumi preview --policy-pack per case")
+    cor.add_argument("--report", type=Path, default=ROOT / "lab-corpus.json")
+    cor.add_argument("-k", dest="only", default="", help="only cases whose name contains this")
     args = parser.parse_args(argv)
+    if args.command == "corpus":
+        return corpus(args.report, args.only)
     stacks = list(dict.fromkeys(args.stack))
     if args.cycle not in ("auto", "none") and args.cycle not in stacks:
         parser.error(f"--cycle {args.cycle}: that stack is not in the run ({', '.join(stacks)})")

@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--program", type=Path, default=None, help="run this program instead of __main__.py")
     diff_cli.add_parser(sub)
+    sub.add_parser("corpus", help="run the policy corpus (tests/policy_corpus) and print its counts", add_help=False)
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["corpus"]:
+        from offline import corpus
+
+        return corpus.main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "diff":
         return diff_cli.run(args)

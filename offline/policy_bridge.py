@@ -1,9 +1,14 @@
-"""Run the project's CrossGuard policy pack over a captured plan, as ``pulumi preview`` would."""
+"""Run the project's CrossGuard policy pack over a captured plan, as ``pulumi preview`` would.
+
+Fails closed: a pack that is missing, does not import or raises while judging is a mandatory finding,
+never a pass (the CLI refuses to preview with a broken ``--policy-pack`` too).
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from typing import Any
 
 from offline.plan import Finding, Plan
@@ -30,7 +35,13 @@ def evaluate(plan: Plan, config: dict[str, Any] | None = None) -> list[Finding]:
     except Exception as exc:  # a pack that raises while loading checks nothing: say why
         return [Finding("policy-pack", "mandatory", None, f"policy pack does not load: {type(exc).__name__}: {exc}")]
     resources = [{**r.to_json(), "custom": r.custom} for r in plan.resources]
-    return [
-        Finding(f"policy:{v['policy']}", v["level"], v.get("urn"), v["message"])
-        for v in adapter.evaluate(resources, config)
-    ]
+    try:
+        violations = adapter.evaluate(resources, config)
+    except Exception as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return [Finding(
+            "policy-pack", "mandatory", None,
+            f"the policy pack failed while judging the plan ({exc!r} at {where.filename}:{where.lineno}): "
+            "nothing was judged; fix the policy",
+        )]
+    return [Finding(f"policy:{v['policy']}", v["level"], v.get("urn"), v["message"]) for v in violations]

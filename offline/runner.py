@@ -8,6 +8,8 @@ provider fills in (names, cluster addresses), so Output-derived wiring resolves 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
@@ -23,6 +25,7 @@ from google.protobuf import json_format
 
 from config.loading import SEED_KEYS, ConfigError
 from config.stack_file import read_config
+from offline import render
 from offline import sdk_internals as sdk
 from offline.plan import SECRET, Plan, Resource
 from offline.source_literals import SourceLiterals, plain_config_strings
@@ -159,25 +162,25 @@ def _scalar(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _clean(value: Any, literals: Container[str] = ()) -> Any:
+def _clean(value: Any, literals: Container[str] = (), key: str = "") -> Any:
     """Engine-wire value -> plan value: secrets hidden, references as URNs, integral floats as ints.
 
     A secret-marked value reads ``[secret]`` whatever its content: a value derived from a secret
     (e.g. HMAC of ``langfuseCredentialSeed``) shares nothing with it, so only the mark can say what
-    is secret. The one exception: a value whose every string is a quoted literal of the program
-    (``literals``) is shown, since pulumi-kubernetes marks literals in a Secret secret too.
+    is secret. The one exception: a value whose every string is a literal of the program or of its
+    plain config (``literals``) is shown, since pulumi-kubernetes marks literals in a Secret secret
+    too, and the policy pack must see them. A Secret's payload is judged per key (``_clean_payload``).
     """
     if isinstance(value, dict):
         sig = value.get(_SIG_KEY)
         if sig == _SECRET_VALUE:
             inner = value.get("value")
-            strings = _strings(inner)
-            if strings and all(s in literals for s in strings):
-                return _clean(inner, literals)
-            return SECRET
+            if key in _PER_KEY_FIELDS:
+                return _clean_payload(inner, literals)
+            return _clean(inner, literals) if _all_literal(inner, literals) else SECRET
         if sig == _RESOURCE_REF:
             return value.get("urn")
-        return {k: _clean(v, literals) for k, v in value.items()}
+        return {k: _clean(v, literals, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean(v, literals) for v in value]
     if isinstance(value, float) and value.is_integer():
@@ -185,6 +188,36 @@ def _clean(value: Any, literals: Container[str] = ()) -> Any:
     if value == _UNKNOWN:
         return "[unknown]"
     return value
+
+
+_PER_KEY_FIELDS = ("data", "stringData")
+"""Maps the Kubernetes SDK marks secret as a whole (a Secret's payload): judged per key instead."""
+
+
+def _clean_payload(value: Any, literals: Container[str]) -> Any:
+    """A secret-marked payload, per key: a map that mixes secrets and literals keeps its literals visible.
+
+    A map whose every value is secret reads as one ``[secret]``.
+    """
+    if isinstance(value, dict) and value.get(_SIG_KEY) is None and value:
+        cleaned = {k: _clean_payload(v, literals) for k, v in value.items()}
+        return SECRET if all(v == SECRET for v in cleaned.values()) else cleaned
+    return _clean(value, literals) if _all_literal(value, literals) else SECRET
+
+
+def _all_literal(value: Any, literals: Container[str]) -> bool:
+    strings = _strings(value)
+    return bool(strings) and all(_is_literal(s, literals) for s in strings)
+
+
+def _is_literal(text: str, literals: Container[str]) -> bool:
+    """``text`` is written in the program (or its plain config), as is or base64-encoded (a Secret's ``data``)."""
+    if text in literals:
+        return True
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8") in literals
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _strings(value: Any) -> list[str]:
@@ -264,6 +297,9 @@ class OfflineCallbacks:
 class PlatformMocks(pulumi.runtime.Mocks):
     """Outputs = inputs, plus what providers fill in: object names, addresses, random values."""
 
+    def __init__(self, session: render.Session | None = None) -> None:
+        self.session = session or render.Session(ROOT)
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
         if args.typ.startswith("kubernetes:") and isinstance(outputs.get("metadata"), dict):
@@ -279,8 +315,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
             outputs.update({"stdout": f"offline-command-{args.name}", "stderr": ""})
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return self.session.call(args.token, args.args)
 
 
 MOCK_GATEWAY_ADDRESS = "192.0.2.10"
@@ -327,7 +363,8 @@ def run_program(
     config_map, secret_keys = stack_config(stack, overrides, root, secrets)
     target = program or root / "__main__.py"
     literals = SourceLiterals([root, target.parent], plain_config_strings(config_map, secret_keys))
-    mocks = PlatformMocks()
+    session = render.Session(target.parent)
+    mocks = PlatformMocks(session)
     monitor = CapturingMonitor(mocks, stack, literals)
     sdk.reset_stack_root()  # a fresh Stack resource per run: exports must not carry over
     pulumi.runtime.set_mocks(
@@ -346,7 +383,9 @@ def run_program(
     finally:
         sys.path[:] = saved_path
         os.chdir(saved_cwd)
-    plan = build_plan(stack, monitor.captured, monitor.options, {} if failure else stack_outputs())
+    captured = monitor.captured + render.expand(monitor.captured, f"urn:pulumi:{stack}::{PROJECT}", session)
+    plan = build_plan(stack, captured, monitor.options, {} if failure else stack_outputs())
+    plan.add(session.findings)
     if failure is not None:
         failure.plan = plan  # type: ignore[attr-defined]
         raise failure

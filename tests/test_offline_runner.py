@@ -35,6 +35,7 @@ plain = k8s.core.v1.ConfigMap("settings", metadata={"namespace": second.ns.metad
 
 def write_program(tmp_path: Path, declare_edge: bool) -> Path:
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  llm-tracing-infra:token:\n    secure: v1:AAAA\n")
+    (tmp_path / "bundle.yaml").write_text("# no objects: the offline preview reads the file as the provider would\n")
     program = tmp_path / "prog.py"
     program.write_text(PROGRAM.replace("DECLARE_EDGE", str(declare_edge)))
     return program

@@ -295,9 +295,15 @@ BUNDLE_URL = "https://github.com/kubernetes-sigs/gateway-api/releases/download/v
 P = "urn:pulumi:dev::p::"
 
 
+ROUTES_CRD = {"spec": {"group": "gateway.networking.k8s.io", "names": {"plural": "httproutes"}}}
+"""The bundle is recognised by its CRDs (the ConfigFile's children under pulumi preview), not by its file name."""
+
+
 def mesh(*, base_deps: tuple[str, ...] = (P + "crds",), istiod_deps: tuple[str, ...] = (P + "base",)) -> list[dict]:
     return [
         resource(P + "crds", CONFIG_FILE, {"file": BUNDLE_URL}),
+        resource(P + "crds-httproutes", "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", ROUTES_CRD,
+                 parent=P + "crds"),
         resource(P + "base", CHART, {"chart": "base"}, deps=base_deps),
         resource(P + "istiod", CHART, {"chart": "istiod", "values": {}}, deps=istiod_deps),
     ]
@@ -310,14 +316,15 @@ def test_istiod_through_base_to_the_bundle_passes() -> None:
 def test_istiod_depending_on_a_rendered_crd_child_passes() -> None:
     """Under pulumi preview the bundle's CRDs are its children; depending on one of them counts."""
     crd = resource(P + "crd-routes", "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
-                   {"spec": {"group": "gateway.networking.k8s.io"}}, parent=P + "crds")
+                   ROUTES_CRD, parent=P + "crds")
     assert run_stack(ISTIOD, [*mesh(base_deps=(P + "crd-routes",)), crd]) == []
 
 
 def test_istiod_inheriting_the_edge_from_its_component_passes() -> None:
     component = resource(P + "mesh", "llm-tracing-infra:istio_mesh:IstioMesh", {}, deps=(P + "crds",))
     istiod = resource(P + "istiod", CHART, {"chart": "/mirror/istiod-1.30.3.tgz"}, parent=P + "mesh")
-    assert run_stack(ISTIOD, [resource(P + "crds", CONFIG_FILE, {"file": BUNDLE_URL}), component, istiod]) == []
+    crds = mesh()[:2]
+    assert run_stack(ISTIOD, [*crds, component, istiod]) == []
 
 
 def test_istiod_without_the_edge_fails() -> None:
@@ -334,7 +341,7 @@ def test_istiod_found_by_name_when_the_chart_is_a_path() -> None:
 
 
 def test_istiod_without_any_bundle_fails() -> None:
-    resources = [r for r in mesh() if r["urn"] != P + "crds"]
+    resources = [r for r in mesh() if not r["urn"].startswith(P + "crds")]
     [(message, _)] = run_stack(ISTIOD, resources)
     assert "installs no Gateway API CRD bundle" in message
 
@@ -342,6 +349,7 @@ def test_istiod_without_any_bundle_fails() -> None:
 def test_an_unrelated_yaml_bundle_does_not_count() -> None:
     resources = mesh()
     resources[0]["props"] = {"file": "https://example.com/gateway-api-inference-extension/v1.4.0/manifests.yaml"}
+    resources[1]["props"] = {"spec": {"group": "inference.networking.k8s.io", "names": {"plural": "inferencepools"}}}
     [(message, _)] = run_stack(ISTIOD, resources)
     assert "installs no Gateway API CRD bundle" in message
 
@@ -526,9 +534,10 @@ def test_marked_secrets_pass_when_the_host_marks_them(string_data: Any) -> None:
 
 
 def test_literals_fail_when_the_host_marks_secrets() -> None:
-    props = secret(stringData={"token": "[secret]", "username": "langfuse"})
+    props = secret(stringData={"token": "[secret]", "password": "typed-in", "username": "langfuse"})
     [message] = run_resource(SECRET_DATA, SECRET, props, config=MARKER)
-    assert "holds literal values in stringData.username" in message
+    # judged per key: the literal password is refused, the Pulumi secret and the user name are not
+    assert "holds literal values in stringData.password:" in message
 
 
 def test_literal_secret_in_a_yaml_group_fails() -> None:
@@ -554,8 +563,10 @@ def test_credential_named_env_with_a_value_fails(name: str) -> None:
     assert f"container 'vllm' sets {name} as a literal value" in message and "secretKeyRef" in message
 
 
-def test_pulumi_secret_as_env_value_still_fails() -> None:
-    assert len(run_resource(ENV, DEPLOYMENT, with_env("HF_TOKEN", "[secret]"))) == 1
+def test_pulumi_secret_as_env_value_passes() -> None:
+    """A value from a Pulumi secret is fine (issue 17); the offline host marks it, the literal twin fails."""
+    assert run_resource(ENV, DEPLOYMENT, with_env("HF_TOKEN", "[secret]"), config=MARKER) == []
+    assert len(run_resource(ENV, DEPLOYMENT, with_env("HF_TOKEN", "typed-in"), config=MARKER)) == 1
 
 
 @pytest.mark.parametrize("name", ["TOKENIZERS_PARALLELISM", "HF_TOKEN_PATH", "SECRET_NAME", "KEY_ROTATION_DAYS"])
@@ -564,9 +575,9 @@ def test_names_that_only_mention_a_credential_word_pass(name: str) -> None:
 
 
 def test_allowed_names_config_exempts_a_name() -> None:
-    props = with_env("PUBLIC_KEY", "pk")
+    props = with_env("SIGNING_KEY", "pk")
     assert len(run_resource(ENV, DEPLOYMENT, props)) == 1
-    assert run_resource(ENV, DEPLOYMENT, props, config={"allowedNames": ["PUBLIC_KEY"]}) == []
+    assert run_resource(ENV, DEPLOYMENT, props, config={"allowedNames": ["SIGNING_KEY"]}) == []
 
 
 @pytest.mark.parametrize(

@@ -208,8 +208,25 @@ k8s.helm.v4.Chart("kps", chart="kube-prometheus-stack", version="88.5.3", namesp
 }
 
 
+GATEWAY_CRDS = "".join(
+    f"""---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: {plural}.gateway.networking.k8s.io}}
+spec:
+  group: gateway.networking.k8s.io
+  names: {{kind: {kind}, plural: {plural}}}
+  scope: Namespaced
+  versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object}}}}}}]
+"""
+    for kind, plural in (("Gateway", "gateways"), ("HTTPRoute", "httproutes"))
+)
+"""The local CRD file the istiod programs install (rendered into CRD children offline, as the provider does)."""
+
+
 def offline_preview(tmp_path: Path, body: str) -> tuple[int, str]:
     """What ``python -m offline preview --stack dev --program <file>`` exits with and prints."""
+    (tmp_path / "gateway-api-v1.5.1-experimental-install.yaml").write_text(GATEWAY_CRDS)
     program = tmp_path / "prog.py"
     program.write_text(PREAMBLE + textwrap.dedent(body) + "\n")
     (tmp_path / "Pulumi.dev.yaml").write_text(STACK_FILE)

@@ -31,6 +31,7 @@ CHART_TYPES = frozenset({
     "kubernetes:helm.sh/v3:Chart",
 })
 YAML_TYPES = frozenset({
+    "kubernetes:kustomize/v2:Directory",
     "kubernetes:yaml/v2:ConfigGroup",
     "kubernetes:yaml/v2:ConfigFile",
     "kubernetes:yaml:ConfigGroup",
@@ -154,12 +155,15 @@ class K8sObject:
 
 
 def type_kind(resource_type: str) -> tuple[str, str] | None:
-    """``kubernetes:apps/v1:Deployment`` -> (``apps/v1``, ``Deployment``); None for non-objects."""
+    """``kubernetes:apps/v1:Deployment`` -> (``apps/v1``, ``Deployment``); None for non-objects.
+
+    A ``*Patch`` resource (``DeploymentPatch``) counts as its kind: what it sets is applied to the object.
+    """
     parts = resource_type.split(":")
     if len(parts) != 3 or parts[0] != "kubernetes" or resource_type in CHART_TYPES | YAML_TYPES:
         return None
-    group_version, kind = parts[1], parts[2]
-    if group_version.startswith(("helm.sh/", "yaml", "kustomize")) or kind.endswith(("Patch", "List")):
+    group_version, kind = parts[1], parts[2].removesuffix("Patch")
+    if group_version.startswith(("helm.sh/", "yaml", "kustomize")) or kind.endswith("List") or not kind:
         return None
     return (group_version[len("core/") :] if group_version.startswith("core/") else group_version), kind
 

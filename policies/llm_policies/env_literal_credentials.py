@@ -1,11 +1,15 @@
 """No credential in a container's environment as a literal ``value``.
 
-An env var named like a credential (``..._KEY``, ``..._TOKEN``, ``..._PASSWORD``, ``..._SECRET``) must
-take its value from a Secret (``valueFrom.secretKeyRef``). A ``value`` is written in clear into the
-Deployment, readable by anyone who may read workloads, and lands in chart history and ``kubectl
-describe`` output; a Pulumi secret passed as ``value`` is no better, it is decrypted into the spec.
-Names whose last word is such a credential word count (``HF_TOKEN``, ``OPENAI_API_KEY``);
-``TOKENIZERS_PARALLELISM`` or ``SECRET_NAME``-style references do not.
+An env var named like a credential (``..._KEY``, ``..._TOKEN``, ``..._PASSWORD``, ``..._SECRET``,
+``..._SALT``, ``..._CREDENTIALS``) must take its value from a Secret (``valueFrom.secretKeyRef``) or a
+Pulumi secret; a literal is readable by anyone who may read workloads and lands in chart history.
+Values shaped like a credential (provider keys, a connection string with a password) count under any
+name. ``TOKENIZERS_PARALLELISM`` or ``SECRET_NAME``-style references do not.
+
+Where env is set: every container (init containers too) of a workload, and in chart values under
+every key charts use for env (``env``, ``extraEnv``, ``extraEnvVars``, ``additionalEnv``, ``envVars``,
+``*Env``...), as a list of ``{name, value}`` or a map ``{NAME: value}``. Judged per entry, like a
+Secret's data (see ``k8s-secret-no-literal-data`` for what each host can tell apart).
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, Severity
 
+from llm_policies._credentials import credential_shape, is_reference, stored_findings
 from llm_policies._util import (
     CHART_TYPES,
+    SECRET_PLACEHOLDER,
     UNKNOWN,
     WORKLOAD_KINDS,
     as_dict,
@@ -30,60 +36,60 @@ from llm_policies._util import (
     walk,
 )
 
-CREDENTIAL_WORD = re.compile(r"(KEY|TOKEN|PASSWORD|PASSWD|SECRET)$")
-ENV_VALUE_KEYS = ("env", "extraEnv", "extraEnvVars", "envVars", "environment")
+ENV_KEY = re.compile(
+    r"(?i)^(extra|additional|global|custom|common)?_?env(ironment)?(_?vars?|_?variables)?$|env(vars)?$"
+)
+"""The keys charts use for container env: env, extraEnv, extraEnvVars, additionalEnv, envVars, workerEnv..."""
 FIX = "take it from a Secret with valueFrom.secretKeyRef (charts: their existingSecret/secretKeyRef setting)"
 
 
-def is_credential_name(name: Any, allowed: frozenset[str] = frozenset()) -> bool:
-    if not isinstance(name, str) or name in allowed:
-        return False
-    last = re.split(r"[_.\-]", name.upper())[-1]
-    return bool(CREDENTIAL_WORD.search(last))
-
-
-def literal(value: Any) -> bool:
-    return value is not UNKNOWN and value is not None and str(value) != ""
-
-
-def env_entries(node: Any) -> Iterator[tuple[str, Any]]:
-    """(name, literal value) of an env list (``[{name, value}]``) or map (``{NAME: value}``)."""
-    for entry in as_list(node):
-        entry = as_dict(entry)
-        if "value" in entry and "valueFrom" not in entry:
-            yield str(entry.get("name")), entry["value"]
+def env_map(node: Any) -> dict[str, Any]:
+    """NAME -> literal value of an env list (``[{name, value}]``) or map (``{NAME: value}``)."""
+    found: dict[str, Any] = {}
+    for entry in map(as_dict, as_list(node)):
+        if "value" in entry and "valueFrom" not in entry and isinstance(entry.get("name"), str):
+            found[entry["name"]] = entry["value"]
     for name, value in as_dict(node).items():
-        if isinstance(value, str | int | float | bool):
-            yield name, value
+        if isinstance(value, str | int | float):
+            found[name] = value
+        elif isinstance(value, dict) and "value" in value and "valueFrom" not in value:
+            found[name] = value["value"]
+    return {k: str(v) for k, v in found.items() if v is not None and v is not UNKNOWN}
+
+
+def env_findings(env: dict[str, Any], marker: str, allowed: frozenset[str]) -> list[str]:
+    """Names of env vars holding a literal credential (by name, or by shape whatever the name)."""
+    names = [name for _, name, _ in stored_findings(env, "", marker, allowed)]
+    for name, value in env.items():
+        # A connection string with a password inside is a credential whatever the variable is called.
+        shape = credential_shape(value) if value != SECRET_PLACEHOLDER and not is_reference(value) else None
+        if shape and not marker and name not in names:
+            names.append(name)
+    return names
 
 
 def check_env_literal_credentials(resource_type: str, props: dict[str, Any], config: dict[str, Any]) -> Iterator[str]:
-    """Credential-named env vars with a literal value, in workloads and in chart values."""
+    """Credential env vars with a literal value, in workloads and in chart values."""
     allowed = frozenset(str(n) for n in as_list(config.get("allowedNames")))
+    marker = str(config.get("secretMarker") or "")
     for obj in k8s_objects(resource_type, props):
         if obj.kind not in WORKLOAD_KINDS:
             continue
         for path, container in containers(obj):
-            names = [
-                str(env.get("name"))
-                for env in map(as_dict, as_list(container.get("env")))
-                if is_credential_name(env.get("name"), allowed) and literal(env.get("value"))
-            ]
+            names = env_findings(env_map(container.get("env")), marker, allowed)
             if names:
                 yield (
-                    f"{obj.describe()} {container_label(container, path)} sets {', '.join(names)} "
-                    f"as a literal value: {FIX}."
+                    f"{obj.describe()} {container_label(container, path)} sets {', '.join(names)} as a literal value "
+                    f"({path}.env): {FIX}."
                 )
     if resource_type in CHART_TYPES:
         chart = chart_name(props) or "chart"
-        for path, node in walk(props.get("values")):
+        for path, node in walk(props.get("values"), "values"):
             for key, block in as_dict(node).items():
-                if key not in ENV_VALUE_KEYS:
-                    continue
-                names = [n for n, v in env_entries(block) if is_credential_name(n, allowed) and literal(v)]
-                if names:
-                    where = f"{path}.{key}" if path else key
-                    yield f"Helm values of '{chart}' set {', '.join(names)} as a literal at values.{where}: {FIX}."
+                if ENV_KEY.search(key) and isinstance(block, list | dict):
+                    names = env_findings(env_map(block), marker, allowed)
+                    if names:
+                        yield f"Helm values of '{chart}' set {', '.join(names)} as a literal at {path}.{key}: {FIX}."
 
 
 POLICY = ResourceValidationPolicy(
@@ -100,7 +106,12 @@ POLICY = ResourceValidationPolicy(
                 "items": {"type": "string"},
                 "default": [],
                 "description": "Env var names that look like credentials but are not (e.g. a public key id).",
-            }
+            },
+            "secretMarker": {
+                "type": "string",
+                "default": "",
+                "description": "What the host puts for Pulumi secrets ('[secret]' offline); empty under the CLI.",
+            },
         }
     ),
     remediation_steps="Store the value in a k8s Secret built from a Pulumi secret and reference it via secretKeyRef.",

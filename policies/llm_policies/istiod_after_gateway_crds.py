@@ -4,10 +4,15 @@ istiod starts its Gateway API controllers only for the kinds that exist when it 
 before the CRDs, it never programs the Gateway and every HTTPRoute stays unaccepted until someone
 restarts it. The edge may be direct or through other resources (CRDs -> istio base -> istiod).
 
-What counts as the CRD bundle: a YAML ConfigFile/ConfigGroup whose source names the Gateway API, a
-CustomResourceDefinition of ``gateway.networking.k8s.io``, or any resource under one of those. In
-``pulumi preview`` a dependency may name the bundle itself (a remote component) or the CRDs it
-rendered (its children), so both count.
+What counts as istiod: the istiod chart, or raw manifests that are istiod (a Deployment running the
+``pilot`` image or ``pilot-discovery``/``discovery``, or webhook configurations served by the
+``istiod`` Service), typed or inside a YAML group.
+
+What counts as the CRD bundle: the actual CRDs (kind CustomResourceDefinition, group
+``gateway.networking.k8s.io``, names such as ``gateways``/``httproutes``/``grpcroutes``), typed, rendered
+by a YAML group, kustomization or chart, or listed in a YAML group's ``objs``, and the group or chart
+that holds them. A file name or a string mentioning the group is not enough. In ``pulumi preview`` a
+dependency may name the holder (a remote component) or the CRDs it rendered (its children), so both count.
 """
 
 from __future__ import annotations
@@ -22,37 +27,64 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from llm_policies._util import CHART_TYPES, YAML_TYPES, Node, ancestors, chart_name, dig, stack_nodes, strings
+from llm_policies._util import (
+    CHART_TYPES,
+    YAML_TYPES,
+    K8sObject,
+    Node,
+    ancestors,
+    as_dict,
+    as_list,
+    chart_name,
+    containers,
+    dig,
+    k8s_objects,
+    stack_nodes,
+)
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
-CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
-BUNDLE_HINTS = ("gateway-api", "gateway_api", GATEWAY_GROUP)
+GATEWAY_CRD_NAMES = frozenset({"gateways", "gatewayclasses", "httproutes", "grpcroutes", "referencegrants"})
+WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+
+
+def is_pilot(obj: K8sObject) -> bool:
+    """A Deployment running istiod's pilot-discovery, or a webhook configuration istiod serves."""
+    if obj.kind == "Deployment":
+        for _, container in containers(obj):
+            image = str(container.get("image") or "").rsplit("/", 1)[-1]
+            words = [str(w) for w in as_list(container.get("command")) + as_list(container.get("args"))]
+            if image.startswith("pilot") or any("pilot-discovery" in w for w in words) or words[:1] == ["discovery"]:
+                return True
+    if obj.kind in WEBHOOK_KINDS:
+        services = [dig(as_dict(h), "clientConfig", "service", "name") for h in as_list(obj.body.get("webhooks"))]
+        return "istiod" in services
+    return False
 
 
 def is_istiod(node: Node) -> bool:
-    if node.type not in CHART_TYPES:
-        return False
-    return chart_name(node.props) == "istiod" or "istiod" in node.name.lower()
+    if node.type in CHART_TYPES:
+        return chart_name(node.props) == "istiod" or "istiod" in node.name.lower()
+    return any(is_pilot(obj) for obj in k8s_objects(node.type, node.props))
 
 
-def is_gateway_crd(node: Node) -> bool:
-    return node.type == CRD_TYPE and dig(node.props, "spec", "group") == GATEWAY_GROUP
+def is_gateway_crd(obj: K8sObject) -> bool:
+    spec = as_dict(obj.body.get("spec"))
+    return (
+        obj.kind == "CustomResourceDefinition"
+        and spec.get("group") == GATEWAY_GROUP
+        and dig(spec, "names", "plural") in GATEWAY_CRD_NAMES
+    )
 
 
-def names_gateway_api(node: Node) -> bool:
-    """A YAML group whose file, URL, inline YAML or objects mention the Gateway API."""
-    if node.type not in YAML_TYPES:
-        return False
-    texts = [text for _, text in strings(node.props)]
-    # The inference extension ships its own CRDs from a gateway-api-* repository: not this bundle.
-    return any(hint in text and "inference" not in text for text in texts for hint in BUNDLE_HINTS)
+def holds_gateway_crds(node: Node) -> bool:
+    return any(is_gateway_crd(obj) for obj in k8s_objects(node.type, node.props))
 
 
 def bundle_urns(nodes: Mapping[str, Node]) -> set[str]:
-    """The CRD bundle: Gateway API YAML groups and CRDs, and every ancestor group of such a CRD."""
-    bundle = {urn for urn, node in nodes.items() if is_gateway_crd(node) or names_gateway_api(node)}
+    """The CRD bundle: the Gateway API CRDs and the YAML groups, kustomizations or charts that hold them."""
+    bundle = {urn for urn, node in nodes.items() if holds_gateway_crds(node)}
     for urn in list(bundle):
-        bundle.update(a.urn for a in ancestors(nodes, urn) if a.type in YAML_TYPES)
+        bundle.update(a.urn for a in ancestors(nodes, urn) if a.type in YAML_TYPES | CHART_TYPES)
     return bundle
 
 

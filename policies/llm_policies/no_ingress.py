@@ -11,7 +11,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
 
-from llm_policies._util import CHART_TYPES, as_dict, chart_name, is_true, k8s_objects, resource_validator, walk
+from llm_policies._util import CHART_TYPES, chart_name, is_true, k8s_objects, resource_validator, walk
 
 INGRESS_API_GROUPS = ("networking.k8s.io/", "extensions/")
 
@@ -21,15 +21,30 @@ INSTEAD = (
 )
 
 
+NOT_AN_INGRESS = ("gateway", "controller", "class")
+"""Keys that mention ingress but create no Ingress object (Istio's ingress gateway, an ingress class)."""
+
+
+def _ingress_key(key: str) -> bool:
+    lowered = key.lower()
+    return "ingress" in lowered and not any(word in lowered for word in NOT_AN_INGRESS)
+
+
 def ingress_paths(values: Any) -> Iterator[str]:
-    """Paths of every ``ingress`` block switched on (``ingress.enabled: true``) in Helm values."""
+    """Paths of every ingress-like subtree switched on in Helm values, at any depth.
+
+    ``ingress.enabled``, per-component ingresses of umbrella charts (``loki.gateway.ingress``,
+    ``server.ingress``), lists (``ingresses[0].enabled``), flat flags (``ingressEnabled: true``,
+    ``"ingress.enabled": true``) and a bare ``ingress: true``.
+    """
     for path, node in walk(values):
         if not isinstance(node, dict):
             continue
+        named = [part for part in path.replace("[", ".[").split(".") if part and not part.startswith("[")]
+        if named and _ingress_key(named[-1]) and is_true(node.get("enabled")):
+            yield f"{path}.enabled"
         for key, block in node.items():
-            if key.lower() == "ingress" and is_true(as_dict(block).get("enabled")):
-                yield f"{path}.{key}.enabled" if path else f"{key}.enabled"
-            elif key.lower() == "ingress.enabled" and is_true(block):
+            if _ingress_key(key) and not isinstance(block, dict | list) and is_true(block):
                 yield f"{path}.{key}" if path else key
 
 
@@ -42,6 +57,7 @@ def check_no_ingress(resource_type: str, props: dict[str, Any], config: dict[str
         chart = chart_name(props) or "chart"
         for path in ingress_paths(props.get("values")):
             yield f"Helm values of '{chart}' switch an Ingress on at values.{path}: set it to false and {INSTEAD}."
+
 
 
 POLICY = ResourceValidationPolicy(

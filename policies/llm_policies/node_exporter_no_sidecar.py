@@ -30,7 +30,9 @@ from llm_policies._util import (
     K8sObject,
     Node,
     as_dict,
+    as_list,
     chart_name,
+    containers,
     dig,
     is_true,
     k8s_objects,
@@ -63,11 +65,29 @@ def injected_namespaces(nodes: Mapping[str, Node]) -> set[str]:
     return injected
 
 
+NODE_EXPORTER_PORT = 9100
+
+
 def is_node_exporter(obj: K8sObject) -> bool:
+    """node-exporter by what it runs: its image, or host networking with its port or its flags; or its name."""
     template = pod_template(obj)
-    pod_labels = as_dict(dig(template[1], "metadata", "labels")) if template else {}
+    if template is None:
+        return False
+    pod = template[1]
+    pod_labels = as_dict(dig(pod, "metadata", "labels"))
     words = [obj.name, *map(str, obj.labels.values()), *map(str, pod_labels.values())]
-    return any("node-exporter" in word for word in words)
+    if any("node-exporter" in word for word in words):
+        return True
+    host_network = dig(pod, "spec", "hostNetwork") is True
+    for _, container in containers(obj):
+        image = str(container.get("image") or "").lower()
+        if "node-exporter" in image or "node_exporter" in image:
+            return True
+        ports = [dig(as_dict(p), "containerPort") for p in as_list(container.get("ports"))]
+        args = " ".join(str(a) for a in as_list(container.get("command")) + as_list(container.get("args")))
+        if host_network and (NODE_EXPORTER_PORT in ports or "--path.procfs" in args or "--path.sysfs" in args):
+            return True
+    return False
 
 
 def namespace_state(namespace: Any, injected: set[str]) -> str | None:
@@ -80,14 +100,14 @@ def namespace_state(namespace: Any, injected: set[str]) -> str | None:
 
 def daemonset_violations(node: Node, injected: set[str]) -> Iterator[str]:
     for obj in k8s_objects(node.type, node.props):
-        if obj.kind != "DaemonSet" or not is_node_exporter(obj):
+        if obj.kind not in ("DaemonSet", "Deployment", "StatefulSet") or not is_node_exporter(obj):
             continue
         reason = namespace_state(obj.namespace, injected)
         template = as_dict(dig(obj.body, "spec", "template"))
         if reason and not opted_out(dig(template, "metadata", "labels"), dig(template, "metadata", "annotations")):
             yield (
-                f"node-exporter DaemonSet '{obj.name}' would get an Istio sidecar ({reason}): {FIX} "
-                f"(spec.template.metadata.labels)."
+                f"node-exporter {obj.kind} '{obj.name}' would get an Istio sidecar ({reason}): {FIX} "
+                f"({obj.where('spec.template.metadata.labels')})."
             )
 
 

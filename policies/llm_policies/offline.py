@@ -34,6 +34,8 @@ UNKNOWN_PLACEHOLDER = "[unknown]"
 
 OFFLINE_DEFAULTS: dict[str, dict[str, Any]] = {
     "k8s-secret-no-literal-data": {"secretMarker": SECRET_PLACEHOLDER},
+    "k8s-env-no-literal-credentials": {"secretMarker": SECRET_PLACEHOLDER},
+    "no-credential-literals": {"secretMarker": SECRET_PLACEHOLDER},
 }
 """Config the offline host sets because it can see more than the engine (overridable by ``config``)."""
 

@@ -5,69 +5,66 @@ What each host lets the policy see (pulumi-policy 1.21, pulumi-kubernetes 4.x):
 * ``pulumi preview``: the Python policy SDK unwraps Pulumi secrets before validators run
   (``deserialize_properties`` without ``proxy_secrets``), and the Kubernetes SDK marks every Secret's
   ``data``/``stringData`` secret anyway. So a value from ``config.require_secret`` and a literal typed
-  into the program look the same: plaintext. Here the policy can only judge content: it flags
-  well-known default passwords (``prom-operator``, ``changeme``, ...) under password-like keys,
-  such as a chart's rendered Secret left at its default.
-* The offline preview replaces values it knows to be Pulumi secrets with a marker. Configured with
-  that marker (``secretMarker``; the offline adapter sets it), every other value is a literal.
+  into the program look the same: plaintext. Here the policy judges content, per key: under a
+  credential key (password, token, salt, ...), a well-known default or a human-shaped value
+  (``hunter2``, ``supersecret123``) is refused; a generated one is not.
+* The offline preview replaces values it knows to be Pulumi secrets with a marker, per key (a Secret
+  mixing one Pulumi secret with literals keeps its literals). Configured with that marker
+  (``secretMarker``; the offline adapter sets it), every other value under a credential key, and
+  every value shaped like a credential, is a literal.
+
+Keys that name no credential (``username``, ``host``) may hold literals. Config files held in a key
+(``config.yaml``) are judged per key inside.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy, Severity
 
+from llm_policies._credentials import stored_findings
 from llm_policies._util import UNKNOWN, k8s_objects, resource_validator
 
-KNOWN_DEFAULTS = frozenset({
-    "admin", "changeit", "change-me", "changeme", "letmein", "minio123", "minioadmin", "password", "postgres",
-    "prom-operator", "root", "secret", "test", "123456",
-})
-PASSWORD_LIKE_KEY = re.compile(r"(?i)pass|pwd|secret|token|key|cred")
+WHY = {
+    "literal": "literal values",
+    "default": "a well-known default password",
+    "weak": "a literal or weak (human-typed, not generated) credential",
+}
 FIX = (
     "build the Secret from a Pulumi secret (pulumi config set --secret, or pulumi_random.RandomPassword) "
     "and hand charts its name (existingSecret)"
 )
 
 
-def _decoded(value: str) -> str:
+def _decoded(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
     try:
-        return base64.b64decode(value, validate=True).decode("utf-8", "replace")
+        return base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return value
 
 
 def check_secret_literal_data(resource_type: str, props: dict[str, Any], config: dict[str, Any]) -> Iterator[str]:
-    """Literal (or well-known default) values in a Secret's ``data``/``stringData``."""
+    """Literal (or well-known, human-shaped) credentials in a Secret's ``data``/``stringData``, per key."""
     marker = config.get("secretMarker") or ""
     for obj in k8s_objects(resource_type, props):
         if obj.kind != "Secret" or obj.api_version not in ("v1", ""):
             continue
-        literal: list[str] = []
-        defaults: list[str] = []
         for field in ("data", "stringData"):
             block = obj.body.get(field)
-            if block is None or block is UNKNOWN or (marker and block == marker):
+            if not isinstance(block, dict):
                 continue
-            entries = block.items() if isinstance(block, dict) else [("*", block)]
-            for key, value in entries:
-                if value is UNKNOWN or value is None or (marker and value == marker):
-                    continue
-                if marker:
-                    literal.append(f"{field}.{key}")
-                    continue
-                text = _decoded(value) if field == "data" and isinstance(value, str) else str(value)
-                if PASSWORD_LIKE_KEY.search(key) and text.strip().lower() in KNOWN_DEFAULTS:
-                    defaults.append(f"{field}.{key}")
-        if literal:
-            yield f"{obj.describe()} holds literal values in {', '.join(literal)}: {FIX}."
-        if defaults:
-            yield f"{obj.describe()} holds a well-known default password in {', '.join(defaults)}: {FIX}."
+            entries = {k: _decoded(v) if field == "data" else v for k, v in block.items() if v is not UNKNOWN}
+            found: dict[str, list[str]] = {}
+            for where, _, why in stored_findings(entries, obj.where(field), marker):
+                found.setdefault(why, []).append(where)
+            for why, paths in found.items():
+                yield f"{obj.describe()} holds {WHY[why]} in {', '.join(paths)}: {FIX}."
 
 
 POLICY = ResourceValidationPolicy(

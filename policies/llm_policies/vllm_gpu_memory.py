@@ -2,19 +2,27 @@
 
 It is the fraction of GPU memory vLLM pre-allocates for weights and KV cache. 1.0 (or more) leaves
 nothing for the CUDA context, NCCL and DCGM, and the engine dies with OOM under load; 0 or less
-never starts. Checked wherever it can be set: the argument (``--gpu-memory-utilization=X`` or
-``--gpu-memory-utilization X``, also inside a shell command) or ``VLLM_GPU_MEMORY_UTILIZATION``, in
-every container running a vLLM image, and in chart values (``gpuMemoryUtilization`` keys, args).
+never starts. Judged on what runs, not on how it was written:
+
+* every container that runs vLLM (a vLLM image, or a command line that starts ``vllm serve`` /
+  ``python -m vllm.entrypoints...`` whatever the image is called), on its command line after the
+  kubelet's ``$(VAR)`` expansion and a ``sh -c`` script's ``${VAR}`` expansion from the container env,
+  in either spelling (``--gpu-memory-utilization`` / ``--gpu_memory_utilization``, ``=value`` or
+  ``value``); a value that cannot be resolved from the env (``valueFrom``, undefined) fails closed;
+  also ``VLLM_GPU_MEMORY_UTILIZATION``;
+* vLLM config files (``--config``) held in a ConfigMap: any YAML/JSON document with the key in either spelling;
+* chart values: ``gpuMemoryUtilization``-style keys and argument lists.
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, Severity
 
+from llm_policies._commands import UNRESOLVED, command_line, flag_values, normalize, runs_vllm
+from llm_policies._credentials import leaves
 from llm_policies._util import (
     CHART_TYPES,
     WORKLOAD_KINDS,
@@ -23,7 +31,6 @@ from llm_policies._util import (
     chart_name,
     container_label,
     containers,
-    is_vllm_image,
     k8s_objects,
     resource_validator,
     walk,
@@ -35,28 +42,12 @@ VALUE_KEYS = ("gpuMemoryUtilization", "gpu_memory_utilization", "gpu-memory-util
 FIX = "set it to a fraction such as 0.9 (at most 0.95 leaves room for the CUDA context and DCGM)"
 
 
-def _tokens(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
-
-
-def flag_values(args: list[Any]) -> Iterator[str]:
-    """Values given to the flag in an argument list (each item may itself be a shell command line)."""
-    tokens = [token for item in args if isinstance(item, str) for token in _tokens(item)]
-    for index, token in enumerate(tokens):
-        if token.startswith(FLAG + "="):
-            yield token.split("=", 1)[1]
-        elif token == FLAG:
-            yield tokens[index + 1] if index + 1 < len(tokens) else ""
-
-
 def out_of_range(raw: Any) -> str | None:
-    """Why ``raw`` is not a valid utilization (None when it is, or when it is not known yet)."""
+    """Why ``raw`` is not a valid utilization (None when it is)."""
     text = str(raw).strip()
-    if text.startswith("$("):
-        return None  # expanded from another variable at runtime: judged where that one is set
+    if text.startswith((UNRESOLVED, "$(", "${", "$")):
+        name = text.removeprefix(UNRESOLVED).strip("$(){}>")
+        return f"'{name}' cannot be resolved from the container env, so the value cannot be checked (set it literally)"
     try:
         value = float(text)
     except ValueError:
@@ -66,41 +57,55 @@ def out_of_range(raw: Any) -> str | None:
     return None
 
 
-def container_findings(container: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def container_findings(container: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
     """(where, why) for every bad setting in one container."""
-    for raw in flag_values(as_list(container.get("command")) + as_list(container.get("args"))):
+    for raw in flag_values(command_line(container), FLAG):
         if (why := out_of_range(raw)) is not None:
-            yield FLAG, why
-    for env in as_list(container.get("env")):
+            yield f"{path}.args", f"{FLAG} {why}"
+    for index, env in enumerate(as_list(container.get("env"))):
         env = as_dict(env)
         if env.get("name") == ENV and "value" in env and (why := out_of_range(env["value"])) is not None:
-            yield ENV, why
+            yield f"{path}.env[{index}]", f"{ENV} {why}"
+
+
+def config_file_findings(data: Any, path: str) -> Iterator[tuple[str, str]]:
+    for where, key, leaf in leaves(data, path):
+        if key in VALUE_KEYS and (why := out_of_range(leaf)) is not None:
+            yield where, why
+
+
+def chart_findings(values: Any) -> Iterator[tuple[str, str]]:
+    for path, node in walk(values, "values"):
+        for key, raw in as_dict(node).items():
+            if key in VALUE_KEYS and (bad := out_of_range(raw)) is not None:
+                yield f"{path}.{key}", bad
+    for path, node in walk(values, "values"):
+        # An argument list pairs "--flag" with the next item; a lone string is a command line.
+        lone_string = isinstance(node, str) and not path.endswith("]")
+        items = node if isinstance(node, list) else [node] if lone_string else []
+        tokens = command_line({"args": [i for i in items if isinstance(i, str | int | float)]})
+        for raw in flag_values([normalize(t) for t in tokens], FLAG):
+            if (bad := out_of_range(raw)) is not None:
+                yield f"{path} {FLAG}", bad
 
 
 def check_vllm_gpu_memory(resource_type: str, props: dict[str, Any], config: dict[str, Any]) -> Iterator[str]:
-    """Every vLLM container of a workload, and vLLM settings in chart values."""
+    """Every container running vLLM, vLLM config files in ConfigMaps, and vLLM settings in chart values."""
     for obj in k8s_objects(resource_type, props):
+        if obj.kind == "ConfigMap":
+            for where, why in config_file_findings(obj.body.get("data"), obj.where("data")):
+                yield f"{obj.describe()}: vLLM config {where}: {why}; {FIX}."
         if obj.kind not in WORKLOAD_KINDS:
             continue
         for path, container in containers(obj):
-            if not is_vllm_image(container.get("image")):
+            if not runs_vllm(container):
                 continue
-            for where, why in container_findings(container):
-                yield f"{obj.describe()} {container_label(container, path)}: vLLM {where} {why}; {FIX}."
+            for where, why in container_findings(container, path):
+                yield f"{obj.describe()} {container_label(container, path)}: vLLM {why} (at {where}); {FIX}."
     if resource_type in CHART_TYPES:
         chart = chart_name(props) or "chart"
-        values = props.get("values")
-        for path, node in walk(values):
-            for key, raw in as_dict(node).items():
-                if key in VALUE_KEYS and (bad := out_of_range(raw)) is not None:
-                    yield f"Helm values of '{chart}' set {path + '.' if path else ''}{key}: {bad}; {FIX}."
-        for path, node in walk(values):
-            # An argument list pairs "--flag" with the next item; a lone string is a command line.
-            lone_string = isinstance(node, str) and not path.endswith("]")
-            args = node if isinstance(node, list) else [node] if lone_string else []
-            for raw in flag_values(args):
-                if (bad := out_of_range(raw)) is not None:
-                    yield f"Helm values of '{chart}' pass vLLM {FLAG} at values.{path}: {bad}; {FIX}."
+        for where, why in chart_findings(props.get("values")):
+            yield f"Helm values of '{chart}' set vLLM {where}: {why}; {FIX}."
 
 
 POLICY = ResourceValidationPolicy(

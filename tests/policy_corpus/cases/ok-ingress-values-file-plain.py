@@ -1,0 +1,13 @@
+# expect: pass
+# style: helm-v4
+# lab: no
+# why: a values file with nothing forbidden
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi
+import pulumi_kubernetes as k8s
+from corpus_support import WEBAPP_CHART
+
+k8s.helm.v4.Chart(
+    "web", chart=WEBAPP_CHART, namespace="apps", value_yaml_files=[pulumi.FileAsset("assets/values/plain.yaml")]
+)

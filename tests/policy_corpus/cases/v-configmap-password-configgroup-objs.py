@@ -1,0 +1,19 @@
+# expect: no-credential-literals
+# style: configgroup-objs
+# lab: no
+# why: configmap-password as a ConfigGroup object
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi_kubernetes as k8s
+
+k8s.yaml.v2.ConfigGroup(
+    "configmap-password",
+    objs=[
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "app-config", "namespace": "apps"},
+            "data": {"settings.yaml": "database:\n  host: db.apps.svc\n  password: hunter2\n"},
+        }
+    ],
+)

@@ -1,0 +1,15 @@
+# expect: k8s-env-no-literal-credentials
+# style: helm-v4
+# lab: no
+# why: extraEnvVars list with a literal token
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi_kubernetes as k8s
+from corpus_support import WEBAPP_CHART
+
+k8s.helm.v4.Chart(
+    "app",
+    chart=WEBAPP_CHART,
+    namespace="apps",
+    values={"server": {"extraEnvVars": [{"name": "GITLAB_TOKEN", "value": "tok12345"}]}},
+)

@@ -1,0 +1,44 @@
+# expect: k8s-env-no-literal-credentials
+# style: configgroup-yaml
+# lab: no
+# why: env-literal as inline YAML
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi_kubernetes as k8s
+
+k8s.yaml.v2.ConfigGroup(
+    "env-literal",
+    yaml=r"""
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  namespace: apps
+spec:
+  selector:
+    matchLabels: &id001
+      app: app
+  template:
+    metadata:
+      labels: *id001
+    spec:
+      containers:
+      - name: app
+        image: ghcr.io/example/app:1.0
+        resources:
+          requests:
+            cpu: 100m
+            memory: 128Mi
+          limits:
+            cpu: '1'
+            memory: 1Gi
+        readinessProbe: &id002
+          httpGet:
+            path: /health
+            port: 8000
+        livenessProbe: *id002
+        env:
+        - name: LANGFUSE_SECRET_KEY
+          value: lf-typed-in-secret
+""",
+)

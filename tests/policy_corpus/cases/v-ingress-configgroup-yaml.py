@@ -1,0 +1,30 @@
+# expect: k8s-ingress-disallowed
+# style: configgroup-yaml
+# lab: no
+# why: ingress as inline YAML
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi_kubernetes as k8s
+
+k8s.yaml.v2.ConfigGroup(
+    "ingress",
+    yaml=r"""
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: apps
+spec:
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: web
+            port:
+              number: 80
+""",
+)

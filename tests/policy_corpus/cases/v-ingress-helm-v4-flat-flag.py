@@ -1,0 +1,10 @@
+# expect: k8s-ingress-disallowed
+# style: helm-v4
+# lab: no
+# why: a flat ingressEnabled flag
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi_kubernetes as k8s
+from corpus_support import WEBAPP_CHART
+
+k8s.helm.v4.Chart("web", chart=WEBAPP_CHART, namespace="apps", values={"server": {"ingressEnabled": True}})

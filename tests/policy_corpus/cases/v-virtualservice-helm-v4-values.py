@@ -1,0 +1,10 @@
+# expect: istio-routing-resources-disallowed
+# style: helm-v4
+# lab: no
+# why: chart values create a VirtualService
+"""Policy corpus case (see tests/policy_corpus/README.md)."""
+
+import pulumi_kubernetes as k8s
+from corpus_support import WEBAPP_CHART
+
+k8s.helm.v4.Chart("web", chart=WEBAPP_CHART, namespace="apps", values={"virtualService": {"enabled": True}})
