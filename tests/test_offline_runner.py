@@ -99,12 +99,13 @@ def test_a_literal_marked_secret_stays_visible_for_the_policies(tmp_path: Path) 
     assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == {"token": "hunter2"}
 
 
-def test_a_secret_next_to_a_literal_hides_both(tmp_path: Path) -> None:
+def test_a_secret_next_to_a_literal_is_judged_per_key(tmp_path: Path) -> None:
+    """A Secret's payload mixing a Pulumi secret and a literal keeps the literal visible (issue 17)."""
     program = write_program(tmp_path, True)
     secret = 'pulumi.Config().require_secret("token")'
     program.write_text(program.read_text().replace(f'{{"token": {secret}}}', f'{{"user": "admin", "token": {secret}}}'))
     plan = run_program("dev", program=program, root=tmp_path)
-    assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == SECRET
+    assert plan.by_urn()[by_name(plan, "token")].inputs["stringData"] == {"user": "admin", "token": SECRET}
 
 
 def test_secret_flag_sets_secret_config(tmp_path: Path) -> None:
