@@ -233,6 +233,12 @@ if cfg.verification.enabled:
 pulumi.export("hostnames", routes.hostnames)
 pulumi.export("etcHostsLine", routes.etc_hosts_line)
 pulumi.export("gatewayAddress", routes.address)
+# OTLP for both kinds of app: on the host through the Gateway's listeners, in the cluster to the
+# collector's Service. otlp*Endpoint and appOtelEnvironment keep their in-cluster meaning (compatibility).
+pulumi.export("hostOtelEnvironment", routes.host_otel_environment("my-llm-app"))
+pulumi.export("hostOtlpGrpcEndpoint", routes.otlp_grpc_url)
+pulumi.export("hostOtlpHttpEndpoint", routes.otlp_http_url)
+pulumi.export("clusterOtelEnvironment", tracing.app_environment("my-llm-app"))
 pulumi.export("otlpGrpcEndpoint", tracing.endpoints.otlp_grpc.url())
 pulumi.export("otlpHttpEndpoint", tracing.endpoints.otlp_http.url())
 pulumi.export("appOtelEnvironment", tracing.app_environment("my-llm-app"))

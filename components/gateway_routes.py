@@ -26,13 +26,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from components._k8s import TOKEN_PREFIX, labels
-from components.contracts import EngineEndpoint, ServiceRef
+from components.contracts import EngineEndpoint, ServiceRef, otel_sdk_environment
 from config.sections import Gateway
 
 GATEWAY_API = "gateway.networking.k8s.io"
 GATEWAY_NAME = "platform"
 """The Gateway's name; Istio names the Deployment and Service it creates ``platform-istio``."""
 TLS_SECRET = "platform-gateway-tls"
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+"""The Gateway's OTLP listeners: what an app outside the cluster sends to (the runbook's <address>:4317)."""
 ADMIN_UIS = ("grafana", "prometheus", "tempo")
 """Hosts the optional source-address restriction applies to."""
 
@@ -124,6 +127,10 @@ class GatewayRoutes(pulumi.ComponentResource):
     """``<gateway address> <hostnames...>``: the line a user adds to ``/etc/hosts``."""
     address: pulumi.Output[str]
     """The Gateway's address, from its status once Istio has programmed it."""
+    otlp_grpc_url: pulumi.Output[str]
+    """``http://<address>:4317``: OTLP/gRPC through the Gateway, for apps outside the cluster."""
+    otlp_http_url: pulumi.Output[str]
+    """``http://<address>:4318``: OTLP/HTTP through the Gateway (exporters append ``/v1/traces``)."""
 
     def __init__(self, name: str, args: GatewayRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:gateway_routes:GatewayRoutes", name, None, opts)
@@ -192,10 +199,17 @@ class GatewayRoutes(pulumi.ComponentResource):
         self.address = gateway.status.apply(
             lambda status: str(((status or {}).get("addresses") or [{}])[0].get("value", ""))
         )
+        self.otlp_grpc_url = self.address.apply(lambda address: f"http://{address}:{OTLP_GRPC_PORT}")
+        self.otlp_http_url = self.address.apply(lambda address: f"http://{address}:{OTLP_HTTP_PORT}")
         hostnames = " ".join(self.hostnames)
         self.etc_hosts_line = self.address.apply(lambda address: f"{address} {hostnames}")
         self.register_outputs({"hostnames": self.hostnames, "address": self.address,
-                               "etcHostsLine": self.etc_hosts_line})
+                               "etcHostsLine": self.etc_hosts_line, "otlpGrpcUrl": self.otlp_grpc_url,
+                               "otlpHttpUrl": self.otlp_http_url})
+
+    def host_otel_environment(self, service_name: str) -> pulumi.Output[dict[str, str]]:
+        """SDK environment for an app outside the cluster (the workstation): OTLP/gRPC to the Gateway."""
+        return self.otlp_grpc_url.apply(lambda url: otel_sdk_environment(url, service_name))
 
     def _gateway_spec(self, gw: Gateway, options: pulumi.Input[str]) -> dict[str, Any]:
         def listener(name: str, port: int, kind: str, hostname: str | None = None,
@@ -216,7 +230,8 @@ class GatewayRoutes(pulumi.ComponentResource):
                                                                       "name": TLS_SECRET}]}
             listeners.append(https)
         # OTLP listeners take any host name: SDKs are pointed at <address>:4317/4318.
-        listeners += [listener("otlp-grpc", 4317, "GRPCRoute"), listener("otlp-http", 4318, "HTTPRoute")]
+        listeners += [listener("otlp-grpc", OTLP_GRPC_PORT, "GRPCRoute"),
+                      listener("otlp-http", OTLP_HTTP_PORT, "HTTPRoute")]
         return {
             "gatewayClassName": "istio",
             "listeners": listeners,

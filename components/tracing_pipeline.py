@@ -39,7 +39,14 @@ import versions
 from components import _k8s
 from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
 from components.charts import helm_chart
-from components.contracts import CrdReadiness, LangfuseConnection, NamespaceRef, ServiceRef, TracingEndpoints
+from components.contracts import (
+    CrdReadiness,
+    LangfuseConnection,
+    NamespaceRef,
+    ServiceRef,
+    TracingEndpoints,
+    otel_sdk_environment,
+)
 from config.sections import Charts, Collector, Tempo, Tracing
 
 COLLECTOR_FULLNAME = "otel-collector"
@@ -460,14 +467,6 @@ class TracingPipeline(pulumi.ComponentResource):
 
 
 def app_environment(endpoints_: TracingEndpoints, service_name: str) -> dict[str, str]:
-    """SDK settings (OTLP/gRPC to the collector); pure, so peers can use it before the component exists."""
-    return {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints_.otlp_grpc.url(),
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-        "OTEL_EXPORTER_OTLP_INSECURE": "true",
-        "OTEL_SERVICE_NAME": service_name,
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_PROPAGATORS": "tracecontext,baggage",
-    }
+    """SDK settings for an app in the cluster (OTLP/gRPC to the collector's Service); pure, so peers
+    can use it before the component exists."""
+    return otel_sdk_environment(endpoints_.otlp_grpc.url(), service_name)

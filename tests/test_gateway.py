@@ -448,3 +448,24 @@ def test_stack_waves_crds_base_istiod_gateway(any_plan: Plan) -> None:
     gateway = _wave_of(any_plan, lambda r: r.kind == "Gateway")
     route = _wave_of(any_plan, lambda r: r.kind == "HTTPRoute")
     assert crds < base < istiod < gateway < route
+
+
+def test_host_otel_environment_points_at_the_gateway_listeners(any_plan: Plan) -> None:
+    """An app on the host sends to the Gateway's address on the OTLP listeners; one in the cluster to
+    the collector's Service. Both come from the components' outputs, each names a real port."""
+    out = any_plan.outputs
+    address = out["gatewayAddress"]
+    assert address, "the mock runtime gives the Gateway an address"
+    host = out["hostOtelEnvironment"]
+    assert host["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{address}:4317" == out["hostOtlpGrpcEndpoint"]
+    assert host["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    assert out["hostOtlpHttpEndpoint"] == f"http://{address}:4318"
+    (gateway,) = any_plan.k8s("Gateway")
+    listeners = gateway.inputs["spec"]["listeners"]
+    ports = {listener["name"]: (listener["port"], listener["protocol"]) for listener in listeners}
+    assert ports["otlp-grpc"] == (4317, "HTTP") and ports["otlp-http"] == (4318, "HTTP")
+    cluster = out["clusterOtelEnvironment"]
+    assert {k: v for k, v in cluster.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"} == {
+        k: v for k, v in host.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"
+    }, "the two environments differ only in where they point"
+    assert cluster["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.tracing.svc.cluster.local:4317"

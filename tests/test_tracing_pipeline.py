@@ -302,5 +302,6 @@ def test_app_environment_points_at_the_collector() -> None:
     env = tracing_pipeline.app_environment(refs, "my-app")
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.tracing.svc.cluster.local:4317"
     assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc" and env["OTEL_SERVICE_NAME"] == "my-app"
-    exported = stack_plan("dev").outputs.get("appOtelEnvironment")
-    assert exported is None or exported["OTEL_EXPORTER_OTLP_ENDPOINT"] == refs.otlp_grpc.url()
+    outputs = stack_plan("dev").outputs
+    assert outputs["clusterOtelEnvironment"] == tracing_pipeline.app_environment(refs, "my-llm-app")
+    assert outputs["appOtelEnvironment"] == outputs["clusterOtelEnvironment"], "compatibility alias"
