@@ -84,6 +84,7 @@ monitoring = MonitoringStack(
         charts=charts, generated_secrets=cfg.generated_secrets, retain=retain,
         grafana_admin_password=secrets.get("grafanaAdminPassword"),
         alertmanager_webhook_url=secrets.get("alertmanagerWebhookUrl"),
+        environment=pulumi.get_stack(),
         alert_scope=alert_rules.AlertScope(
             llm_namespaces=(cfg.namespaces.llm, cfg.namespaces.litellm),
             vllm=serving.endpoint("vllm", cfg.namespaces.llm, cfg.vllm.served_model_name, cfg.vllm.model).service,

@@ -155,20 +155,22 @@ def grafana_datasources(
     return sources
 
 
-def alertmanager_config(am: Alertmanager) -> dict[str, Any]:
-    """Routing and receiver; the receiver URL is read from the mounted Secret, never written here."""
+def alertmanager_config(am: Alertmanager, environment: str, *, receiver_secret: bool) -> dict[str, Any]:
+    """Routing and one receiver for this environment (stack); its URL is read from the mounted
+    Secret, never written here. Without the Secret (``alertmanagerWebhookUrl`` unset) alerts go nowhere."""
     receivers: list[dict[str, Any]] = [{"name": "null"}]
     target = "null"
-    if am.receiver == "slack":
-        target = "slack"
+    if am.receiver == "slack" and receiver_secret:
+        target = f"slack-{environment}"
+        channel = am.slack_channel or f"#alerts-{environment}"
         receivers.append({
-            "name": "slack",
-            "slack_configs": [{"channel": am.slack_channel, "api_url_file": RECEIVER_URL_FILE, "send_resolved": True}],
+            "name": target,
+            "slack_configs": [{"channel": channel, "api_url_file": RECEIVER_URL_FILE, "send_resolved": True}],
         })
-    elif am.receiver == "webhook":
-        target = "webhook"
+    elif am.receiver == "webhook" and receiver_secret:
+        target = f"webhook-{environment}"
         receivers.append(
-            {"name": "webhook", "webhook_configs": [{"url_file": RECEIVER_URL_FILE, "send_resolved": True}]}
+            {"name": target, "webhook_configs": [{"url_file": RECEIVER_URL_FILE, "send_resolved": True}]}
         )
     return {
         "global": {"resolve_timeout": "5m"},
@@ -197,7 +199,7 @@ def alertmanager_config(am: Alertmanager) -> dict[str, Any]:
 
 
 def chart_values(
-    mon: Monitoring, datasources: list[dict[str, Any]], *, retain: bool, receiver_secret: bool
+    mon: Monitoring, datasources: list[dict[str, Any]], *, retain: bool, receiver_secret: bool, environment: str
 ) -> dict[str, Any]:
     """kube-prometheus-stack values: every key path exists in the chart's values.yaml (88.5.3)."""
     volume_policy = "Retain" if retain else "Delete"
@@ -236,7 +238,7 @@ def chart_values(
             }
         },
         "alertmanager": {
-            "config": alertmanager_config(mon.alertmanager),
+            "config": alertmanager_config(mon.alertmanager, environment, receiver_secret=receiver_secret),
             "alertmanagerSpec": {
                 "secrets": [RECEIVER_SECRET] if receiver_secret else [],
                 "resources": mon.alertmanager.resources.as_k8s(),
@@ -292,6 +294,8 @@ class MonitoringStackArgs(BaseModel):
     """The ``grafanaAdminPassword`` secret; generated when None."""
     alertmanager_webhook_url: pulumi.Output[str] | None = None
     """The ``alertmanagerWebhookUrl`` secret, for ``alertmanager.receiver`` slack or webhook."""
+    environment: str
+    """The stack's name: names the Alertmanager receiver and the default Slack channel ``#alerts-<environment>``."""
     alert_scope: AlertScope
     """What the alert rules watch (namespaces, vLLM's Service, the GPU)."""
     gpu_dashboards: bool = False
@@ -336,6 +340,13 @@ class MonitoringStack(pulumi.ComponentResource):
         ]
         receiver_url = args.alertmanager_webhook_url
         with_receiver = False
+        if mon.alertmanager.receiver == "slack" and receiver_url is None:
+            # Slack is the default receiver; it stays opt-in only while its webhook secret is missing.
+            pulumi.log.warn(
+                "Alertmanager sends no alerts: set the Slack webhook with `pulumi config set --secret "
+                "alertmanagerWebhookUrl <url>` (or monitoring.alertmanager.receiver=none to silence this)",
+                self,
+            )
         if mon.alertmanager.receiver != "none" and receiver_url is not None:
             with_receiver = True
             secrets.append(
@@ -353,7 +364,9 @@ class MonitoringStack(pulumi.ComponentResource):
             args.chart,
             args.charts,
             namespace=ns,
-            values=chart_values(mon, datasources, retain=args.retain, receiver_secret=with_receiver),
+            values=chart_values(
+                mon, datasources, retain=args.retain, receiver_secret=with_receiver, environment=args.environment
+            ),
             release_name=FULLNAME,
             # The values name these Secrets; Grafana and Alertmanager cannot start without them.
             opts=pulumi.ResourceOptions(parent=self, depends_on=secrets),

@@ -216,8 +216,10 @@ class Tracing(_Model):
 class Alertmanager(_Model):
     """Where alerts go. The Slack/webhook URL is the secret ``alertmanagerWebhookUrl``, never a key here."""
 
-    receiver: Literal["none", "slack", "webhook"] = "none"
-    slack_channel: str = "#alerts"
+    receiver: Literal["none", "slack", "webhook"] = Field(
+        default="slack", description="slack sends only once the alertmanagerWebhookUrl secret is set (else a warning)."
+    )
+    slack_channel: str | None = Field(default=None, description="Default: a channel per stack, #alerts-<stack>.")
     group_wait: Duration = "30s"
     group_interval: Duration = "5m"
     repeat_interval: Duration = "4h"
@@ -230,7 +232,9 @@ class AlertThresholds(_Model):
     memory_limit_ratio: float = Field(default=0.8, gt=0, le=1)
     restarts_in_15m: int = Field(default=2, ge=1)
     error_ratio: float = Field(default=0.2, gt=0, le=1)
-    min_request_rate: float = Field(default=0.1, ge=0, description="req/s below which the 5xx rule stays quiet.")
+    min_request_rate: float = Field(
+        default=0.1, ge=0, description="req/s below which the 5xx and latency rules stay quiet (minimum traffic)."
+    )
     latency_p95_seconds: float = Field(default=60, gt=0)
     kv_cache_usage_ratio: float = Field(default=0.9, gt=0, le=1)
     requests_waiting: int = Field(default=10, ge=1)

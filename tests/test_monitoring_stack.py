@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -176,18 +177,43 @@ def test_secret_config_values_never_appear_in_the_plan(tmp_path: Path) -> None:
     assert values["alertmanager"]["alertmanagerSpec"]["secrets"] == [receiver.k8s_name]
     (slack,) = values["alertmanager"]["config"]["receivers"][1]["slack_configs"]
     assert slack["api_url_file"] == f"/etc/alertmanager/secrets/{receiver.k8s_name}/url"
-    assert values["alertmanager"]["config"]["route"]["receiver"] == "slack"
+    assert slack["channel"] == "#alerts-secrets", "a channel per environment (stack)"
+    assert values["alertmanager"]["config"]["route"]["receiver"] == "slack-secrets"
+
+
+def test_alertmanager_routes_as_the_design_says() -> None:
+    """Slack by default, a receiver and channel per environment, grouping 30s/5m/4h; no Slack (and no
+    Secret) while the webhook secret is missing."""
+    am = config.StackConfig().monitoring.alertmanager
+    routed = monitoring_stack.alertmanager_config(am, "prod", receiver_secret=True)
+    route = routed["route"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("30s", "5m", "4h")
+    assert route["receiver"] == "slack-prod"
+    (slack,) = routed["receivers"][1]["slack_configs"]
+    assert slack["channel"] == "#alerts-prod"
+    assert "://" not in json.dumps(routed), "the webhook URL is read from the mounted Secret, never written"
+    quiet = monitoring_stack.alertmanager_config(am, "prod", receiver_secret=False)
+    assert quiet["route"]["receiver"] == "null" and quiet["receivers"] == [{"name": "null"}]
+
+
+
+def test_slack_without_its_secret_sends_nothing_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        dev = monitoring_plan(tmp_path)
+    assert not [r for r in dev.k8s("Secret") if r.k8s_name == monitoring_stack.RECEIVER_SECRET]
+    values = values_of(dev)
+    assert values["alertmanager"]["alertmanagerSpec"]["secrets"] == []
+    assert values["alertmanager"]["config"]["route"]["receiver"] == "null"
+    assert "alertmanagerWebhookUrl" in caplog.text, "the warning names the missing secret"
 
 
 def test_alertmanager_receiver_and_intervals_follow_config() -> None:
-    quiet = monitoring_stack.alertmanager_config(config.StackConfig().monitoring.alertmanager)
-    assert quiet["route"]["receiver"] == "null" and quiet["receivers"] == [{"name": "null"}]
-
     cfg = config.StackConfig.model_validate({
-        "monitoring": {"alertmanager": {"receiver": "webhook", "groupWait": "10s", "repeatInterval": "1h"}}
+        "monitoring": {"alertmanager": {"receiver": "webhook", "groupWait": "10s", "repeatInterval": "1h",
+                                        "slackChannel": "#ignored"}}
     })
-    routed = monitoring_stack.alertmanager_config(cfg.monitoring.alertmanager)
-    assert routed["route"]["receiver"] == "webhook"
+    routed = monitoring_stack.alertmanager_config(cfg.monitoring.alertmanager, "dev", receiver_secret=True)
+    assert routed["route"]["receiver"] == "webhook-dev"
     assert (routed["route"]["group_wait"], routed["route"]["repeat_interval"]) == ("10s", "1h")
     (hook,) = routed["receivers"][1]["webhook_configs"]
     assert hook == {"url_file": monitoring_stack.RECEIVER_URL_FILE, "send_resolved": True}
