@@ -124,7 +124,7 @@ tracing = TracingPipeline(
         settings=cfg.tracing, namespace=mesh.namespace("tracing"), tempo_chart=chart("tempo"),
         collector_chart=chart("opentelemetry-collector"), charts=charts,
         collector_image=cfg.versions.image("otelCollector"), retain=retain,
-        prometheus=monitoring.endpoints.prometheus, monitoring_crds=monitoring.crds,
+        prometheus=monitoring.endpoints.prometheus, monitoring_crds=monitoring.crds, cluster=pulumi.get_stack(),
         langfuse=observer.connection if observer and cfg.tracing.collector.export_to_langfuse else None,
         langfuse_self_reporting=(litellm.NAME,),
     ),

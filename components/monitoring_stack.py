@@ -44,6 +44,7 @@ RECEIVER_SECRET = "alertmanager-receiver"
 RECEIVER_URL_FILE = f"/etc/alertmanager/secrets/{RECEIVER_SECRET}/url"
 """Where the operator mounts ``alertmanagerSpec.secrets`` entries: ``/etc/alertmanager/secrets/<name>/<key>``."""
 DASHBOARD_LABEL = "grafana_dashboard"
+DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
 
 # Small helper containers (config reloaders, Grafana's k8s-sidecars, webhook cert jobs).
 _HELPER = resources("10m", "32Mi", "100m", "96Mi")
@@ -198,6 +199,34 @@ def alertmanager_config(am: Alertmanager, environment: str, *, receiver_secret: 
     }
 
 
+def annotated_pods_job() -> dict[str, Any]:
+    """Scrape job for pods that opt in with the usual ``prometheus.io/scrape|port|path`` annotations.
+
+    For workloads without a ServiceMonitor; ``scheme`` follows ``prometheus.io/scheme`` (http by
+    default). Prometheus's pods run without a sidecar, so an injected pod's STRICT mTLS port is
+    out of reach: annotate only ports the sidecar leaves plain (or the sidecar's merged metrics).
+    """
+    def annotation(name: str) -> str:
+        return f"__meta_kubernetes_pod_annotation_prometheus_io_{name}"
+
+    return {
+        "job_name": "kubernetes-pods",
+        "kubernetes_sd_configs": [{"role": "pod"}],
+        "relabel_configs": [
+            {"source_labels": [annotation("scrape")], "regex": "true", "action": "keep"},
+            {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Pending|Succeeded|Failed", "action": "drop"},
+            {"source_labels": [annotation("scheme")], "regex": "(https?)", "target_label": "__scheme__"},
+            {"source_labels": [annotation("path")], "regex": "(.+)", "target_label": "__metrics_path__"},
+            {
+                "source_labels": ["__address__", annotation("port")],
+                "regex": "(.+?)(?::\\d+)?;(\\d+)", "replacement": "$1:$2", "target_label": "__address__",
+            },
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        ],
+    }
+
+
 def chart_values(
     mon: Monitoring, datasources: list[dict[str, Any]], *, retain: bool, receiver_secret: bool, environment: str
 ) -> dict[str, Any]:
@@ -215,6 +244,8 @@ def chart_values(
                 "enableRemoteWriteReceiver": True,  # Tempo's metrics-generator writes span metrics here
                 "enableFeatures": ["exemplar-storage"],
                 "retention": mon.prometheus_retention,
+                "scrapeInterval": mon.scrape_interval,
+                "additionalScrapeConfigs": [annotated_pods_job()],
                 "resources": mon.prometheus_resources.as_k8s(),
                 # Empty selectors: monitors and rules from every namespace, whatever their labels.
                 "serviceMonitorSelectorNilUsesHelmValues": False,
@@ -268,7 +299,12 @@ def chart_values(
             "testFramework": {"enabled": False},  # a Helm test Pod, never run by helm.v4.Chart
             "sidecar": {
                 "resources": _HELPER.as_k8s(),
-                "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1", "searchNamespace": "ALL"},
+                "dashboards": {
+                    "enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1", "searchNamespace": "ALL",
+                    # Each dashboard ConfigMap names its Grafana folder in this annotation.
+                    "folderAnnotation": DASHBOARD_FOLDER_ANNOTATION,
+                    "provider": {"foldersFromFilesStructure": True},
+                },
                 # Our datasources replace the chart's default ones, so every URL comes from a ServiceRef.
                 "datasources": {"enabled": True, "defaultDatasourceEnabled": False, "alertmanager": {"enabled": False}},
             },
@@ -391,6 +427,7 @@ class MonitoringStack(pulumi.ComponentResource):
                     "name": f"dashboard-{model['uid']}",
                     "namespace": ns,
                     "labels": {**labels("grafana", "dashboard"), DASHBOARD_LABEL: "1"},
+                    "annotations": {DASHBOARD_FOLDER_ANNOTATION: dashboards.folder_of(model["uid"])},
                 },
                 data={filename: json.dumps(model, sort_keys=True)},
                 opts=pulumi.ResourceOptions(parent=self),

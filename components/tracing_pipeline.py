@@ -298,7 +298,7 @@ def _go_duration(duration: str) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60)}m{int(seconds % 60)}s".replace("h0m0s", "h")
 
 
-def tempo_config(tempo: Tempo, prometheus: ServiceRef) -> dict[str, Any]:
+def tempo_config(tempo: Tempo, prometheus: ServiceRef, cluster: str) -> dict[str, Any]:
     """Tempo's ``tempo.yaml``: OTLP receivers only, local storage on the volume, metrics-generator on."""
     return {
         "multitenancy_enabled": False,
@@ -320,7 +320,8 @@ def tempo_config(tempo: Tempo, prometheus: ServiceRef) -> dict[str, Any]:
             }
         },
         "metrics_generator": {
-            "registry": {"external_labels": {"source": "tempo"}},
+            # `cluster` tells span metrics of several clusters apart in one Prometheus/Grafana.
+            "registry": {"external_labels": {"source": "tempo", "cluster": cluster}},
             "storage": {
                 "path": f"{TEMPO_DATA}/generator/wal",
                 # Exemplars carry the trace ID to Prometheus: a latency panel links to its traces.
@@ -335,8 +336,8 @@ def tempo_config(tempo: Tempo, prometheus: ServiceRef) -> dict[str, Any]:
     }
 
 
-def tempo_values(tempo: Tempo, prometheus: ServiceRef, *, retain: bool) -> dict[str, Any]:
-    rendered = yaml.safe_dump(tempo_config(tempo, prometheus), sort_keys=False)
+def tempo_values(tempo: Tempo, prometheus: ServiceRef, *, retain: bool, cluster: str) -> dict[str, Any]:
+    rendered = yaml.safe_dump(tempo_config(tempo, prometheus, cluster), sort_keys=False)
     if "{{" in rendered:  # the chart passes `config` through `tpl`
         raise ValueError("Tempo config must not contain '{{'")
     return {
@@ -402,6 +403,8 @@ class TracingPipelineArgs(BaseModel):
     """Prometheus's remote-write receiver (``/api/v1/write``): Tempo's metrics-generator target."""
     monitoring_crds: CrdReadiness
     """The prometheus-operator CRDs: the ServiceMonitors wait for them."""
+    cluster: str
+    """The ``cluster`` label on Tempo's generated metrics (the stack's name)."""
     langfuse: LangfuseConnection | None = None
     """When set, LLM spans are also exported to Langfuse with its project keys."""
     langfuse_self_reporting: tuple[str, ...] = ()
@@ -423,7 +426,7 @@ class TracingPipeline(pulumi.ComponentResource):
 
         tempo = helm_chart(
             f"{name}-tempo", args.tempo_chart, args.charts, namespace=ns,
-            values=tempo_values(settings.tempo, args.prometheus, retain=args.retain),
+            values=tempo_values(settings.tempo, args.prometheus, retain=args.retain, cluster=args.cluster),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

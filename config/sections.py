@@ -248,6 +248,7 @@ class AlertThresholds(_Model):
 
 class Monitoring(_Model):
     prometheus_retention: Duration = "7d"
+    scrape_interval: Duration = Field(default="15s", description="Prometheus's default scrape interval.")
     prometheus_storage_size: Quantity = "20Gi"
     prometheus_resources: Resources = resources("200m", "1Gi", "2", "3Gi")
     grafana_resources: Resources = resources("100m", "256Mi", "1", "512Mi")
@@ -258,10 +259,29 @@ class Monitoring(_Model):
     alerts: AlertThresholds = AlertThresholds()
 
 
+class LokiLimits(_Model):
+    """Loki's per-tenant ingestion limits: a noisy pod is throttled (HTTP 429 to Alloy), not Loki's memory."""
+
+    ingestion_rate_mb: float = Field(default=4, gt=0, description="MB/s of log lines accepted, sustained.")
+    ingestion_burst_size_mb: float = Field(default=6, gt=0, description="MB accepted in one burst.")
+    max_streams_per_user: int = Field(default=5000, ge=1, description="Active streams (label sets), cluster-wide.")
+    max_line_size_kib: int = Field(default=256, ge=1, description="Longer lines are refused.")
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> LokiLimits:
+        if self.ingestion_burst_size_mb < self.ingestion_rate_mb:
+            raise ValueError(
+                f"ingestionBurstSizeMb {self.ingestion_burst_size_mb:g} must be at least ingestionRateMb "
+                f"{self.ingestion_rate_mb:g}: a burst smaller than one second of the rate refuses steady traffic"
+            )
+        return self
+
+
 class Logging(_Model):
     """Loki (single binary) and the Alloy DaemonSet; on by default, it fits both stacks' nodes."""
 
     enabled: bool = True
+    limits: LokiLimits = LokiLimits()
     retention: Duration = Field(default="168h", description="Rounded down to whole hours (Loki's compactor).")
     storage_size: Quantity = "10Gi"
     loki_resources: Resources = resources("100m", "256Mi", "1", "1Gi")

@@ -241,8 +241,9 @@ def test_tempo_remote_writes_to_the_prometheus_passed_in(stack: str) -> None:
 
 def test_tempo_remote_write_follows_the_argument() -> None:
     other = ServiceRef("metrics", "observability", 9091)
-    values = tracing_pipeline.tempo_values(config.StackConfig().tracing.tempo, other, retain=True)
+    values = tracing_pipeline.tempo_values(config.StackConfig().tracing.tempo, other, retain=True, cluster="east")
     rendered = yaml.safe_load(values["config"])
+    assert rendered["metrics_generator"]["registry"]["external_labels"] == {"source": "tempo", "cluster": "east"}
     assert rendered["metrics_generator"]["storage"]["remote_write"][0]["url"] == (
         "http://metrics.observability.svc.cluster.local:9091/api/v1/write"
     )
