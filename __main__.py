@@ -41,7 +41,11 @@ charts, chart = cfg.charts, cfg.versions.chart
 host = None
 if cfg.k3s.host:
     host = K3sHost(
-        "host", K3sHostArgs(settings=cfg.k3s, gpu=cfg.gpu.enabled, ssh_private_key=secrets.get("k3sSshPrivateKey"))
+        "host",
+        K3sHostArgs(
+            settings=cfg.k3s, gpu=cfg.gpu.enabled, ssh_private_key=secrets.get("k3sSshPrivateKey"),
+            gpu_node_label=cfg.gpu.node_label,
+        ),
     )
 # What `pulumi destroy` retains (data namespaces, volumes, credentials) is adopted by the next `up`
 # instead of failing with AlreadyExists (upsert, off by default since pulumi-kubernetes 4.29).

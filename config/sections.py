@@ -354,6 +354,11 @@ class Gpu(_Model):
     node_selector: dict[str, str] = Field(
         default_factory=dict, description="GPU nodes (device plugin, DCGM; engines add their own). Empty: every node."
     )
+    node_label: str = Field(
+        default="nvidia.com/gpu.present",
+        description="Device plugin and DCGM run only on nodes with <label>=true (GPU Feature Discovery's label; "
+        "k3s.host sets it). Empty: no such rule.",
+    )
     tolerations: list[Toleration] = Field(
         default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
     )
