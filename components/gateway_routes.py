@@ -30,8 +30,11 @@ from components.contracts import EngineEndpoint, ServiceRef, otel_sdk_environmen
 from config.sections import Gateway
 
 GATEWAY_API = "gateway.networking.k8s.io"
-GATEWAY_NAME = "platform"
-"""The Gateway's name; Istio names the Deployment and Service it creates ``platform-istio``."""
+GATEWAY_NAME = "main-gateway"
+"""The runbook's Gateway name. Istio names the Deployment and Service it creates ``<name>-<class>``."""
+GATEWAY_CLASS = "istio"
+GATEWAY_SERVICE = f"{GATEWAY_NAME}-{GATEWAY_CLASS}"
+"""``main-gateway-istio``, as in the runbook's commands."""
 TLS_SECRET = "platform-gateway-tls"
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
@@ -156,7 +159,7 @@ class GatewayRoutes(pulumi.ComponentResource):
 
         options = k8s.core.v1.ConfigMap(
             f"{name}-options",
-            metadata={"name": f"{GATEWAY_NAME}-gateway-options", "namespace": self._namespace,
+            metadata={"name": f"{GATEWAY_NAME}-options", "namespace": self._namespace,
                       "labels": labels("gateway", "ingress")},
             data=gateway_options(gw),
             opts=pulumi.ResourceOptions(parent=self),
@@ -233,7 +236,7 @@ class GatewayRoutes(pulumi.ComponentResource):
         listeners += [listener("otlp-grpc", OTLP_GRPC_PORT, "GRPCRoute"),
                       listener("otlp-http", OTLP_HTTP_PORT, "HTTPRoute")]
         return {
-            "gatewayClassName": "istio",
+            "gatewayClassName": GATEWAY_CLASS,
             "listeners": listeners,
             "infrastructure": {"parametersRef": {"group": "", "kind": "ConfigMap", "name": options}},
         }

@@ -16,6 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from components.gateway_routes import GATEWAY_NAME
 from offline.checks import gateway as checks
 from offline.plan import Finding, Plan, Resource
 from offline.runner import run_program
@@ -196,7 +197,7 @@ def test_istiod_without_crd_dependency(plan: Plan) -> None:
 
 def test_route_without_crd_dependency(plan: Plan) -> None:
     route = k8s_object(plan, "HTTPRoute", "llm")
-    gateway = k8s_object(plan, "Gateway", "platform")
+    gateway = k8s_object(plan, "Gateway", GATEWAY_NAME)
     route.dependencies = [gateway.urn]
     gateway.dependencies = []
     findings = gateway_findings(plan)
@@ -235,12 +236,12 @@ def test_plaintext_job_into_strict_namespace(tmp_path_factory: pytest.TempPathFa
 
 
 def test_listeners_and_exposure(plan: Plan) -> None:
-    spec = k8s_object(plan, "Gateway", "platform").inputs["spec"]
+    spec = k8s_object(plan, "Gateway", GATEWAY_NAME).inputs["spec"]
     assert spec["gatewayClassName"] == "istio"
     assert [(lst["name"], lst["port"], lst["protocol"], lst.get("hostname")) for lst in spec["listeners"]] == [
         ("http", 80, "HTTP", "*.local"), ("otlp-grpc", 4317, "HTTP", None), ("otlp-http", 4318, "HTTP", None)
     ]
-    options = k8s_object(plan, "ConfigMap", "platform-gateway-options")
+    options = k8s_object(plan, "ConfigMap", "main-gateway-options")
     assert spec["infrastructure"]["parametersRef"] == {"group": "", "kind": "ConfigMap", "name": options.k8s_name}
     assert "type: LoadBalancer" in options.inputs["data"]["service"]
     exposure = k8s_object(plan, "ConfigMap", "exposure").inputs["data"]
@@ -250,11 +251,11 @@ def test_listeners_and_exposure(plan: Plan) -> None:
 
 
 def test_up_awaits_the_programmed_gateway(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> None:
-    annotations = k8s_object(plan, "Gateway", "platform").metadata["annotations"]
+    annotations = k8s_object(plan, "Gateway", GATEWAY_NAME).metadata["annotations"]
     assert annotations == {"pulumi.com/waitFor": "condition=Programmed"}
     lab = harness_plan(tmp_path_factory, {"gateway.awaitProgrammed": "false"})
     # no empty map either: the API server drops it, and every preview after `up` would show a diff
-    assert "annotations" not in k8s_object(lab, "Gateway", "platform").metadata
+    assert "annotations" not in k8s_object(lab, "Gateway", GATEWAY_NAME).metadata
 
 
 def test_llm_routes_do_not_time_out_streams(plan: Plan) -> None:
@@ -290,7 +291,7 @@ def test_reference_grants_are_least_privilege(plan: Plan) -> None:
 def test_admin_ui_restriction(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> None:
     policy = k8s_object(plan, "AuthorizationPolicy", "admin-uis-source-ranges").inputs["spec"]
     assert policy["action"] == "DENY"
-    assert policy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "platform"}]
+    assert policy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME}]
     rule = policy["rules"][0]
     assert rule["from"] == [{"source": {"notRemoteIpBlocks": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                                                               "127.0.0.0/8"]}}]
@@ -303,7 +304,7 @@ def test_admin_ui_restriction(tmp_path_factory: pytest.TempPathFactory, plan: Pl
 
 def test_https_listener_and_certificate(tmp_path_factory: pytest.TempPathFactory) -> None:
     plan = harness_plan(tmp_path_factory, {"gateway.https.enabled": "true"})
-    listeners = {lst["name"]: lst for lst in k8s_object(plan, "Gateway", "platform").inputs["spec"]["listeners"]}
+    listeners = {lst["name"]: lst for lst in k8s_object(plan, "Gateway", GATEWAY_NAME).inputs["spec"]["listeners"]}
     assert listeners["https"]["port"] == 443
     assert listeners["https"]["tls"]["certificateRefs"][0]["name"] == "platform-gateway-tls"
     certificate = k8s_object(plan, "Certificate", "platform-gateway").inputs["spec"]
@@ -382,7 +383,7 @@ def test_harness_objects_validate_against_pinned_schemas(tmp_path_factory: pytes
 def test_schema_validation_can_fail(plan: Plan) -> None:
     # A duration Gateway API does not accept (no days), and a port out of range.
     k8s_object(plan, "HTTPRoute", "llm").inputs["spec"]["rules"][0]["timeouts"]["request"] = "1d"
-    k8s_object(plan, "Gateway", "platform").inputs["spec"]["listeners"][0]["port"] = 70000
+    k8s_object(plan, "Gateway", GATEWAY_NAME).inputs["spec"]["listeners"][0]["port"] = 70000
     errors = {k: v for k, v in _schema_errors(plan, "v1.5.1").items() if v}
     assert set(errors) == {"gateway-llm", "gateway-gateway"}
 
