@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from components import alert_rules
+from config.sections import AlertThresholds
 from offline.plan import Plan
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -76,3 +78,12 @@ def test_a_renamed_object_is_caught(gpu_plan: Plan) -> None:
     assert not exists(gpu_plan, "Service", "istio-system", "platform-istio")
     assert not exists(gpu_plan, "DaemonSet", "kube-system", "nvidia-device-plugin")
     assert not exists(gpu_plan, "Deployment", "tracing", "otel-collector-opentelemetry-collector")
+
+
+def test_troubleshooting_names_the_metric_the_alerts_use() -> None:
+    """The collector metric README's troubleshooting points at is the one the alert rules query."""
+    section = README.read_text().split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(otelcol_\w+)`", section))
+    assert named == {"otelcol_exporter_send_failed_spans_total"}
+    exprs = " ".join(r["expr"] for r in alert_rules.tracing_rules(AlertThresholds()))
+    assert all(metric in exprs for metric in named)
