@@ -92,6 +92,14 @@ def _backend_ref(ref: ServiceRef, weight: int | None = None) -> dict[str, Any]:
     return backend
 
 
+def _retry(gateway: Gateway) -> dict[str, Any]:
+    """The rule's ``retry`` stanza (Gateway API experimental, GEP-1731), none with ``attempts: 0``."""
+    retry = gateway.retry
+    if retry.attempts == 0:
+        return {}
+    return {"retry": {"attempts": retry.attempts, "backoff": retry.backoff, "codes": list(retry.codes)}}
+
+
 def engine_backends(gateway: Gateway, primary: str, engines: list[EngineEndpoint]) -> list[dict[str, Any]]:
     """backendRefs of ``llm.<domain>``: the primary engine, or the weighted canary split."""
     by_engine = {e.engine: e.service for e in engines}
@@ -186,13 +194,13 @@ class GatewayRoutes(pulumi.ComponentResource):
         routes: list[pulumi.Resource] = []
         for host, (backend, streaming) in web.items():
             refs = backend if isinstance(backend, list) else [_backend_ref(backend)]
-            rule: dict[str, Any] = {"backendRefs": refs}
+            rule: dict[str, Any] = {"backendRefs": refs, **_retry(gw)}
             if streaming:
                 rule["timeouts"] = {"request": gw.llm_request_timeout}
             sections = ["http", "https"] if https else ["http"]
             routes.append(self._route("HTTPRoute", host, [f"{host}.{domain}"], sections, [rule], gateway))
         routes.append(self._route("HTTPRoute", "otlp-http", [], ["otlp-http"],
-                                  [{"backendRefs": [_backend_ref(backends.otlp_http)]}], gateway))
+                                  [{"backendRefs": [_backend_ref(backends.otlp_http)], **_retry(gw)}], gateway))
         routes.append(self._route("GRPCRoute", "otlp-grpc", [], ["otlp-grpc"],
                                   [{"backendRefs": [_backend_ref(backends.otlp_grpc)]}], gateway))
         self._reference_grants(name)

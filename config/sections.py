@@ -149,6 +149,26 @@ class Canary(_Model):
         return self
 
 
+class RouteRetry(_Model):
+    """HTTPRoute ``rules[].retry`` on every route (Istio 1.30 turns it into the route's retry policy).
+
+    Istio retries these codes and connection failures (connect-failure, refused-stream, unavailable,
+    cancelled); Envoy never retries once response headers went to the client, so a started
+    stream is never replayed. ``attempts: 0`` turns retries off.
+    """
+
+    attempts: int = Field(default=2, ge=0, le=10)
+    backoff: str = Field(default="100ms", pattern=r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")
+    codes: list[int] = Field(default_factory=lambda: [503])
+
+    @model_validator(mode="after")
+    def _codes_are_retriable(self) -> RouteRetry:
+        bad = [c for c in self.codes if not 400 <= c <= 599]
+        if bad:
+            raise ValueError(f"codes {bad}: HTTPRoute retries only 4xx/5xx status codes (400-599)")
+        return self
+
+
 class Gateway(_Model):
     """The single way in: one Gateway, hostnames under ``baseDomain``."""
 
@@ -162,6 +182,7 @@ class Gateway(_Model):
         default="0s", description="Gateway API request timeout for LLM routes; 0s disables it so SSE streams run."
     )
     canary: Canary | None = None
+    retry: RouteRetry = RouteRetry()
     proxy_resources: Resources = resources("100m", "128Mi", "2", "1Gi")
     await_programmed: bool = Field(
         default=True,

@@ -16,6 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import config
 from components.gateway_routes import GATEWAY_NAME
 from offline.checks import gateway as checks
 from offline.plan import Finding, Plan, Resource
@@ -470,3 +471,25 @@ def test_host_otel_environment_points_at_the_gateway_listeners(any_plan: Plan) -
         k: v for k, v in host.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"
     }, "the two environments differ only in where they point"
     assert cluster["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.tracing.svc.cluster.local:4317"
+
+
+def test_routes_retry_with_the_gateway_api_field(any_plan: Plan) -> None:
+    """`rules[].retry` on every HTTPRoute (Istio 1.30 maps it to its retry policy); a field the pinned
+    CRD schema knows, since the API server would silently prune an unknown one."""
+    import versions
+
+    routes = list(any_plan.k8s("HTTPRoute"))
+    assert routes
+    for route in routes:
+        for rule in route.inputs["spec"]["rules"]:
+            assert rule["retry"] == {"attempts": 2, "backoff": "100ms", "codes": [503]}, route.k8s_name
+    fixture = json.loads((FIXTURES / versions.GATEWAY_API / "HTTPRoute.json").read_text())
+    rule_schema = fixture["versions"]["v1"]["properties"]["spec"]["properties"]["rules"]["items"]
+    assert set(rule_schema["properties"]["retry"]["properties"]) == {"attempts", "backoff", "codes"}
+
+
+def test_retry_follows_config(tmp_path_factory: pytest.TempPathFactory) -> None:
+    plan = harness_plan(tmp_path_factory, {"gateway.retry.attempts": "0"})
+    assert all("retry" not in rule for r in plan.k8s("HTTPRoute") for rule in r.inputs["spec"]["rules"])
+    with pytest.raises(config.ConfigError, match="400-599"):
+        config.validate({"gateway": {"retry": {"codes": [200]}}}, set())
