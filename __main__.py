@@ -41,7 +41,11 @@ charts, chart = cfg.charts, cfg.versions.chart
 host = None
 if cfg.k3s.host:
     host = K3sHost(
-        "host", K3sHostArgs(settings=cfg.k3s, gpu=cfg.gpu.enabled, ssh_private_key=secrets.get("k3sSshPrivateKey"))
+        "host",
+        K3sHostArgs(
+            settings=cfg.k3s, gpu=cfg.gpu.enabled, ssh_private_key=secrets.get("k3sSshPrivateKey"),
+            gpu_node_label=cfg.gpu.node_label,
+        ),
     )
 # What `pulumi destroy` retains (data namespaces, volumes, credentials) is adopted by the next `up`
 # instead of failing with AlreadyExists (upsert, off by default since pulumi-kubernetes 4.29).
@@ -84,6 +88,7 @@ monitoring = MonitoringStack(
         charts=charts, generated_secrets=cfg.generated_secrets, retain=retain,
         grafana_admin_password=secrets.get("grafanaAdminPassword"),
         alertmanager_webhook_url=secrets.get("alertmanagerWebhookUrl"),
+        environment=pulumi.get_stack(),
         alert_scope=alert_rules.AlertScope(
             llm_namespaces=(cfg.namespaces.llm, cfg.namespaces.litellm),
             vllm=serving.endpoint("vllm", cfg.namespaces.llm, cfg.vllm.served_model_name, cfg.vllm.model).service,
@@ -123,7 +128,7 @@ tracing = TracingPipeline(
         settings=cfg.tracing, namespace=mesh.namespace("tracing"), tempo_chart=chart("tempo"),
         collector_chart=chart("opentelemetry-collector"), charts=charts,
         collector_image=cfg.versions.image("otelCollector"), retain=retain,
-        prometheus=monitoring.endpoints.prometheus, monitoring_crds=monitoring.crds,
+        prometheus=monitoring.endpoints.prometheus, monitoring_crds=monitoring.crds, cluster=pulumi.get_stack(),
         langfuse=observer.connection if observer and cfg.tracing.collector.export_to_langfuse else None,
         langfuse_self_reporting=(litellm.NAME,),
     ),
@@ -233,6 +238,12 @@ if cfg.verification.enabled:
 pulumi.export("hostnames", routes.hostnames)
 pulumi.export("etcHostsLine", routes.etc_hosts_line)
 pulumi.export("gatewayAddress", routes.address)
+# OTLP for both kinds of app: on the host through the Gateway's listeners, in the cluster to the
+# collector's Service. otlp*Endpoint and appOtelEnvironment keep their in-cluster meaning (compatibility).
+pulumi.export("hostOtelEnvironment", routes.host_otel_environment("my-llm-app"))
+pulumi.export("hostOtlpGrpcEndpoint", routes.otlp_grpc_url)
+pulumi.export("hostOtlpHttpEndpoint", routes.otlp_http_url)
+pulumi.export("clusterOtelEnvironment", tracing.app_environment("my-llm-app"))
 pulumi.export("otlpGrpcEndpoint", tracing.endpoints.otlp_grpc.url())
 pulumi.export("otlpHttpEndpoint", tracing.endpoints.otlp_http.url())
 pulumi.export("appOtelEnvironment", tracing.app_environment("my-llm-app"))

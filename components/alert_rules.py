@@ -84,9 +84,9 @@ def platform_rules(t: AlertThresholds, scope: AlertScope) -> list[Rule]:
             sum by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total[15m]))
             >= {t.restarts_in_15m}
             """,
-            "0m", "warning",
+            "2m", "critical",
             "Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} keeps restarting",
-            f"{t.restarts_in_15m} or more restarts in the last 15 minutes.",
+            f"{t.restarts_in_15m} or more restarts in the last 15 minutes, for 2 minutes (crash loop).",
         ),
         _alert(
             "ServiceHighErrorRatio",
@@ -98,7 +98,7 @@ def platform_rules(t: AlertThresholds, scope: AlertScope) -> list[Rule]:
             )
             and {by_service} (rate({requests}[5m])) > {_num(t.min_request_rate)}
             """,
-            "5m", "warning",
+            "5m", "critical",
             "Service {{ $labels.destination_workload_namespace }}/{{ $labels.destination_service_name }}"
             " answers with 5xx",
             f"More than {t.error_ratio:.0%} of requests fail with 5xx while traffic exceeds "
@@ -112,11 +112,13 @@ def platform_rules(t: AlertThresholds, scope: AlertScope) -> list[Rule]:
                 rate(istio_request_duration_milliseconds_bucket{{reporter="destination",
                   destination_workload_namespace!~"{llm_namespaces}"}}[5m])))
             > {_num(t.latency_p95_seconds * 1000)}
+            and {by_service} (rate({requests}[5m])) > {_num(t.min_request_rate)}
             """,
-            "5m", "warning",
+            "10m", "warning",
             "Service {{ $labels.destination_workload_namespace }}/{{ $labels.destination_service_name }} is slow",
-            f"p95 latency above {_num(t.latency_p95_seconds)}s. LLM namespaces ({llm_namespaces}) are excluded:"
-            " streamed completions are long by design.",
+            f"p95 latency above {_num(t.latency_p95_seconds)}s for 10 minutes while traffic exceeds "
+            f"{_num(t.min_request_rate)} req/s (a few slow requests do not page). LLM namespaces "
+            f"({llm_namespaces}) are excluded: streamed completions are long by design.",
         ),
         _alert(
             "DeploymentReplicasUnavailable",
@@ -185,7 +187,7 @@ def gpu_rules(t: AlertThresholds, scope: AlertScope) -> list[Rule]:
         _alert(
             "GpuTemperatureHigh",
             f"{by_gpu} (DCGM_FI_DEV_GPU_TEMP) > {t.gpu_temperature_celsius}",
-            "5m", "warning",
+            "5m", "critical",
             "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} runs hot",
             f"GPU temperature above {t.gpu_temperature_celsius} C for 5 minutes.",
         ),

@@ -136,3 +136,21 @@ class GpuRuntime:
     """``nvidia.com/gpu`` is allocatable only once this runs."""
     node_selector: dict[str, str] = field(default_factory=dict)
     """GPU nodes (``gpu.nodeSelector``); an engine adds its own keys."""
+
+
+def otel_sdk_environment(endpoint: str, service_name: str, protocol: str = "grpc") -> dict[str, str]:
+    """OpenTelemetry SDK environment for an app sending its spans to ``endpoint`` (traces only).
+
+    One builder for both kinds of app (in the cluster: the collector's Service; on the host: the
+    Gateway's address), so the two outputs differ only in where they point.
+    """
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        "OTEL_EXPORTER_OTLP_INSECURE": "true",
+        "OTEL_SERVICE_NAME": service_name,
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        "OTEL_PROPAGATORS": "tracecontext,baggage",
+    }

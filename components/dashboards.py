@@ -190,6 +190,22 @@ def llm_overview() -> gd.Dashboard:
     )
 
 
+FOLDERS = {
+    "llm-vllm-serving": "LLM serving",
+    "llm-request-overview": "LLM serving",
+    "llm-gpu-dcgm": "GPU",
+    "llm-tracing-pipeline": "Observability pipeline",
+}
+"""Grafana folder of each dashboard (by uid): serving, hardware and the pipeline apart from kps' own."""
+
+
+def folder_of(uid: str) -> str:
+    """The folder a dashboard goes into; a dashboard without one is a mistake, not the General folder."""
+    if uid not in FOLDERS:
+        raise ValueError(f"dashboard {uid!r} has no folder in components/dashboards.FOLDERS")
+    return FOLDERS[uid]
+
+
 def all_dashboards(gpu_enabled: bool) -> dict[str, dict[str, Any]]:
     """Dashboard JSON models by file name (the GPU one only where a GPU is monitored)."""
     builders = [vllm_serving(), tracing_pipeline(), llm_overview()] + ([gpu()] if gpu_enabled else [])

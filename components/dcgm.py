@@ -4,7 +4,8 @@
   under that handler but keeps runc as the default, so every pod that touches the GPU names it.
 * NVIDIA's device plugin chart advertises ``nvidia.com/gpu``; GPU workloads wait for it
   (``device_plugin``). Its default node affinity wants Node Feature Discovery labels, which a
-  plain k3s node lacks, so placement here is ``gpu.nodeSelector`` (every node when empty).
+  plain k3s node lacks, so placement here is ``gpu.nodeLabel=true`` (GPU Feature Discovery's
+  label, which ``K3sHost`` sets on its node) and ``gpu.nodeSelector``: GPU nodes only.
 * The dcgm-exporter chart, a DaemonSet with its Service and ServiceMonitor (port 9400). The
   chart renders the ServiceMonitor itself, so the whole chart waits for the monitoring CRDs.
   MonitoringStack provisions the GPU dashboard and alert rules on its metrics.
@@ -54,14 +55,24 @@ def _tolerations(gpu: Gpu) -> list[dict[str, Any]]:
     return [t.model_dump(by_alias=True, exclude_none=True) for t in gpu.tolerations]
 
 
-def device_plugin_values(gpu: Gpu) -> dict[str, Any]:
+def gpu_node_affinity(gpu: Gpu) -> dict[str, Any]:
+    """Only GPU nodes: ``gpu.nodeLabel=true`` and ``gpu.nodeSelector`` (with neither, every Linux node).
+
+    Both daemons run with ``runtimeClassName: nvidia``, which a CPU-only node cannot start.
+    """
     match = [{"key": k, "operator": "In", "values": [v]} for k, v in gpu.node_selector.items()]
+    if gpu.node_label:
+        match.append({"key": gpu.node_label, "operator": "In", "values": ["true"]})
     terms = [{"matchExpressions": match or [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
+
+
+def device_plugin_values(gpu: Gpu) -> dict[str, Any]:
     return {
         "fullnameOverride": DEVICE_PLUGIN_FULLNAME,
         "runtimeClassName": gpu.runtime_class_name,
         # Replaces the chart's NFD-label affinity (lists are replaced, not merged, by Helm).
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}},
+        "affinity": gpu_node_affinity(gpu),
         "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}, *_tolerations(gpu)],
         "resources": gpu.device_plugin_resources.as_k8s(),
     }
@@ -71,7 +82,7 @@ def exporter_values(gpu: Gpu) -> dict[str, Any]:
     return {
         "fullnameOverride": EXPORTER_FULLNAME,
         "runtimeClassName": gpu.runtime_class_name,
-        "nodeSelector": dict(gpu.node_selector),
+        "affinity": gpu_node_affinity(gpu),
         "tolerations": _tolerations(gpu),
         "resources": gpu.exporter_resources.as_k8s(),
         "podLabels": dict(NO_SIDECAR_LABELS),

@@ -26,13 +26,19 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from components._k8s import TOKEN_PREFIX, labels
-from components.contracts import EngineEndpoint, ServiceRef
+from components.contracts import EngineEndpoint, ServiceRef, otel_sdk_environment
 from config.sections import Gateway
 
 GATEWAY_API = "gateway.networking.k8s.io"
-GATEWAY_NAME = "platform"
-"""The Gateway's name; Istio names the Deployment and Service it creates ``platform-istio``."""
+GATEWAY_NAME = "main-gateway"
+"""The runbook's Gateway name. Istio names the Deployment and Service it creates ``<name>-<class>``."""
+GATEWAY_CLASS = "istio"
+GATEWAY_SERVICE = f"{GATEWAY_NAME}-{GATEWAY_CLASS}"
+"""``main-gateway-istio``, as in the runbook's commands."""
 TLS_SECRET = "platform-gateway-tls"
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+"""The Gateway's OTLP listeners: what an app outside the cluster sends to (the runbook's <address>:4317)."""
 ADMIN_UIS = ("grafana", "prometheus", "tempo")
 """Hosts the optional source-address restriction applies to."""
 
@@ -86,6 +92,14 @@ def _backend_ref(ref: ServiceRef, weight: int | None = None) -> dict[str, Any]:
     return backend
 
 
+def _retry(gateway: Gateway) -> dict[str, Any]:
+    """The rule's ``retry`` stanza (Gateway API experimental, GEP-1731), none with ``attempts: 0``."""
+    retry = gateway.retry
+    if retry.attempts == 0:
+        return {}
+    return {"retry": {"attempts": retry.attempts, "backoff": retry.backoff, "codes": list(retry.codes)}}
+
+
 def engine_backends(gateway: Gateway, primary: str, engines: list[EngineEndpoint]) -> list[dict[str, Any]]:
     """backendRefs of ``llm.<domain>``: the primary engine, or the weighted canary split."""
     by_engine = {e.engine: e.service for e in engines}
@@ -124,6 +138,10 @@ class GatewayRoutes(pulumi.ComponentResource):
     """``<gateway address> <hostnames...>``: the line a user adds to ``/etc/hosts``."""
     address: pulumi.Output[str]
     """The Gateway's address, from its status once Istio has programmed it."""
+    otlp_grpc_url: pulumi.Output[str]
+    """``http://<address>:4317``: OTLP/gRPC through the Gateway, for apps outside the cluster."""
+    otlp_http_url: pulumi.Output[str]
+    """``http://<address>:4318``: OTLP/HTTP through the Gateway (exporters append ``/v1/traces``)."""
 
     def __init__(self, name: str, args: GatewayRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:gateway_routes:GatewayRoutes", name, None, opts)
@@ -149,7 +167,7 @@ class GatewayRoutes(pulumi.ComponentResource):
 
         options = k8s.core.v1.ConfigMap(
             f"{name}-options",
-            metadata={"name": f"{GATEWAY_NAME}-gateway-options", "namespace": self._namespace,
+            metadata={"name": f"{GATEWAY_NAME}-options", "namespace": self._namespace,
                       "labels": labels("gateway", "ingress")},
             data=gateway_options(gw),
             opts=pulumi.ResourceOptions(parent=self),
@@ -176,13 +194,13 @@ class GatewayRoutes(pulumi.ComponentResource):
         routes: list[pulumi.Resource] = []
         for host, (backend, streaming) in web.items():
             refs = backend if isinstance(backend, list) else [_backend_ref(backend)]
-            rule: dict[str, Any] = {"backendRefs": refs}
+            rule: dict[str, Any] = {"backendRefs": refs, **_retry(gw)}
             if streaming:
                 rule["timeouts"] = {"request": gw.llm_request_timeout}
             sections = ["http", "https"] if https else ["http"]
             routes.append(self._route("HTTPRoute", host, [f"{host}.{domain}"], sections, [rule], gateway))
         routes.append(self._route("HTTPRoute", "otlp-http", [], ["otlp-http"],
-                                  [{"backendRefs": [_backend_ref(backends.otlp_http)]}], gateway))
+                                  [{"backendRefs": [_backend_ref(backends.otlp_http)], **_retry(gw)}], gateway))
         routes.append(self._route("GRPCRoute", "otlp-grpc", [], ["otlp-grpc"],
                                   [{"backendRefs": [_backend_ref(backends.otlp_grpc)]}], gateway))
         self._reference_grants(name)
@@ -192,10 +210,17 @@ class GatewayRoutes(pulumi.ComponentResource):
         self.address = gateway.status.apply(
             lambda status: str(((status or {}).get("addresses") or [{}])[0].get("value", ""))
         )
+        self.otlp_grpc_url = self.address.apply(lambda address: f"http://{address}:{OTLP_GRPC_PORT}")
+        self.otlp_http_url = self.address.apply(lambda address: f"http://{address}:{OTLP_HTTP_PORT}")
         hostnames = " ".join(self.hostnames)
         self.etc_hosts_line = self.address.apply(lambda address: f"{address} {hostnames}")
         self.register_outputs({"hostnames": self.hostnames, "address": self.address,
-                               "etcHostsLine": self.etc_hosts_line})
+                               "etcHostsLine": self.etc_hosts_line, "otlpGrpcUrl": self.otlp_grpc_url,
+                               "otlpHttpUrl": self.otlp_http_url})
+
+    def host_otel_environment(self, service_name: str) -> pulumi.Output[dict[str, str]]:
+        """SDK environment for an app outside the cluster (the workstation): OTLP/gRPC to the Gateway."""
+        return self.otlp_grpc_url.apply(lambda url: otel_sdk_environment(url, service_name))
 
     def _gateway_spec(self, gw: Gateway, options: pulumi.Input[str]) -> dict[str, Any]:
         def listener(name: str, port: int, kind: str, hostname: str | None = None,
@@ -216,9 +241,10 @@ class GatewayRoutes(pulumi.ComponentResource):
                                                                       "name": TLS_SECRET}]}
             listeners.append(https)
         # OTLP listeners take any host name: SDKs are pointed at <address>:4317/4318.
-        listeners += [listener("otlp-grpc", 4317, "GRPCRoute"), listener("otlp-http", 4318, "HTTPRoute")]
+        listeners += [listener("otlp-grpc", OTLP_GRPC_PORT, "GRPCRoute"),
+                      listener("otlp-http", OTLP_HTTP_PORT, "HTTPRoute")]
         return {
-            "gatewayClassName": "istio",
+            "gatewayClassName": GATEWAY_CLASS,
             "listeners": listeners,
             "infrastructure": {"parametersRef": {"group": "", "kind": "ConfigMap", "name": options}},
         }

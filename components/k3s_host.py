@@ -55,6 +55,8 @@ class K3sHostArgs(BaseModel):
     """Configure the NVIDIA container runtime and wait for GPU capacity (``gpu.enabled``)."""
     ssh_private_key: pulumi.Output[str] | None = None
     """The ``k3sSshPrivateKey`` secret; the SSH agent is used when None."""
+    gpu_node_label: str = ""
+    """On GPU stacks, the node gets ``<label>=true`` (``gpu.nodeLabel``): GPU daemons are placed by it."""
 
 
 class K3sHost(pulumi.ComponentResource):
@@ -93,9 +95,16 @@ class K3sHost(pulumi.ComponentResource):
             "node-ready", render_script("k3s_wait_ready.sh", {"K3S_TIMEOUT_SECONDS": k3s.ready_timeout_seconds}),
             after=[configured], triggers=changes,
         )
+        # The label before the provider exists: the device plugin is placed by it.
+        labelled: pulumi.Resource = node_ready
+        if args.gpu and args.gpu_node_label:
+            labelled = self._step(
+                "gpu-node-label", render_script("k3s_gpu_node_label.sh", {"K3S_GPU_NODE_LABEL": args.gpu_node_label}),
+                after=[node_ready], triggers=changes,
+            )
         kubeconfig = self._step(
             "kubeconfig", render_script("k3s_kubeconfig.sh", {"K3S_SERVER": api_server_host(remote_host or "")}),
-            after=[node_ready], triggers=changes, secret_stdout=True,
+            after=[labelled], triggers=changes, secret_stdout=True,
         )
         if args.gpu:
             # Not on the provider's path: the device plugin that publishes nvidia.com/gpu is deployed

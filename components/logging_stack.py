@@ -79,7 +79,13 @@ def loki_values(logging: Logging, *, retain: bool) -> dict[str, Any]:
                 ]
             },
             # Retention is the compactor's job: it deletes chunks older than retention_period.
-            "limits_config": {"retention_period": _retention(logging.retention)},
+            "limits_config": {
+                "retention_period": _retention(logging.retention),
+                "ingestion_rate_mb": logging.limits.ingestion_rate_mb,
+                "ingestion_burst_size_mb": logging.limits.ingestion_burst_size_mb,
+                "max_global_streams_per_user": logging.limits.max_streams_per_user,
+                "max_line_size": f"{logging.limits.max_line_size_kib}KB",  # Loki's KB is 1024 bytes
+            },
             "compactor": {
                 "retention_enabled": True,
                 "delete_request_store": "filesystem",

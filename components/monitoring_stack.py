@@ -44,6 +44,7 @@ RECEIVER_SECRET = "alertmanager-receiver"
 RECEIVER_URL_FILE = f"/etc/alertmanager/secrets/{RECEIVER_SECRET}/url"
 """Where the operator mounts ``alertmanagerSpec.secrets`` entries: ``/etc/alertmanager/secrets/<name>/<key>``."""
 DASHBOARD_LABEL = "grafana_dashboard"
+DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
 
 # Small helper containers (config reloaders, Grafana's k8s-sidecars, webhook cert jobs).
 _HELPER = resources("10m", "32Mi", "100m", "96Mi")
@@ -155,20 +156,22 @@ def grafana_datasources(
     return sources
 
 
-def alertmanager_config(am: Alertmanager) -> dict[str, Any]:
-    """Routing and receiver; the receiver URL is read from the mounted Secret, never written here."""
+def alertmanager_config(am: Alertmanager, environment: str, *, receiver_secret: bool) -> dict[str, Any]:
+    """Routing and one receiver for this environment (stack); its URL is read from the mounted
+    Secret, never written here. Without the Secret (``alertmanagerWebhookUrl`` unset) alerts go nowhere."""
     receivers: list[dict[str, Any]] = [{"name": "null"}]
     target = "null"
-    if am.receiver == "slack":
-        target = "slack"
+    if am.receiver == "slack" and receiver_secret:
+        target = f"slack-{environment}"
+        channel = am.slack_channel or f"#alerts-{environment}"
         receivers.append({
-            "name": "slack",
-            "slack_configs": [{"channel": am.slack_channel, "api_url_file": RECEIVER_URL_FILE, "send_resolved": True}],
+            "name": target,
+            "slack_configs": [{"channel": channel, "api_url_file": RECEIVER_URL_FILE, "send_resolved": True}],
         })
-    elif am.receiver == "webhook":
-        target = "webhook"
+    elif am.receiver == "webhook" and receiver_secret:
+        target = f"webhook-{environment}"
         receivers.append(
-            {"name": "webhook", "webhook_configs": [{"url_file": RECEIVER_URL_FILE, "send_resolved": True}]}
+            {"name": target, "webhook_configs": [{"url_file": RECEIVER_URL_FILE, "send_resolved": True}]}
         )
     return {
         "global": {"resolve_timeout": "5m"},
@@ -196,8 +199,36 @@ def alertmanager_config(am: Alertmanager) -> dict[str, Any]:
     }
 
 
+def annotated_pods_job() -> dict[str, Any]:
+    """Scrape job for pods that opt in with the usual ``prometheus.io/scrape|port|path`` annotations.
+
+    For workloads without a ServiceMonitor; ``scheme`` follows ``prometheus.io/scheme`` (http by
+    default). Prometheus's pods run without a sidecar, so an injected pod's STRICT mTLS port is
+    out of reach: annotate only ports the sidecar leaves plain (or the sidecar's merged metrics).
+    """
+    def annotation(name: str) -> str:
+        return f"__meta_kubernetes_pod_annotation_prometheus_io_{name}"
+
+    return {
+        "job_name": "kubernetes-pods",
+        "kubernetes_sd_configs": [{"role": "pod"}],
+        "relabel_configs": [
+            {"source_labels": [annotation("scrape")], "regex": "true", "action": "keep"},
+            {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Pending|Succeeded|Failed", "action": "drop"},
+            {"source_labels": [annotation("scheme")], "regex": "(https?)", "target_label": "__scheme__"},
+            {"source_labels": [annotation("path")], "regex": "(.+)", "target_label": "__metrics_path__"},
+            {
+                "source_labels": ["__address__", annotation("port")],
+                "regex": "(.+?)(?::\\d+)?;(\\d+)", "replacement": "$1:$2", "target_label": "__address__",
+            },
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+        ],
+    }
+
+
 def chart_values(
-    mon: Monitoring, datasources: list[dict[str, Any]], *, retain: bool, receiver_secret: bool
+    mon: Monitoring, datasources: list[dict[str, Any]], *, retain: bool, receiver_secret: bool, environment: str
 ) -> dict[str, Any]:
     """kube-prometheus-stack values: every key path exists in the chart's values.yaml (88.5.3)."""
     volume_policy = "Retain" if retain else "Delete"
@@ -213,6 +244,8 @@ def chart_values(
                 "enableRemoteWriteReceiver": True,  # Tempo's metrics-generator writes span metrics here
                 "enableFeatures": ["exemplar-storage"],
                 "retention": mon.prometheus_retention,
+                "scrapeInterval": mon.scrape_interval,
+                "additionalScrapeConfigs": [annotated_pods_job()],
                 "resources": mon.prometheus_resources.as_k8s(),
                 # Empty selectors: monitors and rules from every namespace, whatever their labels.
                 "serviceMonitorSelectorNilUsesHelmValues": False,
@@ -236,7 +269,7 @@ def chart_values(
             }
         },
         "alertmanager": {
-            "config": alertmanager_config(mon.alertmanager),
+            "config": alertmanager_config(mon.alertmanager, environment, receiver_secret=receiver_secret),
             "alertmanagerSpec": {
                 "secrets": [RECEIVER_SECRET] if receiver_secret else [],
                 "resources": mon.alertmanager.resources.as_k8s(),
@@ -266,7 +299,12 @@ def chart_values(
             "testFramework": {"enabled": False},  # a Helm test Pod, never run by helm.v4.Chart
             "sidecar": {
                 "resources": _HELPER.as_k8s(),
-                "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1", "searchNamespace": "ALL"},
+                "dashboards": {
+                    "enabled": True, "label": DASHBOARD_LABEL, "labelValue": "1", "searchNamespace": "ALL",
+                    # Each dashboard ConfigMap names its Grafana folder in this annotation.
+                    "folderAnnotation": DASHBOARD_FOLDER_ANNOTATION,
+                    "provider": {"foldersFromFilesStructure": True},
+                },
                 # Our datasources replace the chart's default ones, so every URL comes from a ServiceRef.
                 "datasources": {"enabled": True, "defaultDatasourceEnabled": False, "alertmanager": {"enabled": False}},
             },
@@ -292,6 +330,8 @@ class MonitoringStackArgs(BaseModel):
     """The ``grafanaAdminPassword`` secret; generated when None."""
     alertmanager_webhook_url: pulumi.Output[str] | None = None
     """The ``alertmanagerWebhookUrl`` secret, for ``alertmanager.receiver`` slack or webhook."""
+    environment: str
+    """The stack's name: names the Alertmanager receiver and the default Slack channel ``#alerts-<environment>``."""
     alert_scope: AlertScope
     """What the alert rules watch (namespaces, vLLM's Service, the GPU)."""
     gpu_dashboards: bool = False
@@ -336,6 +376,13 @@ class MonitoringStack(pulumi.ComponentResource):
         ]
         receiver_url = args.alertmanager_webhook_url
         with_receiver = False
+        if mon.alertmanager.receiver == "slack" and receiver_url is None:
+            # Slack is the default receiver; it stays opt-in only while its webhook secret is missing.
+            pulumi.log.warn(
+                "Alertmanager sends no alerts: set the Slack webhook with `pulumi config set --secret "
+                "alertmanagerWebhookUrl <url>` (or monitoring.alertmanager.receiver=none to silence this)",
+                self,
+            )
         if mon.alertmanager.receiver != "none" and receiver_url is not None:
             with_receiver = True
             secrets.append(
@@ -353,7 +400,9 @@ class MonitoringStack(pulumi.ComponentResource):
             args.chart,
             args.charts,
             namespace=ns,
-            values=chart_values(mon, datasources, retain=args.retain, receiver_secret=with_receiver),
+            values=chart_values(
+                mon, datasources, retain=args.retain, receiver_secret=with_receiver, environment=args.environment
+            ),
             release_name=FULLNAME,
             # The values name these Secrets; Grafana and Alertmanager cannot start without them.
             opts=pulumi.ResourceOptions(parent=self, depends_on=secrets),
@@ -378,6 +427,7 @@ class MonitoringStack(pulumi.ComponentResource):
                     "name": f"dashboard-{model['uid']}",
                     "namespace": ns,
                     "labels": {**labels("grafana", "dashboard"), DASHBOARD_LABEL: "1"},
+                    "annotations": {DASHBOARD_FOLDER_ANNOTATION: dashboards.folder_of(model["uid"])},
                 },
                 data={filename: json.dumps(model, sort_keys=True)},
                 opts=pulumi.ResourceOptions(parent=self),

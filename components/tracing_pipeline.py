@@ -39,7 +39,14 @@ import versions
 from components import _k8s
 from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
 from components.charts import helm_chart
-from components.contracts import CrdReadiness, LangfuseConnection, NamespaceRef, ServiceRef, TracingEndpoints
+from components.contracts import (
+    CrdReadiness,
+    LangfuseConnection,
+    NamespaceRef,
+    ServiceRef,
+    TracingEndpoints,
+    otel_sdk_environment,
+)
 from config.sections import Charts, Collector, Tempo, Tracing
 
 COLLECTOR_FULLNAME = "otel-collector"
@@ -291,7 +298,7 @@ def _go_duration(duration: str) -> str:
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60)}m{int(seconds % 60)}s".replace("h0m0s", "h")
 
 
-def tempo_config(tempo: Tempo, prometheus: ServiceRef) -> dict[str, Any]:
+def tempo_config(tempo: Tempo, prometheus: ServiceRef, cluster: str) -> dict[str, Any]:
     """Tempo's ``tempo.yaml``: OTLP receivers only, local storage on the volume, metrics-generator on."""
     return {
         "multitenancy_enabled": False,
@@ -313,7 +320,8 @@ def tempo_config(tempo: Tempo, prometheus: ServiceRef) -> dict[str, Any]:
             }
         },
         "metrics_generator": {
-            "registry": {"external_labels": {"source": "tempo"}},
+            # `cluster` tells span metrics of several clusters apart in one Prometheus/Grafana.
+            "registry": {"external_labels": {"source": "tempo", "cluster": cluster}},
             "storage": {
                 "path": f"{TEMPO_DATA}/generator/wal",
                 # Exemplars carry the trace ID to Prometheus: a latency panel links to its traces.
@@ -328,8 +336,8 @@ def tempo_config(tempo: Tempo, prometheus: ServiceRef) -> dict[str, Any]:
     }
 
 
-def tempo_values(tempo: Tempo, prometheus: ServiceRef, *, retain: bool) -> dict[str, Any]:
-    rendered = yaml.safe_dump(tempo_config(tempo, prometheus), sort_keys=False)
+def tempo_values(tempo: Tempo, prometheus: ServiceRef, *, retain: bool, cluster: str) -> dict[str, Any]:
+    rendered = yaml.safe_dump(tempo_config(tempo, prometheus, cluster), sort_keys=False)
     if "{{" in rendered:  # the chart passes `config` through `tpl`
         raise ValueError("Tempo config must not contain '{{'")
     return {
@@ -395,6 +403,8 @@ class TracingPipelineArgs(BaseModel):
     """Prometheus's remote-write receiver (``/api/v1/write``): Tempo's metrics-generator target."""
     monitoring_crds: CrdReadiness
     """The prometheus-operator CRDs: the ServiceMonitors wait for them."""
+    cluster: str
+    """The ``cluster`` label on Tempo's generated metrics (the stack's name)."""
     langfuse: LangfuseConnection | None = None
     """When set, LLM spans are also exported to Langfuse with its project keys."""
     langfuse_self_reporting: tuple[str, ...] = ()
@@ -416,7 +426,7 @@ class TracingPipeline(pulumi.ComponentResource):
 
         tempo = helm_chart(
             f"{name}-tempo", args.tempo_chart, args.charts, namespace=ns,
-            values=tempo_values(settings.tempo, args.prometheus, retain=args.retain),
+            values=tempo_values(settings.tempo, args.prometheus, retain=args.retain, cluster=args.cluster),
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -460,14 +470,6 @@ class TracingPipeline(pulumi.ComponentResource):
 
 
 def app_environment(endpoints_: TracingEndpoints, service_name: str) -> dict[str, str]:
-    """SDK settings (OTLP/gRPC to the collector); pure, so peers can use it before the component exists."""
-    return {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoints_.otlp_grpc.url(),
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-        "OTEL_EXPORTER_OTLP_INSECURE": "true",
-        "OTEL_SERVICE_NAME": service_name,
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_PROPAGATORS": "tracecontext,baggage",
-    }
+    """SDK settings for an app in the cluster (OTLP/gRPC to the collector's Service); pure, so peers
+    can use it before the component exists."""
+    return otel_sdk_environment(endpoints_.otlp_grpc.url(), service_name)

@@ -156,7 +156,7 @@ def validate(raw: dict[str, Any], secret_keys: set[str], rules: Sequence[Rule] =
 
 def _missing_secrets(stack: StackConfig, given: set[str]) -> list[str]:
     needed: list[tuple[str, str]] = []
-    if stack.monitoring.alertmanager.receiver != "none":
+    if stack.monitoring.alertmanager.receiver == "webhook":  # slack without it: a warning, no alerts
         needed.append(
             ("alertmanagerWebhookUrl", f"monitoring.alertmanager.receiver={stack.monitoring.alertmanager.receiver}")
         )

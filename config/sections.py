@@ -218,6 +218,26 @@ class Canary(_Model):
         return self
 
 
+class RouteRetry(_Model):
+    """HTTPRoute ``rules[].retry`` on every route (Istio 1.30 turns it into the route's retry policy).
+
+    Istio retries these codes and connection failures (connect-failure, refused-stream, unavailable,
+    cancelled); Envoy never retries once response headers went to the client, so a started
+    stream is never replayed. ``attempts: 0`` turns retries off.
+    """
+
+    attempts: int = Field(default=2, ge=0, le=10)
+    backoff: str = Field(default="100ms", pattern=r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")
+    codes: list[int] = Field(default_factory=lambda: [503])
+
+    @model_validator(mode="after")
+    def _codes_are_retriable(self) -> RouteRetry:
+        bad = [c for c in self.codes if not 400 <= c <= 599]
+        if bad:
+            raise ValueError(f"codes {bad}: HTTPRoute retries only 4xx/5xx status codes (400-599)")
+        return self
+
+
 class Gateway(_Model):
     """The single way in: one Gateway, hostnames under ``baseDomain``."""
 
@@ -231,6 +251,7 @@ class Gateway(_Model):
         default="0s", description="Gateway API request timeout for LLM routes; 0s disables it so SSE streams run."
     )
     canary: Canary | None = None
+    retry: RouteRetry = RouteRetry()
     proxy_resources: Resources = resources("100m", "128Mi", "2", "1Gi")
     await_programmed: bool = Field(
         default=True,
@@ -297,8 +318,10 @@ class Tracing(_Model):
 class Alertmanager(_Model):
     """Where alerts go. The Slack/webhook URL is the secret ``alertmanagerWebhookUrl``, never a key here."""
 
-    receiver: Literal["none", "slack", "webhook"] = "none"
-    slack_channel: str = "#alerts"
+    receiver: Literal["none", "slack", "webhook"] = Field(
+        default="slack", description="slack sends only once the alertmanagerWebhookUrl secret is set (else a warning)."
+    )
+    slack_channel: str | None = Field(default=None, description="Default: a channel per stack, #alerts-<stack>.")
     group_wait: Duration = "30s"
     group_interval: Duration = "5m"
     repeat_interval: Duration = "4h"
@@ -312,7 +335,8 @@ class AlertThresholds(_Model):
     restarts_in_15m: int = Field(default=2, ge=1, le=1000)
     error_ratio: float = Field(default=0.2, gt=0, le=1)
     min_request_rate: float = Field(
-        default=0.1, ge=0, le=1_000_000, description="req/s below which the 5xx rule stays quiet."
+        default=0.1, ge=0, le=1_000_000,
+        description="req/s below which the 5xx and latency rules stay quiet (minimum traffic).",
     )
     latency_p95_seconds: float = Field(default=60, gt=0, le=86400)
     kv_cache_usage_ratio: float = Field(default=0.9, gt=0, le=1)
@@ -327,6 +351,7 @@ class AlertThresholds(_Model):
 
 class Monitoring(_Model):
     prometheus_retention: Duration = "7d"
+    scrape_interval: Duration = Field(default="15s", description="Prometheus's default scrape interval.")
     prometheus_storage_size: Quantity = "20Gi"
     prometheus_resources: Resources = resources("200m", "1Gi", "2", "3Gi")
     grafana_resources: Resources = resources("100m", "256Mi", "1", "512Mi")
@@ -337,10 +362,31 @@ class Monitoring(_Model):
     alerts: AlertThresholds = AlertThresholds()
 
 
+class LokiLimits(_Model):
+    """Loki's per-tenant ingestion limits: a noisy pod is throttled (HTTP 429 to Alloy), not Loki's memory."""
+
+    ingestion_rate_mb: float = Field(default=4, gt=0, le=10_000, description="MB/s of log lines accepted, sustained.")
+    ingestion_burst_size_mb: float = Field(default=6, gt=0, le=10_000, description="MB accepted in one burst.")
+    max_streams_per_user: int = Field(
+        default=5000, ge=1, le=10_000_000, description="Active streams (label sets), cluster-wide."
+    )
+    max_line_size_kib: int = Field(default=256, ge=1, le=65_536, description="Longer lines are refused.")
+
+    @model_validator(mode="after")
+    def _burst_covers_rate(self) -> LokiLimits:
+        if self.ingestion_burst_size_mb < self.ingestion_rate_mb:
+            raise ValueError(
+                f"ingestionBurstSizeMb {self.ingestion_burst_size_mb:g} must be at least ingestionRateMb "
+                f"{self.ingestion_rate_mb:g}: a burst smaller than one second of the rate refuses steady traffic"
+            )
+        return self
+
+
 class Logging(_Model):
     """Loki (single binary) and the Alloy DaemonSet; on by default, it fits both stacks' nodes."""
 
     enabled: bool = True
+    limits: LokiLimits = LokiLimits()
     retention: Duration = Field(default="168h", description="Rounded down to whole hours (Loki's compactor).")
     storage_size: Quantity = "10Gi"
     loki_resources: Resources = resources("100m", "256Mi", "1", "1Gi")
@@ -430,6 +476,11 @@ class Gpu(_Model):
     install_device_plugin: bool = True
     node_selector: dict[str, str] = Field(
         default_factory=dict, description="GPU nodes (device plugin, DCGM; engines add their own). Empty: every node."
+    )
+    node_label: str = Field(
+        default="nvidia.com/gpu.present",
+        description="Device plugin and DCGM run only on nodes with <label>=true (GPU Feature Discovery's label; "
+        "k3s.host sets it). Empty: no such rule.",
     )
     tolerations: list[Toleration] = Field(
         default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]

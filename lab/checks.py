@@ -262,6 +262,26 @@ def gpu_placement(get: Get) -> dict[str, Any]:
     return _check("gpu-only-for-engines-on-gpu-node", ok, f"GPU pods: {names}")
 
 
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+"""``gpu.nodeLabel``'s default; the simulated GPU node carries it, the CPU node does not."""
+GPU_DAEMONS = ("nvidia-device-plugin", "dcgm-exporter")
+
+
+def gpu_daemons_on_gpu_nodes(get: Get) -> dict[str, Any]:
+    """Device plugin and DCGM exporter pods run on every GPU node and on no CPU-only node."""
+    nodes = _items(get, "nodes")
+    gpu_nodes = {n["metadata"]["name"] for n in nodes if n["metadata"].get("labels", {}).get(GPU_NODE_LABEL) == "true"}
+    cpu_nodes = {n["metadata"]["name"] for n in nodes} - gpu_nodes
+    placed = {
+        daemon: sorted(p["spec"].get("nodeName") or "" for p in _items(get, "pods")
+                       if p["metadata"]["name"].startswith(daemon + "-"))
+        for daemon in GPU_DAEMONS
+    }
+    ok = bool(gpu_nodes) and bool(cpu_nodes) and all(sorted(gpu_nodes) == on for on in placed.values())
+    return _check("gpu-daemons-only-on-gpu-nodes", ok, f"GPU nodes {sorted(gpu_nodes)}, CPU-only nodes "
+                  f"{sorted(cpu_nodes)}, pods on: {placed}")
+
+
 def claims(get: Get) -> dict[str, str]:
     """``namespace/name`` -> uid of every PersistentVolumeClaim."""
     return {f"{c['metadata']['namespace']}/{c['metadata']['name']}": c["metadata"]["uid"] for c in _items(get, "pvc")}
@@ -345,6 +365,7 @@ def after_up_checks(gpu: bool, events: Path | None) -> list[tuple[str, Check]]:
     ]
     if gpu:
         checks.append(("gpu-only-for-engines-on-gpu-node", gpu_placement))
+        checks.append(("gpu-daemons-only-on-gpu-nodes", gpu_daemons_on_gpu_nodes))
     return checks
 
 

@@ -26,7 +26,7 @@ k8s.apiextensions.CustomResource(
     kind="HTTPRoute",
     metadata={"name": "lab-invalid-route", "namespace": cfg.namespaces.istio},
     spec={
-        "parentRefs": [{"name": "platform"}],
+        "parentRefs": [{"name": "main-gateway"}],
         "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "no-leading-slash"}}]}],
     },
     opts=pulumi.ResourceOptions(provider=provider, depends_on=[mesh.gateway_api_crds]),

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 import config
@@ -96,7 +97,7 @@ def monitoring_args(
         chart=cfg.versions.chart("kube-prometheus-stack"), charts=cfg.charts, generated_secrets=cfg.generated_secrets,
         retain=cfg.storage.retain_on_destroy, grafana_admin_password=secrets.get("grafanaAdminPassword"),
         alertmanager_webhook_url=secrets.get("alertmanagerWebhookUrl"), alert_scope=alert_scope(cfg),
-        gpu_dashboards=cfg.gpu.enabled, tracing=tracing, logging=logging,
+        gpu_dashboards=cfg.gpu.enabled, tracing=tracing, logging=logging, environment=pulumi.get_stack(),
     )
 
 

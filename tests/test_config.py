@@ -52,7 +52,7 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
     ("dev", {"versions.images": '{"vllm": "vllm/vllm-openai:latest"}'}, ["versions.images.vllm", "never :latest"]),
     ("dev", {"versions.charts": '{"tempo": "^2.0"}'}, ["versions.charts.tempo", "exact version"]),
     ("dev", {"versions.charts": '{"tempox": "2.0.0"}'}, ["versions.charts", "unknown chart", "tempox"]),
-    ("dev", {"monitoring.alertmanager.receiver": "slack"}, ["alertmanagerWebhookUrl", "receiver=slack", "--secret"]),
+    ("dev", {"gateway.retry": '{"codes": [200]}'}, ["gateway.retry", "400-599"]),
     ("gpu", {"vllm.gatedModel": "true"}, ["hfToken", "vllm.gatedModel=true", "pulumi config set --secret hfToken"]),
     ("dev", {"engine": "vllm"}, ["llm-tracing-infra:engine", "needs a GPU", "gpu.enabled=true"]),
     ("dev", {"tracing.collector.exportToLangfuse": "true"}, ["exportToLangfuse=true", "langfuse.enabled=true"]),

@@ -54,18 +54,27 @@ def test_exporter_endpoint_matches_the_chart_service(gpu_plan: Plan) -> None:
     assert ref.namespace == chart(gpu_plan, "dcgm-exporter").inputs["namespace"]
 
 
+def _terms(plan: Plan, chart: str) -> list[dict[str, object]]:
+    return list(values(plan, chart)["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ])
+
+
+GPU_PRESENT = {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]}
+
+
 def test_placement_follows_gpu_node_selector(gpu_plan: Plan) -> None:
-    # default: any Linux node (a plain k3s node has no Node Feature Discovery labels)
-    terms = values(gpu_plan, "nvidia-device-plugin")["affinity"]["nodeAffinity"][
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ]["nodeSelectorTerms"]
-    assert terms == [{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]
+    # default: GPU nodes only, by the label GPU Feature Discovery (or K3sHost) sets; both daemons alike
+    for chart in ("nvidia-device-plugin", "dcgm-exporter"):
+        assert _terms(gpu_plan, chart) == [{"matchExpressions": [GPU_PRESENT]}], chart
     plan = run_program("gpu", {"gpu.nodeSelector": '{"pool": "a100"}'})
-    terms = values(plan, "nvidia-device-plugin")["affinity"]["nodeAffinity"][
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ]["nodeSelectorTerms"]
-    assert terms == [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["a100"]}]}]
-    assert values(plan, "dcgm-exporter")["nodeSelector"] == {"pool": "a100"}
+    pool = {"key": "pool", "operator": "In", "values": ["a100"]}
+    for chart in ("nvidia-device-plugin", "dcgm-exporter"):
+        assert _terms(plan, chart) == [{"matchExpressions": [pool, GPU_PRESENT]}], chart
+    anywhere = run_program("gpu", {"gpu.nodeLabel": ""})
+    assert _terms(anywhere, "dcgm-exporter") == [
+        {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}
+    ], "no label rule: every Linux node, as before"
     (deployment,) = [r for r in plan.k8s("Deployment") if r.k8s_name == "vllm"]
     assert deployment.inputs["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "a100"}
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import config
+from components.gateway_routes import GATEWAY_NAME
 from offline.checks import gateway as checks
 from offline.plan import Finding, Plan, Resource
 from offline.runner import run_program
@@ -196,7 +198,7 @@ def test_istiod_without_crd_dependency(plan: Plan) -> None:
 
 def test_route_without_crd_dependency(plan: Plan) -> None:
     route = k8s_object(plan, "HTTPRoute", "llm")
-    gateway = k8s_object(plan, "Gateway", "platform")
+    gateway = k8s_object(plan, "Gateway", GATEWAY_NAME)
     route.dependencies = [gateway.urn]
     gateway.dependencies = []
     findings = gateway_findings(plan)
@@ -235,12 +237,12 @@ def test_plaintext_job_into_strict_namespace(tmp_path_factory: pytest.TempPathFa
 
 
 def test_listeners_and_exposure(plan: Plan) -> None:
-    spec = k8s_object(plan, "Gateway", "platform").inputs["spec"]
+    spec = k8s_object(plan, "Gateway", GATEWAY_NAME).inputs["spec"]
     assert spec["gatewayClassName"] == "istio"
     assert [(lst["name"], lst["port"], lst["protocol"], lst.get("hostname")) for lst in spec["listeners"]] == [
         ("http", 80, "HTTP", "*.local"), ("otlp-grpc", 4317, "HTTP", None), ("otlp-http", 4318, "HTTP", None)
     ]
-    options = k8s_object(plan, "ConfigMap", "platform-gateway-options")
+    options = k8s_object(plan, "ConfigMap", "main-gateway-options")
     assert spec["infrastructure"]["parametersRef"] == {"group": "", "kind": "ConfigMap", "name": options.k8s_name}
     assert "type: LoadBalancer" in options.inputs["data"]["service"]
     exposure = k8s_object(plan, "ConfigMap", "exposure").inputs["data"]
@@ -250,11 +252,11 @@ def test_listeners_and_exposure(plan: Plan) -> None:
 
 
 def test_up_awaits_the_programmed_gateway(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> None:
-    annotations = k8s_object(plan, "Gateway", "platform").metadata["annotations"]
+    annotations = k8s_object(plan, "Gateway", GATEWAY_NAME).metadata["annotations"]
     assert annotations == {"pulumi.com/waitFor": "condition=Programmed"}
     lab = harness_plan(tmp_path_factory, {"gateway.awaitProgrammed": "false"})
     # no empty map either: the API server drops it, and every preview after `up` would show a diff
-    assert "annotations" not in k8s_object(lab, "Gateway", "platform").metadata
+    assert "annotations" not in k8s_object(lab, "Gateway", GATEWAY_NAME).metadata
 
 
 def test_llm_routes_do_not_time_out_streams(plan: Plan) -> None:
@@ -290,7 +292,7 @@ def test_reference_grants_are_least_privilege(plan: Plan) -> None:
 def test_admin_ui_restriction(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> None:
     policy = k8s_object(plan, "AuthorizationPolicy", "admin-uis-source-ranges").inputs["spec"]
     assert policy["action"] == "DENY"
-    assert policy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "platform"}]
+    assert policy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME}]
     rule = policy["rules"][0]
     assert rule["from"] == [{"source": {"notRemoteIpBlocks": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                                                               "127.0.0.0/8"]}}]
@@ -303,7 +305,7 @@ def test_admin_ui_restriction(tmp_path_factory: pytest.TempPathFactory, plan: Pl
 
 def test_https_listener_and_certificate(tmp_path_factory: pytest.TempPathFactory) -> None:
     plan = harness_plan(tmp_path_factory, {"gateway.https.enabled": "true"})
-    listeners = {lst["name"]: lst for lst in k8s_object(plan, "Gateway", "platform").inputs["spec"]["listeners"]}
+    listeners = {lst["name"]: lst for lst in k8s_object(plan, "Gateway", GATEWAY_NAME).inputs["spec"]["listeners"]}
     assert listeners["https"]["port"] == 443
     assert listeners["https"]["tls"]["certificateRefs"][0]["name"] == "platform-gateway-tls"
     certificate = k8s_object(plan, "Certificate", "platform-gateway").inputs["spec"]
@@ -382,7 +384,7 @@ def test_harness_objects_validate_against_pinned_schemas(tmp_path_factory: pytes
 def test_schema_validation_can_fail(plan: Plan) -> None:
     # A duration Gateway API does not accept (no days), and a port out of range.
     k8s_object(plan, "HTTPRoute", "llm").inputs["spec"]["rules"][0]["timeouts"]["request"] = "1d"
-    k8s_object(plan, "Gateway", "platform").inputs["spec"]["listeners"][0]["port"] = 70000
+    k8s_object(plan, "Gateway", GATEWAY_NAME).inputs["spec"]["listeners"][0]["port"] = 70000
     errors = {k: v for k, v in _schema_errors(plan, "v1.5.1").items() if v}
     assert set(errors) == {"gateway-llm", "gateway-gateway"}
 
@@ -448,3 +450,46 @@ def test_stack_waves_crds_base_istiod_gateway(any_plan: Plan) -> None:
     gateway = _wave_of(any_plan, lambda r: r.kind == "Gateway")
     route = _wave_of(any_plan, lambda r: r.kind == "HTTPRoute")
     assert crds < base < istiod < gateway < route
+
+
+def test_host_otel_environment_points_at_the_gateway_listeners(any_plan: Plan) -> None:
+    """An app on the host sends to the Gateway's address on the OTLP listeners; one in the cluster to
+    the collector's Service. Both come from the components' outputs, each names a real port."""
+    out = any_plan.outputs
+    address = out["gatewayAddress"]
+    assert address, "the mock runtime gives the Gateway an address"
+    host = out["hostOtelEnvironment"]
+    assert host["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{address}:4317" == out["hostOtlpGrpcEndpoint"]
+    assert host["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+    assert out["hostOtlpHttpEndpoint"] == f"http://{address}:4318"
+    (gateway,) = any_plan.k8s("Gateway")
+    listeners = gateway.inputs["spec"]["listeners"]
+    ports = {listener["name"]: (listener["port"], listener["protocol"]) for listener in listeners}
+    assert ports["otlp-grpc"] == (4317, "HTTP") and ports["otlp-http"] == (4318, "HTTP")
+    cluster = out["clusterOtelEnvironment"]
+    assert {k: v for k, v in cluster.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"} == {
+        k: v for k, v in host.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"
+    }, "the two environments differ only in where they point"
+    assert cluster["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.tracing.svc.cluster.local:4317"
+
+
+def test_routes_retry_with_the_gateway_api_field(any_plan: Plan) -> None:
+    """`rules[].retry` on every HTTPRoute (Istio 1.30 maps it to its retry policy); a field the pinned
+    CRD schema knows, since the API server would silently prune an unknown one."""
+    import versions
+
+    routes = list(any_plan.k8s("HTTPRoute"))
+    assert routes
+    for route in routes:
+        for rule in route.inputs["spec"]["rules"]:
+            assert rule["retry"] == {"attempts": 2, "backoff": "100ms", "codes": [503]}, route.k8s_name
+    fixture = json.loads((FIXTURES / versions.GATEWAY_API / "HTTPRoute.json").read_text())
+    rule_schema = fixture["versions"]["v1"]["properties"]["spec"]["properties"]["rules"]["items"]
+    assert set(rule_schema["properties"]["retry"]["properties"]) == {"attempts", "backoff", "codes"}
+
+
+def test_retry_follows_config(tmp_path_factory: pytest.TempPathFactory) -> None:
+    plan = harness_plan(tmp_path_factory, {"gateway.retry.attempts": "0"})
+    assert all("retry" not in rule for r in plan.k8s("HTTPRoute") for rule in r.inputs["spec"]["rules"])
+    with pytest.raises(config.ConfigError, match="400-599"):
+        config.validate({"gateway": {"retry": {"codes": [200]}}}, set())

@@ -94,12 +94,16 @@ def test_gpu_host_over_ssh_configures_the_nvidia_runtime(tmp_path: Path) -> None
     overrides = {"k3s.host": "gpu-box.lan", "k3s.user": "ubuntu", "k3s.port": "2222"}
     plan = run_program("gpu", overrides, program=ROOT / "__main__.py", root=tmp_path)
     steps = host_steps(plan)
-    assert set(steps) == {"install", "nvidia-runtime", "node-ready", "kubeconfig", "gpu-capacity"}
+    assert set(steps) == {"install", "nvidia-runtime", "node-ready", "gpu-node-label", "kubeconfig", "gpu-capacity"}
     assert all(s.type == "command:remote:Command" for s in steps.values())
     assert all(s.inputs["connection"] == SECRET for s in steps.values())  # it carries the SSH key
     assert steps["nvidia-runtime"].dependencies == [steps["install"].urn]
     assert steps["node-ready"].dependencies == [steps["nvidia-runtime"].urn]
     assert steps["gpu-capacity"].dependencies == [steps["node-ready"].urn]
+    # the node carries gpu.nodeLabel before the provider exists: the device plugin is placed by it
+    assert steps["gpu-node-label"].dependencies == [steps["node-ready"].urn]
+    assert steps["kubeconfig"].dependencies == [steps["gpu-node-label"].urn]
+    assert "export K3S_GPU_NODE_LABEL=nvidia.com/gpu.present" in steps["gpu-node-label"].inputs["create"]
     assert "export K3S_SERVER=gpu-box.lan" in steps["kubeconfig"].inputs["create"]
     assert "export K3S_TLS_SAN=gpu-box.lan" in steps["install"].inputs["create"]
     # the device plugin comes through the provider: waiting for GPUs before it would deadlock
@@ -244,6 +248,17 @@ def test_wait_for_gpu_capacity(stubs: Path, nodes: str, ok: bool) -> None:
     assert (result.returncode == 0) is ok
     if not ok:
         assert "no node has allocatable nvidia.com/gpu after 1s" in result.stderr
+
+
+def test_gpu_node_label_script_labels_the_node(stubs: Path, tmp_path: Path) -> None:
+    log = tmp_path / "k3s.log"
+    stub(stubs, "k3s", f'echo "$*" >> {log}')
+    result = run_script(stubs, "k3s_gpu_node_label.sh", {"K3S_GPU_NODE_LABEL": "nvidia.com/gpu.present"})
+    assert result.returncode == 0, result.stderr
+    assert log.read_text() == "kubectl label nodes --all --overwrite nvidia.com/gpu.present=true\n"
+    stub(stubs, "k3s", "exit 1")
+    failed = run_script(stubs, "k3s_gpu_node_label.sh", {"K3S_GPU_NODE_LABEL": "nvidia.com/gpu.present"})
+    assert failed.returncode != 0 and "cannot label the node nvidia.com/gpu.present=true" in failed.stderr
 
 
 def test_kubeconfig_is_pointed_at_the_ssh_host(stubs: Path, tmp_path: Path) -> None:

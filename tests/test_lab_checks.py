@@ -232,6 +232,22 @@ def test_gpu_only_for_engines_on_the_gpu_node() -> None:
     ]
 
 
+def test_gpu_daemons_only_on_gpu_nodes() -> None:
+    gpu_node = {"metadata": meta("kwok-gpu-0", labels={"nvidia.com/gpu.present": "true"})}
+    cpu_node = {"metadata": meta("kwok-cpu-0", labels={})}
+
+    def pod(name: str, node: str) -> dict[str, Any]:
+        return {"metadata": meta(name, "gpu"), "spec": {"nodeName": node}}
+
+    good = [pod("nvidia-device-plugin-a", "kwok-gpu-0"), pod("dcgm-exporter-b", "kwok-gpu-0")]
+    assert checks.gpu_daemons_on_gpu_nodes(cluster(nodes=[gpu_node, cpu_node], pods=good))["ok"]
+    on_cpu = [*good, pod("dcgm-exporter-c", "kwok-cpu-0")]
+    assert not checks.gpu_daemons_on_gpu_nodes(cluster(nodes=[gpu_node, cpu_node], pods=on_cpu))["ok"]
+    missing = good[:1]
+    assert not checks.gpu_daemons_on_gpu_nodes(cluster(nodes=[gpu_node, cpu_node], pods=missing))["ok"]
+    assert not checks.gpu_daemons_on_gpu_nodes(cluster(nodes=[gpu_node], pods=good))["ok"], "no CPU node: no proof"
+
+
 def test_pending_pods_and_unbound_claims_fail() -> None:
     pending = {"metadata": meta("a"), "status": {"phase": "Pending"}}
     assert not checks.no_pending_pods(cluster(pods=[pending]))["ok"]

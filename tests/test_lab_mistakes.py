@@ -50,6 +50,7 @@ def test_ingress_mistake_turns_grafana_ingress_on(tmp_path: Path, monkeypatch: p
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
-    values = module.chart_values(config.StackConfig().monitoring, [], retain=True, receiver_secret=False)
+    values = module.chart_values(config.StackConfig().monitoring, [], retain=True, receiver_secret=False,
+                                 environment="dev")
     assert values["grafana"]["ingress"]["enabled"] is True
     assert mistakes.CHART_INGRESS.policy_pack and mistakes.CHART_INGRESS.expect.search("k8s-ingress-disallowed")

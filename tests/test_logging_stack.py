@@ -102,6 +102,26 @@ def test_loki_retention_and_volume_come_from_config() -> None:
     assert default["singleBinary"]["persistence"]["enableStatefulSetAutoDeletePVC"] is False
 
 
+def test_loki_ingestion_limits_come_from_config() -> None:
+    limits = values(stack_plan("dev"), "loki")["loki"]["limits_config"]
+    assert {k: limits[k] for k in ("ingestion_rate_mb", "ingestion_burst_size_mb", "max_global_streams_per_user",
+                                   "max_line_size")} == {
+        "ingestion_rate_mb": 4, "ingestion_burst_size_mb": 6, "max_global_streams_per_user": 5000,
+        "max_line_size": "256KB",
+    }
+    plan = run_program("dev", {"logging.limits.ingestionRateMb": "8", "logging.limits.ingestionBurstSizeMb": "16",
+                               "logging.limits.maxStreamsPerUser": "20000", "logging.limits.maxLineSizeKib": "1024"})
+    limits = values(plan, "loki")["loki"]["limits_config"]
+    assert (limits["ingestion_rate_mb"], limits["ingestion_burst_size_mb"]) == (8, 16)
+    assert (limits["max_global_streams_per_user"], limits["max_line_size"]) == (20000, "1024KB")
+
+
+def test_loki_burst_below_rate_is_refused() -> None:
+    with pytest.raises(config.ConfigError) as refused:
+        config.validate({"logging": {"limits": {"ingestionRateMb": 10, "ingestionBurstSizeMb": 5}}}, set())
+    assert "logging.limits" in str(refused.value) and "ingestionBurstSizeMb" in str(refused.value)
+
+
 def test_logging_can_be_turned_off() -> None:
     plan = run_program("dev", {"logging.enabled": "false"})
     assert not [c for c in plan.charts() if chart_name(c) in ("loki", "alloy")]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import config
 from components import dashboards, logging_stack, monitoring_stack, tracing_pipeline
@@ -14,7 +18,7 @@ from components.contracts import ServiceRef
 from offline.plan import SECRET, Plan
 from offline.runner import FAKE_SECRET, run_program
 from tests.conftest import resource_named
-from tests.support import rule_groups
+from tests.support import require_tool, rule_groups
 
 MONITORING_ONLY = '''
 import pulumi_kubernetes
@@ -177,18 +181,43 @@ def test_secret_config_values_never_appear_in_the_plan(tmp_path: Path) -> None:
     assert values["alertmanager"]["alertmanagerSpec"]["secrets"] == [receiver.k8s_name]
     (slack,) = values["alertmanager"]["config"]["receivers"][1]["slack_configs"]
     assert slack["api_url_file"] == f"/etc/alertmanager/secrets/{receiver.k8s_name}/url"
-    assert values["alertmanager"]["config"]["route"]["receiver"] == "slack"
+    assert slack["channel"] == "#alerts-secrets", "a channel per environment (stack)"
+    assert values["alertmanager"]["config"]["route"]["receiver"] == "slack-secrets"
+
+
+def test_alertmanager_routes_as_the_design_says() -> None:
+    """Slack by default, a receiver and channel per environment, grouping 30s/5m/4h; no Slack (and no
+    Secret) while the webhook secret is missing."""
+    am = config.StackConfig().monitoring.alertmanager
+    routed = monitoring_stack.alertmanager_config(am, "prod", receiver_secret=True)
+    route = routed["route"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("30s", "5m", "4h")
+    assert route["receiver"] == "slack-prod"
+    (slack,) = routed["receivers"][1]["slack_configs"]
+    assert slack["channel"] == "#alerts-prod"
+    assert "://" not in json.dumps(routed), "the webhook URL is read from the mounted Secret, never written"
+    quiet = monitoring_stack.alertmanager_config(am, "prod", receiver_secret=False)
+    assert quiet["route"]["receiver"] == "null" and quiet["receivers"] == [{"name": "null"}]
+
+
+
+def test_slack_without_its_secret_sends_nothing_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        dev = monitoring_plan(tmp_path)
+    assert not [r for r in dev.k8s("Secret") if r.k8s_name == monitoring_stack.RECEIVER_SECRET]
+    values = values_of(dev)
+    assert values["alertmanager"]["alertmanagerSpec"]["secrets"] == []
+    assert values["alertmanager"]["config"]["route"]["receiver"] == "null"
+    assert "alertmanagerWebhookUrl" in caplog.text, "the warning names the missing secret"
 
 
 def test_alertmanager_receiver_and_intervals_follow_config() -> None:
-    quiet = monitoring_stack.alertmanager_config(config.StackConfig().monitoring.alertmanager)
-    assert quiet["route"]["receiver"] == "null" and quiet["receivers"] == [{"name": "null"}]
-
     cfg = config.StackConfig.model_validate({
-        "monitoring": {"alertmanager": {"receiver": "webhook", "groupWait": "10s", "repeatInterval": "1h"}}
+        "monitoring": {"alertmanager": {"receiver": "webhook", "groupWait": "10s", "repeatInterval": "1h",
+                                        "slackChannel": "#ignored"}}
     })
-    routed = monitoring_stack.alertmanager_config(cfg.monitoring.alertmanager)
-    assert routed["route"]["receiver"] == "webhook"
+    routed = monitoring_stack.alertmanager_config(cfg.monitoring.alertmanager, "dev", receiver_secret=True)
+    assert routed["route"]["receiver"] == "webhook-dev"
     assert (routed["route"]["group_wait"], routed["route"]["repeat_interval"]) == ("10s", "1h")
     (hook,) = routed["receivers"][1]["webhook_configs"]
     assert hook == {"url_file": monitoring_stack.RECEIVER_URL_FILE, "send_resolved": True}
@@ -243,8 +272,54 @@ def test_chart_default_datasources_are_replaced(tmp_path: Path) -> None:
     assert sidecar["datasources"]["defaultDatasourceEnabled"] is False
     assert sidecar["datasources"]["alertmanager"]["enabled"] is False
     assert sidecar["dashboards"] == {
-        "enabled": True, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL"
+        "enabled": True, "label": "grafana_dashboard", "labelValue": "1", "searchNamespace": "ALL",
+        "folderAnnotation": "grafana_folder", "provider": {"foldersFromFilesStructure": True},
     }
+
+
+def test_dashboards_go_into_folders(tmp_path: Path) -> None:
+    """The sidecar reads each ConfigMap's folder annotation; every platform dashboard names one."""
+    plan = monitoring_plan(tmp_path, "gpu")
+    folders = {
+        r.k8s_name: (r.inputs["metadata"].get("annotations") or {}).get(monitoring_stack.DASHBOARD_FOLDER_ANNOTATION)
+        for r in plan.k8s("ConfigMap") if r.k8s_name.startswith("dashboard-")
+    }
+    assert folders == {
+        "dashboard-llm-vllm-serving": "LLM serving", "dashboard-llm-request-overview": "LLM serving",
+        "dashboard-llm-gpu-dcgm": "GPU", "dashboard-llm-tracing-pipeline": "Observability pipeline",
+    }
+    with pytest.raises(ValueError, match="no folder"):
+        dashboards.folder_of("a-new-dashboard")
+
+
+def test_prometheus_scrapes_every_15s_and_annotated_pods(tmp_path: Path) -> None:
+    spec = values_of(monitoring_plan(tmp_path))["prometheus"]["prometheusSpec"]
+    assert spec["scrapeInterval"] == "15s"
+    (job,) = spec["additionalScrapeConfigs"]
+    assert job["job_name"] == "kubernetes-pods" and job["kubernetes_sd_configs"] == [{"role": "pod"}]
+    keep = job["relabel_configs"][0]
+    assert keep == {"source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], "regex": "true",
+                    "action": "keep"}, "opt-in only: pods without the annotation are not scraped"
+    spec = values_of(monitoring_plan(tmp_path, overrides={"monitoring.scrapeInterval": "30s"}))["prometheus"]
+    assert spec["prometheusSpec"]["scrapeInterval"] == "30s"
+
+
+def test_annotated_pods_job_passes_promtool(tmp_path: Path) -> None:
+    """promtool checks the relabelling (regexes, actions). Debian's promtool is built without the
+    Kubernetes service discovery, so the check swaps the job's SD block for a static target."""
+    job = monitoring_stack.annotated_pods_job()
+    assert job.pop("kubernetes_sd_configs") == [{"role": "pod"}]
+    job["static_configs"] = [{"targets": ["10.1.2.3:8080"]}]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "15s"}, "scrape_configs": [job]
+    }))
+    checked = subprocess.run([require_tool("promtool"), "check", "config", "prometheus.yml"], cwd=tmp_path,
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # The port rule as Prometheus applies it (anchored RE2; these patterns mean the same in Python's re).
+    (port_rule,) = [r for r in job["relabel_configs"] if r.get("target_label") == "__address__"]
+    match = re.fullmatch(port_rule["regex"], "10.1.2.3:8080;9100")
+    assert match and port_rule["replacement"].replace("$1", match[1]).replace("$2", match[2]) == "10.1.2.3:9100"
 
 
 def test_real_program_wires_grafana_to_the_tracing_and_logging_services() -> None:

@@ -241,8 +241,9 @@ def test_tempo_remote_writes_to_the_prometheus_passed_in(stack: str) -> None:
 
 def test_tempo_remote_write_follows_the_argument() -> None:
     other = ServiceRef("metrics", "observability", 9091)
-    values = tracing_pipeline.tempo_values(config.StackConfig().tracing.tempo, other, retain=True)
+    values = tracing_pipeline.tempo_values(config.StackConfig().tracing.tempo, other, retain=True, cluster="east")
     rendered = yaml.safe_load(values["config"])
+    assert rendered["metrics_generator"]["registry"]["external_labels"] == {"source": "tempo", "cluster": "east"}
     assert rendered["metrics_generator"]["storage"]["remote_write"][0]["url"] == (
         "http://metrics.observability.svc.cluster.local:9091/api/v1/write"
     )
@@ -302,5 +303,6 @@ def test_app_environment_points_at_the_collector() -> None:
     env = tracing_pipeline.app_environment(refs, "my-app")
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.tracing.svc.cluster.local:4317"
     assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc" and env["OTEL_SERVICE_NAME"] == "my-app"
-    exported = stack_plan("dev").outputs.get("appOtelEnvironment")
-    assert exported is None or exported["OTEL_EXPORTER_OTLP_ENDPOINT"] == refs.otlp_grpc.url()
+    outputs = stack_plan("dev").outputs
+    assert outputs["clusterOtelEnvironment"] == tracing_pipeline.app_environment(refs, "my-llm-app")
+    assert outputs["appOtelEnvironment"] == outputs["clusterOtelEnvironment"], "compatibility alias"

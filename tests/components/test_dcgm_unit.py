@@ -35,7 +35,11 @@ def test_runtime_class_plugin_and_exporter(build: Build) -> None:
     assert runtime_class.k8s_name == "nv" and runtime_class.inputs["handler"] == "nvidia"
     plugin, exporter = named(plan, "gpu-device-plugin"), named(plan, "gpu-dcgm-exporter")
     assert plugin.inputs["namespace"] == exporter.inputs["namespace"] == "gpu-agents"
-    assert exporter.inputs["values"]["nodeSelector"] == {"gpu": "yes"}
+    terms = exporter.inputs["values"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"][0]["matchExpressions"] == [
+        {"key": "gpu", "operator": "In", "values": ["yes"]},
+        {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]},
+    ]
     assert exporter.inputs["values"]["runtimeClassName"] == "nv"
     assert plan.depends_on(exporter.urn, named(plan, "stand-in-crds").urn)
     assert plan.depends_on(plugin.urn, runtime_class.urn)

@@ -34,7 +34,7 @@ def routes(build: Build, gateway: dict[str, object]) -> Plan:
 def test_one_gateway_and_a_route_per_backend(build: Build) -> None:
     plan = routes(build, {"baseDomain": "example.test", "adminAllowedCidrs": ["10.1.0.0/16"]})
     (gateway,) = of_kind(plan, "Gateway")
-    assert (gateway.k8s_name, gateway.namespace) == ("platform", "gw-system")
+    assert (gateway.k8s_name, gateway.namespace) == ("main-gateway", "gw-system")
     hosts = {h for r in of_kind(plan, "HTTPRoute") for h in r.inputs["spec"].get("hostnames", [])}
     assert {"grafana.example.test", "prometheus.example.test", "tempo.example.test", "llm.example.test"} <= hosts
     assert not [h for h in hosts if h.startswith(("langfuse.", "litellm."))], "no route for an absent backend"

@@ -20,7 +20,7 @@ stack = MonitoringStack("monitoring", MonitoringStackArgs(
     namespace=NamespaceRef.existing("mon"), chart=versions.CHARTS["kube-prometheus-stack"], charts=Charts(),
     generated_secrets=GeneratedSecrets(), retain=False,
     grafana_admin_password=pulumi.Output.secret("{fake}") if {given} else None,
-    alertmanager_webhook_url=pulumi.Output.secret("https://hooks.example.test/{fake}"),
+    alertmanager_webhook_url=pulumi.Output.secret("https://hooks.example.test/{fake}"), environment="staging",
     alert_scope=AlertScope(
         llm_namespaces=("models",), vllm=ServiceRef("vllm", "models", 8000), vllm_deployed=True, gpu={gpu},
         gpu_memory_utilization=0.8,

@@ -27,7 +27,7 @@ TracingPipeline("tracing", TracingPipelineArgs(
     namespace=NamespaceRef.existing("traces"), tempo_chart=versions.CHARTS["tempo"],
     collector_chart=versions.CHARTS["opentelemetry-collector"], charts=Charts(),
     collector_image="example.test/otelcol:1.2.3", retain={retain},
-    prometheus=ServiceRef("prom", "mon", 9090), monitoring_crds=crds,
+    prometheus=ServiceRef("prom", "mon", 9090), monitoring_crds=crds, cluster="east",
     langfuse=langfuse if {with_langfuse} else None, langfuse_self_reporting=("proxy",),
 ))
 """
