@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 import versions
 from components._k8s import TOKEN_PREFIX, labels
 from components.charts import helm_chart
+from components.contracts import NamespaceRef
 from config.sections import CertManager as CertManagerSettings
 from config.sections import Charts
 
@@ -37,6 +38,8 @@ class CertManagerArgs(BaseModel):
 class CertManager(pulumi.ComponentResource):
     chart: pulumi.Resource
     """The chart, CRDs and webhook included: Certificates, Issuers and cert-manager's clients wait for it."""
+    namespace: NamespaceRef
+    """cert-manager's namespace (NetworkPolicies go there)."""
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:cert_manager:CertManager", name, None, opts)
@@ -50,6 +53,7 @@ class CertManager(pulumi.ComponentResource):
                 parent=self, aliases=[pulumi.Alias(name="langfuse-ns-cert-manager", parent=former_parent)]
             ),
         )
+        self.namespace = NamespaceRef(settings.namespace, namespace.metadata.apply(lambda m: m["name"]))
         self.chart = helm_chart(
             f"{name}-chart",
             args.chart,

@@ -86,6 +86,14 @@ def _backend_ref(ref: ServiceRef, weight: int | None = None) -> dict[str, Any]:
     return backend
 
 
+def _services(backend: ServiceRef | list[dict[str, Any]], engines: list[EngineEndpoint]) -> list[ServiceRef]:
+    """The ServiceRefs behind a route's backend (the engines a canary split names)."""
+    if isinstance(backend, ServiceRef):
+        return [backend]
+    names = {(ref["namespace"], ref["name"]) for ref in backend}
+    return [e.service for e in engines if (e.service.namespace, e.service.name) in names]
+
+
 def engine_backends(gateway: Gateway, primary: str, engines: list[EngineEndpoint]) -> list[dict[str, Any]]:
     """backendRefs of ``llm.<domain>``: the primary engine, or the weighted canary split."""
     by_engine = {e.engine: e.service for e in engines}
@@ -124,6 +132,10 @@ class GatewayRoutes(pulumi.ComponentResource):
     """``<gateway address> <hostnames...>``: the line a user adds to ``/etc/hosts``."""
     address: pulumi.Output[str]
     """The Gateway's address, from its status once Istio has programmed it."""
+    listener_ports: tuple[int, ...]
+    """Ports of the Gateway's listeners (what clients outside the cluster may reach)."""
+    routed: tuple[ServiceRef, ...]
+    """Every Service a route points at (the gateway's outgoing connections)."""
 
     def __init__(self, name: str, args: GatewayRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:gateway_routes:GatewayRoutes", name, None, opts)
@@ -169,13 +181,16 @@ class GatewayRoutes(pulumi.ComponentResource):
                 **({"annotations": {"pulumi.com/waitFor": "condition=Programmed"}} if gw.await_programmed
                    else {}),
             },
-            spec=self._gateway_spec(gw, options.metadata.name),
+            spec=(spec := self._gateway_spec(gw, options.metadata.name)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),
         )
+        self.listener_ports = tuple(int(listener["port"]) for listener in spec["listeners"])
+        self.routed = (backends.otlp_http, backends.otlp_grpc)
 
         routes: list[pulumi.Resource] = []
         for host, (backend, streaming) in web.items():
             refs = backend if isinstance(backend, list) else [_backend_ref(backend)]
+            self.routed += tuple(ref for ref in _services(backend, backends.engines))
             rule: dict[str, Any] = {"backendRefs": refs}
             if streaming:
                 rule["timeouts"] = {"request": gw.llm_request_timeout}

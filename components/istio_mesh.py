@@ -98,6 +98,10 @@ class IstioMesh(pulumi.ComponentResource):
     """The Gateway API CRD bundle; every Gateway API object depends on it."""
     istiod: pulumi.Resource
     """The istiod chart: control plane, sidecar injector and Gateway controller."""
+    istio_namespace: NamespaceRef
+    """Istio's own namespace (istiod, the Gateway)."""
+    injected: tuple[str, ...]
+    """Names of the namespaces whose pods get sidecars."""
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:istio_mesh:IstioMesh", name, None, opts)
@@ -108,6 +112,7 @@ class IstioMesh(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._names = names
+        self.istio_namespace = NamespaceRef(names.istio, istio_ns.metadata.name)
         self.namespaces = {key: self._namespace(name, args, key) for key in NAMESPACE_KEYS}
 
         # Server-side applied (the provider's default), so re-applying a newer bundle never
@@ -154,6 +159,9 @@ class IstioMesh(pulumi.ComponentResource):
         )
         self._peer_authentications(name, istio, istio_ns.metadata.name, after_istiod)
         self._injected = {key for key in NAMESPACE_KEYS if key in istio.inject_namespaces}
+        self.injected = tuple(
+            str(getattr(names, key)) for key in NAMESPACE_KEYS if key in self._injected and key not in NEVER_INJECTED
+        )
         self.register_outputs({"namespaces": self.namespaces})
 
     def ready_for(self, key: str) -> list[pulumi.Resource]:

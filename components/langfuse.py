@@ -110,6 +110,8 @@ class LangfuseArgs(BaseModel):
 class Langfuse(pulumi.ComponentResource):
     endpoints: LangfuseEndpoints
     """Services of the Langfuse chart that peers and the gateway connect to."""
+    operator_namespace: NamespaceRef
+    """The ClickHouse operator's namespace (NetworkPolicies go there)."""
     connection: LangfuseConnection
     """Web endpoint plus the headless-initialized project's API keys (secret)."""
     admin_credentials: pulumi.Output[dict[str, str]]
@@ -212,6 +214,9 @@ class Langfuse(pulumi.ComponentResource):
             f"{name}-ns-clickhouse-operator",
             metadata={"name": lf.clickhouse_operator_namespace, "labels": labels("clickhouse-operator")},
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.operator_namespace = NamespaceRef(
+            lf.clickhouse_operator_namespace, op_ns.metadata.apply(lambda m: m["name"])
         )
         pin = args.operator_chart
         return helm_chart(
