@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import versions
+from components import pod_security
 from components._k8s import TOKEN_PREFIX, labels
 from components.charts import helm_chart
 from components.contracts import NamespaceRef
@@ -48,7 +49,10 @@ class CertManager(pulumi.ComponentResource):
         amounts = settings.resources.as_k8s()
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": settings.namespace, "labels": labels("cert-manager")},
+            metadata={
+                "name": settings.namespace,
+                "labels": {**labels("cert-manager"), **pod_security.namespace_labels("cert-manager")},
+            },
             opts=pulumi.ResourceOptions(
                 parent=self, aliases=[pulumi.Alias(name="langfuse-ns-cert-manager", parent=former_parent)]
             ),

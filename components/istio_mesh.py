@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import versions
+from components import pod_security
 from components._k8s import TOKEN_PREFIX, labels
 from components.charts import helm_chart
 from components.contracts import NamespaceRef, ServiceRef
@@ -108,7 +109,9 @@ class IstioMesh(pulumi.ComponentResource):
         istio, names = args.settings, args.namespaces
         istio_ns = k8s.core.v1.Namespace(
             f"{name}-ns-istio",
-            metadata={"name": names.istio, "labels": labels("istio", "mesh")},
+            metadata={
+                "name": names.istio, "labels": {**labels("istio", "mesh"), **pod_security.namespace_labels("istio")}
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._names = names
@@ -183,7 +186,11 @@ class IstioMesh(pulumi.ComponentResource):
             f"{name}-ns-{key}",
             metadata={
                 "name": getattr(args.namespaces, key),
-                "labels": {**labels(key, "namespace"), "istio-injection": "enabled" if injected else "disabled"},
+                "labels": {
+                    **labels(key, "namespace"), "istio-injection": "enabled" if injected else "disabled",
+                    # Pod Security: the level each namespace's pods meet, and why (components/pod_security.py).
+                    **pod_security.namespace_labels(key, injected=injected),
+                },
             },
             opts=pulumi.ResourceOptions(
                 parent=self, retain_on_delete=args.retain_data_namespaces and key in DATA_NAMESPACES

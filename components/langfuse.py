@@ -40,6 +40,7 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import versions
+from components import pod_security
 from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
 from components._secrets import generated_secret
 from components.charts import helm_chart
@@ -212,7 +213,10 @@ class Langfuse(pulumi.ComponentResource):
         amounts = lf.operator_resources.as_k8s()
         op_ns = k8s.core.v1.Namespace(
             f"{name}-ns-clickhouse-operator",
-            metadata={"name": lf.clickhouse_operator_namespace, "labels": labels("clickhouse-operator")},
+            metadata={
+                "name": lf.clickhouse_operator_namespace,
+                "labels": {**labels("clickhouse-operator"), **pod_security.namespace_labels("clickhouse-operator")},
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.operator_namespace = NamespaceRef(
