@@ -33,6 +33,8 @@ GATEWAY_API = "gateway.networking.k8s.io"
 GATEWAY_NAME = "platform"
 """The Gateway's name; Istio names the Deployment and Service it creates ``platform-istio``."""
 TLS_SECRET = "platform-gateway-tls"
+OTLP_GRPC_PORT, OTLP_HTTP_PORT = 4317, 4318
+"""The Gateway's OTLP listeners."""
 ADMIN_UIS = ("grafana", "prometheus", "tempo")
 """Hosts the optional source-address restriction applies to."""
 
@@ -155,7 +157,7 @@ class GatewayRoutes(pulumi.ComponentResource):
             web["langfuse"] = (backends.langfuse, False)
         if backends.litellm is not None:
             web["litellm"] = (backends.litellm, True)
-        if backends.engines:
+        if backends.engines and gw.direct_engine_route.enabled:
             web["llm"] = (engine_backends(gw, args.primary_engine, backends.engines), True)
         self.hostnames = [f"{host}.{domain}" for host in web]
 
@@ -203,6 +205,7 @@ class GatewayRoutes(pulumi.ComponentResource):
         self._reference_grants(name)
         if gw.restrict_admin_uis:
             self._admin_restriction(name, gw, gateway)
+        self._ingress_guards(name, gw, gateway, direct_engines="llm" in web)
 
         self.address = gateway.status.apply(
             lambda status: str(((status or {}).get("addresses") or [{}])[0].get("value", ""))
@@ -231,7 +234,8 @@ class GatewayRoutes(pulumi.ComponentResource):
                                                                       "name": TLS_SECRET}]}
             listeners.append(https)
         # OTLP listeners take any host name: SDKs are pointed at <address>:4317/4318.
-        listeners += [listener("otlp-grpc", 4317, "GRPCRoute"), listener("otlp-http", 4318, "HTTPRoute")]
+        listeners += [listener("otlp-grpc", OTLP_GRPC_PORT, "GRPCRoute"),
+                      listener("otlp-http", OTLP_HTTP_PORT, "HTTPRoute")]
         return {
             "gatewayClassName": "istio",
             "listeners": listeners,
@@ -301,6 +305,40 @@ class GatewayRoutes(pulumi.ComponentResource):
                     "from": [{"source": {"notRemoteIpBlocks": list(gw.admin_allowed_cidrs)}}],
                     "to": [{"operation": {"hosts": hosts}}],
                 }],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+
+    def _ingress_guards(self, name: str, gw: Gateway, gateway: pulumi.Resource, *, direct_engines: bool) -> None:
+        """DENY rules on the Gateway for the ways in that have no login of their own.
+
+        Prometheus' remote-write receiver (``/api/v1/write``, on for Tempo's metrics-generator,
+        which writes in-cluster) is never reachable through the gateway; OTLP is open only to
+        ``gateway.otlpAllowedCidrs``; ``llm.<domain>``, when enabled, only to
+        ``gateway.directEngineRoute.allowedCidrs``. Same ``notRemoteIpBlocks`` reasoning as the admin UIs.
+        """
+        domain = gw.base_domain
+        rules: list[dict[str, Any]] = [{
+            "to": [{"operation": {"hosts": [f"prometheus.{domain}", f"prometheus.{domain}:*"],
+                                  "paths": ["/api/v1/write", "/api/v1/otlp/*"]}}],
+        }]
+        if "0.0.0.0/0" not in gw.otlp_allowed_cidrs:
+            rules.append({"from": [{"source": {"notRemoteIpBlocks": list(gw.otlp_allowed_cidrs)}}],
+                          "to": [{"operation": {"ports": [str(OTLP_GRPC_PORT), str(OTLP_HTTP_PORT)]}}]})
+        if direct_engines:
+            rules.append({
+                "from": [{"source": {"notRemoteIpBlocks": list(gw.direct_engine_route.allowed_cidrs)}}],
+                "to": [{"operation": {"hosts": [f"llm.{domain}", f"llm.{domain}:*"]}}],
+            })
+        k8s.apiextensions.CustomResource(
+            f"{name}-ingress-guards",
+            api_version="security.istio.io/v1",
+            kind="AuthorizationPolicy",
+            metadata={"name": "ingress-guards", "namespace": self._namespace},
+            spec={
+                "targetRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY_NAME}],
+                "action": "DENY",
+                "rules": rules,
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
         )

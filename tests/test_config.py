@@ -52,6 +52,7 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
     ("dev", {"engine": "vllm"}, ["llm-tracing-infra:engine", "needs a GPU", "gpu.enabled=true"]),
     ("dev", {"tracing.collector.exportToLangfuse": "true"}, ["exportToLangfuse=true", "langfuse.enabled=true"]),
     ("dev", {"gateway.adminAllowedCidrs": '["10.0.0.1/8"]'}, ["gateway.adminAllowedCidrs.0", "CIDR"]),
+    ("dev", {"gateway.directEngineRoute.enabled": "true"}, ["gateway.directEngineRoute", "allowedCidrs", "no key"]),
     (
         "dev",
         {"gateway.canary": '{"primary": "mock", "canary": "mock", "percent": 10}'},
