@@ -22,6 +22,8 @@ from components.litellm import LiteLlm, LiteLlmArgs
 from components.logging_stack import LoggingStack, LoggingStackArgs
 from components.mock_engine import MockEngineArgs
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from components.network_edges import Wiring, platform_edges
+from components.network_policies import NetworkPolicies, NetworkPoliciesArgs
 from components.sglang_server import SglangServerArgs
 from components.tracing_pipeline import TracingPipeline, TracingPipelineArgs
 from components.verification import Verification, VerificationArgs, scrape_targets
@@ -211,6 +213,25 @@ routes = GatewayRoutes(
         ],
     ),
 )
+
+# NetworkPolicies: default-deny everywhere, then one allow per edge of the wiring above.
+platform_namespaces = [mesh.istio_namespace, *(mesh.namespace(key) for key in mesh.namespaces)]
+platform_namespaces += [cert_manager.namespace] if cert_manager else []
+platform_namespaces += [observer.operator_namespace] if observer else []
+edges = platform_edges(
+    Wiring(
+        istio=mesh.istio_namespace.name, tracing=tracing.endpoints, collector_metrics=tracing.metrics,
+        monitoring=monitoring.endpoints, gateway_ports=routes.listener_ports, routed=routes.routed,
+        engines=tuple(engines), injected=mesh.injected, namespaces=tuple(ns.name for ns in platform_namespaces),
+        logging=logging_endpoints if cfg.logging.enabled else None,
+        langfuse=observer.endpoints.web if observer else None, litellm=proxy.endpoint if proxy else None,
+        dcgm=gpu.exporter if gpu else None, cert_manager=cert_manager.namespace.name if cert_manager else None,
+        clickhouse_operator=observer.operator_namespace.name if observer else None,
+        model_downloads=any(e.engine != "mock" for e in engines),
+        alertmanager_webhook=cfg.monitoring.alertmanager.receiver != "none",
+    )
+)
+NetworkPolicies("network", NetworkPoliciesArgs(namespaces=platform_namespaces, edges=edges), on_cluster)
 
 if cfg.verification.enabled:
     checks = Verification(

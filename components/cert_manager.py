@@ -16,8 +16,10 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import versions
+from components import pod_security
 from components._k8s import TOKEN_PREFIX, labels
 from components.charts import helm_chart
+from components.contracts import NamespaceRef
 from config.sections import CertManager as CertManagerSettings
 from config.sections import Charts
 
@@ -37,6 +39,8 @@ class CertManagerArgs(BaseModel):
 class CertManager(pulumi.ComponentResource):
     chart: pulumi.Resource
     """The chart, CRDs and webhook included: Certificates, Issuers and cert-manager's clients wait for it."""
+    namespace: NamespaceRef
+    """cert-manager's namespace (NetworkPolicies go there)."""
 
     def __init__(self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:cert_manager:CertManager", name, None, opts)
@@ -45,11 +49,15 @@ class CertManager(pulumi.ComponentResource):
         amounts = settings.resources.as_k8s()
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": settings.namespace, "labels": labels("cert-manager")},
+            metadata={
+                "name": settings.namespace,
+                "labels": {**labels("cert-manager"), **pod_security.namespace_labels("cert-manager")},
+            },
             opts=pulumi.ResourceOptions(
                 parent=self, aliases=[pulumi.Alias(name="langfuse-ns-cert-manager", parent=former_parent)]
             ),
         )
+        self.namespace = NamespaceRef(settings.namespace, namespace.metadata.apply(lambda m: m["name"]))
         self.chart = helm_chart(
             f"{name}-chart",
             args.chart,

@@ -22,6 +22,12 @@ class ServiceRef:
     namespace: str
     port: int
     app_protocol: str | None = None
+    target_port: int | None = None
+    """The pods' port behind ``port`` when it differs (NetworkPolicies match the pod's port)."""
+
+    @property
+    def pod_port(self) -> int:
+        return self.target_port or self.port
 
     @property
     def host(self) -> str:
@@ -154,3 +160,36 @@ def otel_sdk_environment(endpoint: str, service_name: str, protocol: str = "grpc
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_PROPAGATORS": "tracecontext,baggage",
     }
+
+ANYWHERE = "*"
+"""An edge end that is no platform namespace: clients outside the cluster, the API server, nodes."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One connection the platform needs: pods of ``source`` open connections to ``target`` on ``ports``.
+
+    Namespaces are names; ``ANYWHERE`` stands for any address (the API server and nodes, whose
+    addresses the program does not know, and clients outside the cluster). ``ports`` are the pods'
+    ports (what a NetworkPolicy matches); empty means every port, kept for chart-internal peers.
+    ``service_ports`` are the Service ports the wiring names, so the edge check can match both.
+    """
+
+    name: str
+    source: str
+    target: str
+    ports: tuple[int, ...]
+    why: str
+    protocol: str = "TCP"
+    service_ports: tuple[int, ...] = ()
+
+    @staticmethod
+    def to_service(name: str, source: str, service: ServiceRef, why: str) -> Edge:
+        """``source`` calls ``service``: the pods behind it on their port."""
+        return Edge(name, source, service.namespace, (service.pod_port,), why, service_ports=(service.port,))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name, "source": self.source, "target": self.target, "ports": list(self.ports),
+            "protocol": self.protocol, "servicePorts": list(self.service_ports), "why": self.why,
+        }

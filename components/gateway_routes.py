@@ -99,6 +99,13 @@ def _retry(gateway: Gateway) -> dict[str, Any]:
         return {}
     return {"retry": {"attempts": retry.attempts, "backoff": retry.backoff, "codes": list(retry.codes)}}
 
+def _services(backend: ServiceRef | list[dict[str, Any]], engines: list[EngineEndpoint]) -> list[ServiceRef]:
+    """The ServiceRefs behind a route's backend (the engines a canary split names)."""
+    if isinstance(backend, ServiceRef):
+        return [backend]
+    names = {(ref["namespace"], ref["name"]) for ref in backend}
+    return [e.service for e in engines if (e.service.namespace, e.service.name) in names]
+
 
 def engine_backends(gateway: Gateway, primary: str, engines: list[EngineEndpoint]) -> list[dict[str, Any]]:
     """backendRefs of ``llm.<domain>``: the primary engine, or the weighted canary split."""
@@ -142,6 +149,10 @@ class GatewayRoutes(pulumi.ComponentResource):
     """``http://<address>:4317``: OTLP/gRPC through the Gateway, for apps outside the cluster."""
     otlp_http_url: pulumi.Output[str]
     """``http://<address>:4318``: OTLP/HTTP through the Gateway (exporters append ``/v1/traces``)."""
+    listener_ports: tuple[int, ...]
+    """Ports of the Gateway's listeners (what clients outside the cluster may reach)."""
+    routed: tuple[ServiceRef, ...]
+    """Every Service a route points at (the gateway's outgoing connections)."""
 
     def __init__(self, name: str, args: GatewayRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:gateway_routes:GatewayRoutes", name, None, opts)
@@ -161,7 +172,7 @@ class GatewayRoutes(pulumi.ComponentResource):
             web["langfuse"] = (backends.langfuse, False)
         if backends.litellm is not None:
             web["litellm"] = (backends.litellm, True)
-        if backends.engines:
+        if backends.engines and gw.direct_engine_route.enabled:
             web["llm"] = (engine_backends(gw, args.primary_engine, backends.engines), True)
         self.hostnames = [f"{host}.{domain}" for host in web]
 
@@ -187,13 +198,16 @@ class GatewayRoutes(pulumi.ComponentResource):
                 **({"annotations": {"pulumi.com/waitFor": "condition=Programmed"}} if gw.await_programmed
                    else {}),
             },
-            spec=self._gateway_spec(gw, options.metadata.name),
+            spec=(spec := self._gateway_spec(gw, options.metadata.name)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),
         )
+        self.listener_ports = tuple(int(listener["port"]) for listener in spec["listeners"])
+        self.routed = (backends.otlp_http, backends.otlp_grpc)
 
         routes: list[pulumi.Resource] = []
         for host, (backend, streaming) in web.items():
             refs = backend if isinstance(backend, list) else [_backend_ref(backend)]
+            self.routed += tuple(ref for ref in _services(backend, backends.engines))
             rule: dict[str, Any] = {"backendRefs": refs, **_retry(gw)}
             if streaming:
                 rule["timeouts"] = {"request": gw.llm_request_timeout}
@@ -206,6 +220,7 @@ class GatewayRoutes(pulumi.ComponentResource):
         self._reference_grants(name)
         if gw.restrict_admin_uis:
             self._admin_restriction(name, gw, gateway)
+        self._ingress_guards(name, gw, gateway, direct_engines="llm" in web)
 
         self.address = gateway.status.apply(
             lambda status: str(((status or {}).get("addresses") or [{}])[0].get("value", ""))
@@ -312,6 +327,40 @@ class GatewayRoutes(pulumi.ComponentResource):
                     "from": [{"source": {"notRemoteIpBlocks": list(gw.admin_allowed_cidrs)}}],
                     "to": [{"operation": {"hosts": hosts}}],
                 }],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+
+    def _ingress_guards(self, name: str, gw: Gateway, gateway: pulumi.Resource, *, direct_engines: bool) -> None:
+        """DENY rules on the Gateway for the ways in that have no login of their own.
+
+        Prometheus' remote-write receiver (``/api/v1/write``, on for Tempo's metrics-generator,
+        which writes in-cluster) is never reachable through the gateway; OTLP is open only to
+        ``gateway.otlpAllowedCidrs``; ``llm.<domain>``, when enabled, only to
+        ``gateway.directEngineRoute.allowedCidrs``. Same ``notRemoteIpBlocks`` reasoning as the admin UIs.
+        """
+        domain = gw.base_domain
+        rules: list[dict[str, Any]] = [{
+            "to": [{"operation": {"hosts": [f"prometheus.{domain}", f"prometheus.{domain}:*"],
+                                  "paths": ["/api/v1/write", "/api/v1/otlp/*"]}}],
+        }]
+        if "0.0.0.0/0" not in gw.otlp_allowed_cidrs:
+            rules.append({"from": [{"source": {"notRemoteIpBlocks": list(gw.otlp_allowed_cidrs)}}],
+                          "to": [{"operation": {"ports": [str(OTLP_GRPC_PORT), str(OTLP_HTTP_PORT)]}}]})
+        if direct_engines:
+            rules.append({
+                "from": [{"source": {"notRemoteIpBlocks": list(gw.direct_engine_route.allowed_cidrs)}}],
+                "to": [{"operation": {"hosts": [f"llm.{domain}", f"llm.{domain}:*"]}}],
+            })
+        k8s.apiextensions.CustomResource(
+            f"{name}-ingress-guards",
+            api_version="security.istio.io/v1",
+            kind="AuthorizationPolicy",
+            metadata={"name": "ingress-guards", "namespace": self._namespace},
+            spec={
+                "targetRefs": [{"group": GATEWAY_API, "kind": "Gateway", "name": GATEWAY_NAME}],
+                "action": "DENY",
+                "rules": rules,
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
         )

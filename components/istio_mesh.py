@@ -27,6 +27,7 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import versions
+from components import pod_security
 from components._k8s import TOKEN_PREFIX, labels
 from components.charts import helm_chart
 from components.contracts import NamespaceRef, ServiceRef
@@ -98,16 +99,23 @@ class IstioMesh(pulumi.ComponentResource):
     """The Gateway API CRD bundle; every Gateway API object depends on it."""
     istiod: pulumi.Resource
     """The istiod chart: control plane, sidecar injector and Gateway controller."""
+    istio_namespace: NamespaceRef
+    """Istio's own namespace (istiod, the Gateway)."""
+    injected: tuple[str, ...]
+    """Names of the namespaces whose pods get sidecars."""
 
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:istio_mesh:IstioMesh", name, None, opts)
         istio, names = args.settings, args.namespaces
         istio_ns = k8s.core.v1.Namespace(
             f"{name}-ns-istio",
-            metadata={"name": names.istio, "labels": labels("istio", "mesh")},
+            metadata={
+                "name": names.istio, "labels": {**labels("istio", "mesh"), **pod_security.namespace_labels("istio")}
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._names = names
+        self.istio_namespace = NamespaceRef(names.istio, istio_ns.metadata.name)
         self.namespaces = {key: self._namespace(name, args, key) for key in NAMESPACE_KEYS}
 
         # Server-side applied (the provider's default), so re-applying a newer bundle never
@@ -154,6 +162,9 @@ class IstioMesh(pulumi.ComponentResource):
         )
         self._peer_authentications(name, istio, istio_ns.metadata.name, after_istiod)
         self._injected = {key for key in NAMESPACE_KEYS if key in istio.inject_namespaces}
+        self.injected = tuple(
+            str(getattr(names, key)) for key in NAMESPACE_KEYS if key in self._injected and key not in NEVER_INJECTED
+        )
         self.register_outputs({"namespaces": self.namespaces})
 
     def ready_for(self, key: str) -> list[pulumi.Resource]:
@@ -175,7 +186,11 @@ class IstioMesh(pulumi.ComponentResource):
             f"{name}-ns-{key}",
             metadata={
                 "name": getattr(args.namespaces, key),
-                "labels": {**labels(key, "namespace"), "istio-injection": "enabled" if injected else "disabled"},
+                "labels": {
+                    **labels(key, "namespace"), "istio-injection": "enabled" if injected else "disabled",
+                    # Pod Security: the level each namespace's pods meet, and why (components/pod_security.py).
+                    **pod_security.namespace_labels(key, injected=injected),
+                },
             },
             opts=pulumi.ResourceOptions(
                 parent=self, retain_on_delete=args.retain_data_namespaces and key in DATA_NAMESPACES

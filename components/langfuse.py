@@ -40,6 +40,7 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 import versions
+from components import pod_security
 from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
 from components._secrets import CredentialSeed, generated_secret
 from components.charts import helm_chart
@@ -110,6 +111,8 @@ class LangfuseArgs(BaseModel):
 class Langfuse(pulumi.ComponentResource):
     endpoints: LangfuseEndpoints
     """Services of the Langfuse chart that peers and the gateway connect to."""
+    operator_namespace: NamespaceRef
+    """The ClickHouse operator's namespace (NetworkPolicies go there)."""
     connection: LangfuseConnection
     """Web endpoint plus the headless-initialized project's API keys (secret)."""
     admin_credentials: pulumi.Output[dict[str, str]]
@@ -214,8 +217,14 @@ class Langfuse(pulumi.ComponentResource):
         amounts = lf.operator_resources.as_k8s()
         op_ns = k8s.core.v1.Namespace(
             f"{name}-ns-clickhouse-operator",
-            metadata={"name": lf.clickhouse_operator_namespace, "labels": labels("clickhouse-operator")},
+            metadata={
+                "name": lf.clickhouse_operator_namespace,
+                "labels": {**labels("clickhouse-operator"), **pod_security.namespace_labels("clickhouse-operator")},
+            },
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.operator_namespace = NamespaceRef(
+            lf.clickhouse_operator_namespace, op_ns.metadata.apply(lambda m: m["name"])
         )
         pin = args.operator_chart
         return helm_chart(

@@ -55,7 +55,7 @@ def endpoints(namespace: str) -> MonitoringEndpoints:
     ns = namespace
     return MonitoringEndpoints(
         prometheus=ServiceRef(f"{FULLNAME}-prometheus", ns, 9090, "http"),
-        grafana=ServiceRef(GRAFANA_FULLNAME, ns, 80, "http"),
+        grafana=ServiceRef(GRAFANA_FULLNAME, ns, 80, "http", target_port=3000),  # the chart's service.targetPort
         alertmanager=ServiceRef(f"{FULLNAME}-alertmanager", ns, 9093, "http"),
     )
 

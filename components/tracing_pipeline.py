@@ -418,11 +418,14 @@ class TracingPipeline(pulumi.ComponentResource):
     """Where to send spans (collector) and where to read them (Tempo)."""
     collector_config: dict[str, Any]
     """The exact collector configuration handed to the chart (``alternateConfig``)."""
+    metrics: ServiceRef
+    """The collector's own metrics port (Prometheus scrapes it)."""
 
     def __init__(self, name: str, args: TracingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:tracing_pipeline:TracingPipeline", name, None, opts)
         settings, ns = args.settings, args.namespace.output
         self.endpoints = endpoints(args.namespace.name)
+        self.metrics = ServiceRef(self.endpoints.otlp_grpc.name, args.namespace.name, METRICS_PORT)
 
         tempo = helm_chart(
             f"{name}-tempo", args.tempo_chart, args.charts, namespace=ns,

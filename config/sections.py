@@ -238,14 +238,39 @@ class RouteRetry(_Model):
         return self
 
 
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"]
+
+
+class DirectEngineRoute(_Model):
+    """``llm.<domain>`` straight to the engines, bypassing LiteLLM's key: off unless asked for."""
+
+    enabled: bool = Field(default=False, description="Off by default: the engines run without an API key.")
+    allowed_cidrs: list[Cidr] = Field(
+        default_factory=list, description="Client ranges allowed through (Istio AuthorizationPolicy); required."
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> DirectEngineRoute:
+        if self.enabled and not self.allowed_cidrs:
+            raise ValueError(
+                "allowedCidrs must name at least one client range when the direct engine route is enabled "
+                "(the engines have no key), e.g. pulumi config set --path gateway.directEngineRoute.allowedCidrs[0] "
+                "192.168.1.0/24"
+            )
+        return self
+
+
 class Gateway(_Model):
     """The single way in: one Gateway, hostnames under ``baseDomain``."""
 
     base_domain: DnsName = "local"
     https: Https = Https()
     restrict_admin_uis: bool = True
-    admin_allowed_cidrs: list[Cidr] = Field(
-        default_factory=lambda: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"]
+    admin_allowed_cidrs: list[Cidr] = Field(default_factory=lambda: list(PRIVATE_RANGES))
+    direct_engine_route: DirectEngineRoute = DirectEngineRoute()
+    otlp_allowed_cidrs: list[Cidr] = Field(
+        default_factory=lambda: list(PRIVATE_RANGES),
+        description="Clients allowed to send OTLP through the gateway (4317/4318); 0.0.0.0/0 opens it.",
     )
     llm_request_timeout: Duration = Field(
         default="0s", description="Gateway API request timeout for LLM routes; 0s disables it so SSE streams run."

@@ -57,6 +57,7 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
     ("dev", {"engine": "vllm"}, ["llm-tracing-infra:engine", "needs a GPU", "gpu.enabled=true"]),
     ("dev", {"tracing.collector.exportToLangfuse": "true"}, ["exportToLangfuse=true", "langfuse.enabled=true"]),
     ("dev", {"gateway.adminAllowedCidrs": '["10.0.0.1/8"]'}, ["gateway.adminAllowedCidrs.0", "CIDR"]),
+    ("dev", {"gateway.directEngineRoute.enabled": "true"}, ["gateway.directEngineRoute", "allowedCidrs", "no key"]),
     (
         "dev",
         {"gateway.canary": '{"primary": "mock", "canary": "mock", "percent": 10}'},
@@ -527,7 +528,9 @@ def test_decimal_exponent_quantity_is_accepted() -> None:
 
 def test_list_index_path_syntax_sets_one_item() -> None:
     plan = run_program("dev", {"gateway.adminAllowedCidrs[0]": "10.1.0.0/16"})
-    (policy,) = [r for r in plan.resources if r.kind == "AuthorizationPolicy"]
+    (policy,) = [
+        r for r in plan.resources if r.kind == "AuthorizationPolicy" and r.k8s_name == "admin-uis-source-ranges"
+    ]
     assert policy.inputs["spec"]["rules"][0]["from"][0]["source"]["notRemoteIpBlocks"] == ["10.1.0.0/16"]
 
 

@@ -69,12 +69,15 @@ k8s.batch.v1.Job("probe", metadata={"name": "probe", "namespace": ns.monitoring}
 '''
 
 _HARNESS_PLANS: dict[tuple[str, str], Plan] = {}
+DIRECT_ROUTE = {"gateway.directEngineRoute": '{"enabled": true, "allowedCidrs": ["192.168.0.0/16"]}'}
+"""The harness opts into ``llm.<domain>`` (off by default) so the engine routes are under test too."""
 
 
 def harness_plan(tmp_path_factory: pytest.TempPathFactory, overrides: dict[str, str] | None = None,
                  extra: str = "") -> Plan:
     """Plan of the harness program on the dev stack (cached per overrides)."""
-    key = (json.dumps(overrides or {}, sort_keys=True), extra)
+    overrides = {**DIRECT_ROUTE, **(overrides or {})}
+    key = (json.dumps(overrides, sort_keys=True), extra)
     if key not in _HARNESS_PLANS:
         program = tmp_path_factory.mktemp("harness") / "harness.py"
         program.write_text(HARNESS.replace("WAIT_CERT_MANAGER", str("NO_CERT_MANAGER_WAIT" not in extra)) + extra)
@@ -300,7 +303,27 @@ def test_admin_ui_restriction(tmp_path_factory: pytest.TempPathFactory, plan: Pl
         "grafana.local", "prometheus.local", "tempo.local"
     }
     open_plan = harness_plan(tmp_path_factory, {"gateway.restrictAdminUis": "false"})
-    assert not [r for r in open_plan.resources if r.kind == "AuthorizationPolicy"]
+    assert [r.k8s_name for r in open_plan.resources if r.kind == "AuthorizationPolicy"] == ["ingress-guards"]
+
+
+def test_ingress_guards_close_remote_write_and_limit_otlp_and_the_engine_route(plan: Plan) -> None:
+    """Ways in without a login of their own: each has a DENY rule on the Gateway."""
+    policy = k8s_object(plan, "AuthorizationPolicy", "ingress-guards").inputs["spec"]
+    assert policy["action"] == "DENY"
+    write, otlp, llm = policy["rules"]
+    assert "from" not in write and write["to"][0]["operation"]["paths"] == ["/api/v1/write", "/api/v1/otlp/*"]
+    assert otlp["to"][0]["operation"]["ports"] == ["4317", "4318"]
+    assert otlp["from"][0]["source"]["notRemoteIpBlocks"] == ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                              "127.0.0.0/8"]
+    assert llm["from"][0]["source"]["notRemoteIpBlocks"] == ["192.168.0.0/16"]
+    assert {h.split(":")[0] for h in llm["to"][0]["operation"]["hosts"]} == {"llm.local"}
+
+
+def test_the_direct_engine_route_is_off_by_default(any_plan: Plan) -> None:
+    routes = {r.k8s_name for r in any_plan.resources if r.is_kubernetes_object and r.kind == "HTTPRoute"}
+    assert "llm" not in routes
+    (guards,) = [r for r in any_plan.resources if r.kind == "AuthorizationPolicy" and r.k8s_name == "ingress-guards"]
+    assert len(guards.inputs["spec"]["rules"]) == 2  # remote write, OTLP source ranges
 
 
 def test_https_listener_and_certificate(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -409,7 +432,7 @@ def test_stack_gateway_api_objects_validate(any_plan: Plan) -> None:
     import versions
 
     errors = _schema_errors(any_plan, versions.GATEWAY_API)
-    assert any(name.endswith("-llm") for name in errors)
+    assert any(name.endswith("-litellm") for name in errors)
     assert {k: v for k, v in errors.items() if v} == {}
 
 
@@ -430,7 +453,7 @@ def test_stack_has_no_ingress_or_istio_routing(any_plan: Plan) -> None:
 
 def test_stack_routes_every_enabled_backend(any_plan: Plan) -> None:
     routes = {r.k8s_name: r for r in any_plan.resources if r.is_kubernetes_object and r.kind == "HTTPRoute"}
-    expected = {"grafana", "prometheus", "tempo", "litellm", "llm", "otlp-http"}
+    expected = {"grafana", "prometheus", "tempo", "litellm", "otlp-http"}  # llm.<domain>: opt-in
     if any_plan.stack == "gpu":
         expected.add("langfuse")
     assert set(routes) == expected

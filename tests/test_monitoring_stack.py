@@ -97,7 +97,8 @@ def test_endpoints_are_the_services_the_fullname_overrides_produce(tmp_path: Pat
     assert refs.alertmanager == ServiceRef(f"{values['fullnameOverride']}-alertmanager", "observability", 9093, "http")
     # the Grafana subchart names its Service "<release>-grafana" (no fullnameOverride key in its values.yaml)
     assert "fullnameOverride" not in values["grafana"]
-    assert refs.grafana == ServiceRef(f"{chart.inputs['name']}-grafana", "observability", 80, "http")
+    # service.targetPort defaults to 3000 (the pods' port, which NetworkPolicies match)
+    assert refs.grafana == ServiceRef(f"{chart.inputs['name']}-grafana", "observability", 80, "http", 3000)
 
 
 def test_prometheus_settings_follow_config(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from llm_policies import (  # noqa: E402
     no_istio_routing,
     no_load_balancer,
     node_exporter_no_sidecar,
+    pod_security_level,
     pvc_retained,
     secret_literal_data,
     vllm_gpu_memory,
@@ -178,6 +179,7 @@ EXPECTED = {
     "k8s-env-no-literal-credentials": ("mandatory", ResourceValidationPolicy),
     "no-credential-literals": ("mandatory", ResourceValidationPolicy),
     "vllm-kubernetes-only": ("mandatory", ResourceValidationPolicy),
+    "pod-security-level": ("mandatory", StackValidationPolicy),
     "k8s-image-pinned": ("advisory", ResourceValidationPolicy),
     "k8s-container-resources-set": ("advisory", ResourceValidationPolicy),
     "k8s-workload-probes-set": ("advisory", ResourceValidationPolicy),
@@ -197,7 +199,8 @@ def test_pack_lists_every_policy_with_its_level_and_kind() -> None:
 
 def test_each_module_registers_its_own_policy() -> None:
     modules = [no_ingress, no_istio_routing, istiod_after_gateway_crds, node_exporter_no_sidecar, vllm_gpu_memory,
-               secret_literal_data, env_literal_credentials, credential_literals, vllm_kubernetes_only, image_pinned,
+               secret_literal_data, env_literal_credentials, credential_literals, vllm_kubernetes_only,
+               pod_security_level, image_pinned,
                container_resources, workload_probes, no_load_balancer, pvc_retained]
     assert [m.POLICY for m in modules] == llm_policies.POLICIES
 

@@ -54,6 +54,11 @@ INJECTED_NS = '''
 ns = k8s.core.v1.Namespace("monitoring", metadata={"name": "monitoring", "labels": {"istio-injection": "enabled"}})
 '''
 
+RESTRICTED_NS = '''
+ns = k8s.core.v1.Namespace("apps", metadata={
+    "name": "apps", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}})
+'''
+
 
 @dataclass(frozen=True)
 class Case:
@@ -116,6 +121,15 @@ k8s.helm.v4.Chart("istiod", chart="istiod", version="1.30.3", namespace="istio-s
                   namespace=ns.metadata.name,
                   values={"prometheus-node-exporter": {"podLabels": {"sidecar.istio.io/inject": "false"}}})''',
         "namespace 'monitoring' has istio-injection=enabled",
+    ),
+    "pod-security": Case(
+        "pod-security-level",
+        RESTRICTED_NS + '''deployment("web", container("web", "nginx:1.27.3", securityContext={"privileged": True}),
+           namespace=ns.metadata.name)''',
+        RESTRICTED_NS + '''deployment("web", container("web", "nginx:1.27.3", securityContext={
+    "runAsNonRoot": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"}}), namespace=ns.metadata.name)''',
+        "Deployment 'web' in namespace 'apps' (Pod Security 'restricted') would be refused",
     ),
     "vllm-gpu-memory": Case(
         "vllm-gpu-memory-utilization-range",

@@ -340,5 +340,7 @@ def test_mock_canary_on_the_gpu_stack(tmp_path: Path) -> None:
     plan = run_program("gpu", overrides)
     engines = deployed_engines(tmp_path, "gpu", overrides)
     assert [e["engine"] for e in engines] == ["vllm", "mock"]
-    assert engines[1]["service"] == {"name": "mock-llm", "namespace": "llm", "port": 8000, "app_protocol": "http"}
+    assert engines[1]["service"] == {
+        "name": "mock-llm", "namespace": "llm", "port": 8000, "app_protocol": "http", "target_port": None
+    }
     assert "nvidia.com/gpu" not in json.dumps(one(plan, ":Deployment", "mock-llm").inputs)

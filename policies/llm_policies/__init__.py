@@ -19,6 +19,7 @@ from llm_policies import (
     no_istio_routing,
     no_load_balancer,
     node_exporter_no_sidecar,
+    pod_security_level,
     pvc_retained,
     secret_literal_data,
     vllm_gpu_memory,
@@ -41,6 +42,7 @@ POLICIES: list[Policy] = [
     env_literal_credentials.POLICY,
     credential_literals.POLICY,
     vllm_kubernetes_only.POLICY,
+    pod_security_level.POLICY,
     # Advisory: platform hygiene.
     image_pinned.POLICY,
     container_resources.POLICY,

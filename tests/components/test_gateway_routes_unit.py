@@ -27,8 +27,12 @@ GatewayRoutes("gateway", GatewayRoutesArgs(
 """
 
 
+DIRECT = {"directEngineRoute": {"enabled": True, "allowedCidrs": ["10.9.0.0/16"]}}
+"""``llm.<domain>`` is opt-in; these tests route the engines too."""
+
+
 def routes(build: Build, gateway: dict[str, object]) -> Plan:
-    return build(SOURCE.format(gateway=repr(gateway)))
+    return build(SOURCE.format(gateway=repr({**DIRECT, **gateway})))
 
 
 def test_one_gateway_and_a_route_per_backend(build: Build) -> None:
@@ -54,10 +58,12 @@ def test_admin_restriction_and_canary_follow_the_settings(build: Build) -> None:
         "adminAllowedCidrs": ["10.1.0.0/16"],
         "canary": {"primary": "vllm", "canary": "sglang", "percent": 20},
     })
-    (policy,) = of_kind(plan, "AuthorizationPolicy")
+    (policy,) = [p for p in of_kind(plan, "AuthorizationPolicy") if p.k8s_name == "admin-uis-source-ranges"]
     assert policy.inputs["spec"]["rules"][0]["from"][0]["source"]["notRemoteIpBlocks"] == ["10.1.0.0/16"]
     (llm,) = [r for r in of_kind(plan, "HTTPRoute") if r.k8s_name == "llm"]
     weights = {b["name"]: b["weight"] for b in llm.inputs["spec"]["rules"][0]["backendRefs"]}
     assert weights == {"vllm": 80, "sglang": 20}
     open_plan = routes(build, {"restrictAdminUis": False})
-    assert not of_kind(open_plan, "AuthorizationPolicy")
+    assert [p.k8s_name for p in of_kind(open_plan, "AuthorizationPolicy")] == ["ingress-guards"]
+    closed = routes(build, {"directEngineRoute": {"enabled": False}})
+    assert not [r for r in of_kind(closed, "HTTPRoute") if r.k8s_name == "llm"]
