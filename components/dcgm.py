@@ -51,11 +51,21 @@ def exporter_endpoint(namespace: str) -> ServiceRef:
 
 
 def _tolerations(gpu: Gpu) -> list[dict[str, Any]]:
-    return [t.model_dump(by_alias=True, exclude_none=True) for t in gpu.tolerations]
+    """``gpu.tolerations`` and, on a dedicated GPU pool, its taint (deduplicated)."""
+    found: list[dict[str, Any]] = []
+    for t in [*gpu.tolerations, *gpu.node_pool.tolerations()]:
+        if (dumped := t.model_dump(by_alias=True, exclude_none=True)) not in found:
+            found.append(dumped)
+    return found
+
+
+def gpu_nodes(gpu: Gpu) -> dict[str, str]:
+    """The GPU node selector: ``gpu.nodeSelector`` plus the dedicated pool's label."""
+    return {**gpu.node_selector, **gpu.node_pool.selector()}
 
 
 def device_plugin_values(gpu: Gpu) -> dict[str, Any]:
-    match = [{"key": k, "operator": "In", "values": [v]} for k, v in gpu.node_selector.items()]
+    match = [{"key": k, "operator": "In", "values": [v]} for k, v in gpu_nodes(gpu).items()]
     terms = [{"matchExpressions": match or [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]
     return {
         "fullnameOverride": DEVICE_PLUGIN_FULLNAME,
@@ -71,7 +81,7 @@ def exporter_values(gpu: Gpu) -> dict[str, Any]:
     return {
         "fullnameOverride": EXPORTER_FULLNAME,
         "runtimeClassName": gpu.runtime_class_name,
-        "nodeSelector": dict(gpu.node_selector),
+        "nodeSelector": gpu_nodes(gpu),
         "tolerations": _tolerations(gpu),
         "resources": gpu.exporter_resources.as_k8s(),
         "podLabels": dict(NO_SIDECAR_LABELS),
@@ -121,5 +131,10 @@ class Dcgm(pulumi.ComponentResource):
             # The chart renders its own ServiceMonitor: all of it waits for the monitoring CRDs.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring_crds.resource, runtime_class]),
         )
-        self.runtime = GpuRuntime(self.runtime_class_name, self.device_plugin, dict(gpu.node_selector))
+        self.runtime = GpuRuntime(
+            self.runtime_class_name,
+            self.device_plugin,
+            gpu_nodes(gpu),
+            [t.model_dump(by_alias=True, exclude_none=True) for t in gpu.node_pool.tolerations()],
+        )
         self.register_outputs({})

@@ -1,0 +1,111 @@
+"""Placement on a multi-node cluster: pure functions over API-server JSON (pods, nodes) and plan inputs.
+
+What the ``cluster`` stack promises: every GPU workload runs on a node of the GPU pool, nothing else
+does (node agents, DaemonSets such as node-exporter and Alloy, excepted: they observe every node),
+only GPU workloads tolerate the pool's taint, and replicated workloads spread over nodes. The lab
+applies these to ``kubectl get pods,nodes -o json``; the tests apply ``tolerations_in`` and
+``tolerates`` to the offline plan. No I/O here, so every rule has a unit test.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+    """Kubernetes' rule: key (empty key with Exists matches all), operator/value, and effect (empty: all)."""
+    effect = toleration.get("effect")
+    if effect and effect != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    operator = toleration.get("operator") or "Equal"
+    if not key:
+        return operator == "Exists"
+    if key != taint.get("key"):
+        return False
+    return operator == "Exists" or (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def tolerations_in(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every toleration anywhere in a manifest or chart values (lists under a ``tolerations`` key)."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key == "tolerations" and isinstance(value, list):
+                yield from (t for t in value if isinstance(t, dict))
+            else:
+                yield from tolerations_in(value)
+    elif isinstance(tree, list):
+        for item in tree:
+            yield from tolerations_in(item)
+
+
+def is_gpu_node(node: dict[str, Any], label_key: str, label_value: str) -> bool:
+    return (node.get("metadata", {}).get("labels") or {}).get(label_key) == label_value
+
+
+def requests_gpu(pod: dict[str, Any]) -> bool:
+    containers = pod.get("spec", {}).get("containers") or []
+    return any(GPU_RESOURCE in ((c.get("resources") or {}).get("limits") or {}) for c in containers)
+
+
+def is_node_agent(pod: dict[str, Any]) -> bool:
+    """A DaemonSet's pod: it runs on every node it tolerates, by design."""
+    owners = pod.get("metadata", {}).get("ownerReferences") or []
+    return any(o.get("kind") == "DaemonSet" for o in owners)
+
+
+def _name(pod: dict[str, Any]) -> str:
+    meta = pod.get("metadata", {})
+    return f"{meta.get('namespace')}/{meta.get('name')}"
+
+
+def placement_problems(
+    pods: list[dict[str, Any]],
+    nodes: list[dict[str, Any]],
+    *,
+    label: tuple[str, str],
+    taint: dict[str, Any],
+    gpu_namespace: str,
+) -> list[str]:
+    """GPU pods off the GPU pool, other pods on it, and non-GPU workloads that tolerate its taint.
+
+    A GPU workload asks for ``nvidia.com/gpu`` or runs in ``gpu_namespace`` (device plugin, DCGM).
+    """
+    gpu_nodes = {n["metadata"]["name"] for n in nodes if is_gpu_node(n, *label)}
+    problems = []
+    for pod in pods:
+        node = pod.get("spec", {}).get("nodeName")
+        gpu_workload = requests_gpu(pod) or pod.get("metadata", {}).get("namespace") == gpu_namespace
+        tolerating = any(tolerates(t, taint) for t in pod.get("spec", {}).get("tolerations") or [])
+        if gpu_workload and node not in gpu_nodes:
+            problems.append(f"{_name(pod)} is a GPU workload on {node or 'no node'}, not on the GPU pool")
+        elif not gpu_workload and node in gpu_nodes and not is_node_agent(pod):
+            problems.append(f"{_name(pod)} is not a GPU workload but runs on GPU node {node}")
+        if not gpu_workload and tolerating and not is_node_agent(pod):
+            problems.append(f"{_name(pod)} tolerates the GPU pool's taint {taint} but is not a GPU workload")
+    return problems
+
+
+def spread_problems(pods: list[dict[str, Any]], nodes: list[dict[str, Any]], apps: list[str]) -> list[str]:
+    """Each app (label ``app``) with two or more scheduled pods runs on more than one node, where nodes allow.
+
+    Only nodes that are schedulable for the app's pods count: with one eligible node, one is right.
+    """
+    by_app: dict[str, set[str]] = defaultdict(set)
+    counts: dict[str, int] = defaultdict(int)
+    for pod in pods:
+        app = (pod.get("metadata", {}).get("labels") or {}).get("app")
+        node = pod.get("spec", {}).get("nodeName")
+        if app in apps and node:
+            by_app[app].add(node)
+            counts[app] += 1
+    ready_nodes = [n for n in nodes if not n.get("spec", {}).get("unschedulable")]
+    problems = []
+    for app in apps:
+        if counts[app] >= 2 and len(ready_nodes) >= 2 and len(by_app[app]) < 2:
+            problems.append(f"{app}: {counts[app]} pods all on {sorted(by_app[app])}, not spread")
+    return problems
