@@ -155,7 +155,7 @@ class Autoscaling(pulumi.ComponentResource):
                 args.keda_chart,
                 args.charts,
                 namespace=namespace.metadata["name"],
-                values={"podLabels": {"keda": {"sidecar.istio.io/inject": "false"}}},
+                values={},
                 release_name="keda",
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -90,22 +90,29 @@ def placement_problems(
     return problems
 
 
+def _schedulable_for(pod: dict[str, Any], node: dict[str, Any]) -> bool:
+    """The node is not cordoned and the pod tolerates each of its NoSchedule/NoExecute taints."""
+    spec = node.get("spec", {})
+    tolerations = pod.get("spec", {}).get("tolerations") or []
+    hard = [t for t in spec.get("taints") or [] if t.get("effect") in ("NoSchedule", "NoExecute")]
+    return not spec.get("unschedulable") and all(any(tolerates(tol, t) for tol in tolerations) for t in hard)
+
+
 def spread_problems(pods: list[dict[str, Any]], nodes: list[dict[str, Any]], apps: list[str]) -> list[str]:
     """Each app (label ``app``) with two or more scheduled pods runs on more than one node, where nodes allow.
 
-    Only nodes that are schedulable for the app's pods count: with one eligible node, one is right.
+    Only nodes the app's pods may use count (not cordoned, taints tolerated): with one such node, one is right.
     """
-    by_app: dict[str, set[str]] = defaultdict(set)
-    counts: dict[str, int] = defaultdict(int)
+    by_app: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for pod in pods:
         app = (pod.get("metadata", {}).get("labels") or {}).get("app")
-        node = pod.get("spec", {}).get("nodeName")
-        if app in apps and node:
-            by_app[app].add(node)
-            counts[app] += 1
-    ready_nodes = [n for n in nodes if not n.get("spec", {}).get("unschedulable")]
+        if app in apps and pod.get("spec", {}).get("nodeName"):
+            by_app[app].append(pod)
     problems = []
     for app in apps:
-        if counts[app] >= 2 and len(ready_nodes) >= 2 and len(by_app[app]) < 2:
-            problems.append(f"{app}: {counts[app]} pods all on {sorted(by_app[app])}, not spread")
+        scheduled = by_app[app]
+        used = sorted({p["spec"]["nodeName"] for p in scheduled})
+        eligible = [n for n in nodes if scheduled and _schedulable_for(scheduled[0], n)]
+        if len(scheduled) >= 2 and len(eligible) >= 2 and len(used) < 2:
+            problems.append(f"{app}: {len(scheduled)} pods all on {used}, not spread")
     return problems
