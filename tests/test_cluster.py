@@ -116,3 +116,17 @@ def test_single_machine_stacks_stay_as_they_were(stack: str) -> None:
     for deployment in plan.k8s("Deployment"):
         assert "replicas" in deployment.inputs["spec"]
         assert "topologySpreadConstraints" not in pod_spec(deployment)
+
+
+def test_footprint_counts_autoscaled_workloads_at_their_minimum_and_splits_pools(cluster_plan: Plan) -> None:
+    from offline.footprint import by_node_pool, footprint, scaled_floors
+    from offline.preview import top_component
+
+    floors = scaled_floors(cluster_plan)
+    assert floors[("litellm", "litellm")] == 2 and floors[("llm", "vllm")] == 1
+    fp = footprint(cluster_plan, top_component)
+    assert fp.by_component["litellm"].containers == 2
+    pools = by_node_pool(fp, {"gpu", "vllm", "sglang"})
+    on_gpu = fp.by_component["gpu"].memory_requests + fp.by_component["vllm"].memory_requests
+    assert pools["gpu"].memory_requests == on_gpu
+    assert pools["gpu"].memory_requests + pools["cpu"].memory_requests == fp.total.memory_requests
