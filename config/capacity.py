@@ -230,6 +230,11 @@ def capacity_problems(stack: Any) -> list[str]:
             f"{p}:cloud.karpenter.enabled=true needs {p}:gpu.enabled=true and {p}:gpu.nodePool.dedicated=true "
             "(the NodePool's taint and label are the dedicated pool's)"
         )
+    if stack.autoscaling.enabled and stack.istio.mtls.get("monitoring") == "STRICT":
+        problems.append(
+            f"{p}:autoscaling.enabled=true reads Prometheus from KEDA, which has no sidecar, but "
+            f"{p}:istio.mtls.monitoring=STRICT refuses plain-text clients; keep it PERMISSIVE"
+        )
     return problems
 
 

@@ -98,6 +98,7 @@ def test_litellm_and_collector_scale_on_cpu_and_memory(cluster_plan: Plan) -> No
         ({"cloud.karpenter.instanceFamilies": "[]"},
          ["llm-tracing-infra:cloud.karpenter:", "instanceFamilies is empty"]),
         ({"cloud.karpenter.enabled": "true"}, ["clusterName is required", "nodeRole is required"]),
+        ({"istio.mtls.monitoring": "STRICT"}, ["llm-tracing-infra:istio.mtls.monitoring=STRICT", "KEDA"]),
     ],
 )  # fmt: skip
 def test_bad_scaling_or_karpenter_settings_fail_before_any_resource(
