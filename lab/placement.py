@@ -10,7 +10,7 @@ applies these to ``kubectl get pods,nodes -o json``; the tests apply ``toleratio
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -116,3 +116,61 @@ def spread_problems(pods: list[dict[str, Any]], nodes: list[dict[str, Any]], app
         if len(scheduled) >= 2 and len(eligible) >= 2 and len(used) < 2:
             problems.append(f"{app}: {len(scheduled)} pods all on {used}, not spread")
     return problems
+
+
+Get = Callable[..., dict[str, Any]]
+"""As in ``lab/checks.py``: ``get("pods")`` -> the JSON of ``kubectl get pods -A -o json``."""
+
+REPLICATED_APPS = ("litellm", "otel-collector", "vllm")
+"""Pods (label ``app``) the ``cluster`` stack replicates: spread once two or more run, each under a PDB."""
+
+
+def cluster_checks(
+    get: Get, *, label: tuple[str, str], taint: dict[str, Any], gpu_namespace: str
+) -> list[dict[str, Any]]:
+    """The lab's checks after ``up`` of ``cluster``, in ``lab/checks.py``'s result format (name, ok, message).
+
+    Fail closed: a check whose objects cannot be read fails with the reason.
+    """
+    results = []
+    try:
+        pods, nodes = get("pods").get("items") or [], get("nodes").get("items") or []
+        problems = placement_problems(pods, nodes, label=label, taint=taint, gpu_namespace=gpu_namespace)
+        gpu_pods = [_name(p) for p in pods if requests_gpu(p)]
+        ok = bool(gpu_pods) and not problems
+        results.append(_result("gpu-pool-placement", ok, "; ".join(problems) or f"GPU pods {gpu_pods} on the pool"))
+        spread = spread_problems(pods, nodes, list(REPLICATED_APPS))
+        results.append(_result("replicas-spread", not spread, "; ".join(spread) or f"{REPLICATED_APPS} spread"))
+        missing = uncovered_apps(pods, get("pdb").get("items") or [], list(REPLICATED_APPS))
+        results.append(_result("pdbs-present", not missing, f"no PDB for {missing}" if missing else "every one"))
+        scaled = [s["metadata"]["name"] for s in get("scaledobjects.keda.sh").get("items") or []]
+        hpas = [h["metadata"]["name"] for h in get("hpa").get("items") or []]
+        ok = bool(scaled) and "litellm" in hpas
+        results.append(_result("autoscalers-accepted", ok, f"ScaledObjects {scaled}, HPAs {hpas}"))
+    except Exception as exc:  # a check that cannot read its objects fails, with the reason
+        results.append(_result("cluster-placement", False, f"{type(exc).__name__}: {exc}"))
+    return results
+
+
+def uncovered_apps(pods: list[dict[str, Any]], budgets: list[dict[str, Any]], apps: list[str]) -> list[str]:
+    """Apps none of whose pods a PodDisruptionBudget of their namespace selects (``matchLabels`` subset)."""
+
+    def covered(pod: dict[str, Any]) -> bool:
+        meta = pod.get("metadata", {})
+        pod_labels = meta.get("labels") or {}
+        return any(
+            b.get("metadata", {}).get("namespace") == meta.get("namespace")
+            and (match := ((b.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})
+            and match.items() <= pod_labels.items()
+            for b in budgets
+        )
+
+    def app_of(pod: dict[str, Any]) -> str | None:
+        return (pod.get("metadata", {}).get("labels") or {}).get("app")
+
+    with_pods = {app: [p for p in pods if app_of(p) == app] for app in apps}
+    return sorted(app for app, found in with_pods.items() if not found or not any(covered(p) for p in found))
+
+
+def _result(name: str, ok: bool, message: str) -> dict[str, Any]:
+    return {"name": name, "ok": ok, "message": message}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lab.placement import placement_problems, spread_problems, tolerates, tolerations_in
+from lab.placement import cluster_checks, placement_problems, spread_problems, tolerates, tolerations_in
 
 TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 LABEL = ("nvidia.com/gpu.present", "true")
@@ -104,3 +104,42 @@ def test_spread_needs_two_nodes_for_two_pods() -> None:
     tainted = [{**node(f"gpu-{i}", gpu=True), "spec": {"taints": [TAINT]}} for i in range(2)]
     assert spread_problems(together, [node("cpu-0"), *tainted], ["litellm"]) == []
     assert spread_problems(together[:1], NODES, ["litellm"]) == []
+
+
+def _get(objects: dict[str, list[dict[str, Any]]]) -> Any:
+    return lambda kind: {"items": objects[kind]}
+
+
+def _pdb(namespace: str, match: dict[str, str]) -> dict[str, Any]:
+    return {"metadata": {"name": "x", "namespace": namespace}, "spec": {"selector": {"matchLabels": match}}}
+
+
+BUDGETS = (("llm", "vllm"), ("litellm", "litellm"), ("tracing", "otel-collector"))
+
+
+def test_cluster_checks_pass_on_a_well_placed_cluster_and_fail_closed() -> None:
+    pods = [
+        pod("vllm-a", "gpu-0", gpus=1, tolerations=POOL, app="vllm"),
+        pod("litellm-a", "cpu-0", namespace="litellm", app="litellm"),
+        pod("litellm-b", "cpu-1", namespace="litellm", app="litellm"),
+        pod("otel-collector-0", "cpu-0", namespace="tracing", app="otel-collector"),
+    ]
+    objects = {
+        "pods": pods,
+        "nodes": NODES,
+        "pdb": [_pdb(ns, {"app": a}) for ns, a in BUDGETS],
+        "scaledobjects.keda.sh": [{"metadata": {"name": "vllm"}}],
+        "hpa": [{"metadata": {"name": "litellm"}}, {"metadata": {"name": "keda-hpa-vllm"}}],
+    }
+    results = cluster_checks(_get(objects), label=LABEL, taint=TAINT, gpu_namespace="nvidia-gpu")
+    assert [(r["name"], r["ok"]) for r in results] == [
+        ("gpu-pool-placement", True), ("replicas-spread", True), ("pdbs-present", True), ("autoscalers-accepted", True),
+    ]  # fmt: skip
+    objects["pdb"] = [objects["pdb"][0], _pdb("tracing", {"app": "litellm"})]  # wrong namespace: not covered
+    failed = {r["name"]: r for r in cluster_checks(_get(objects), label=LABEL, taint=TAINT, gpu_namespace="g")}
+    assert not failed["pdbs-present"]["ok"] and "litellm" in failed["pdbs-present"]["message"]
+    def unreadable_get(kind: str) -> dict[str, Any]:
+        raise RuntimeError(f"kubectl get {kind}: connection refused")
+
+    unreadable = cluster_checks(unreadable_get, label=LABEL, taint=TAINT, gpu_namespace="g")
+    assert [r["ok"] for r in unreadable] == [False]
