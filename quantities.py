@@ -1,6 +1,7 @@
 """The one Kubernetes quantity parser of the repository (config rules, footprint, bench).
 
-``500m`` -> 0.5, ``1Gi`` -> 1073741824, ``1G`` -> 1e9: cores for CPU, bytes for memory.
+``500m`` -> 0.5, ``1Gi`` -> 1073741824, ``1G`` -> 1e9, ``5e9`` -> 5e9 (decimal exponent): cores for
+CPU, bytes for memory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ UNITS = {
 
 def parse(value: Any) -> float:
     """Kubernetes quantity -> number; ValueError naming the value when it is none."""
-    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(value).strip())
-    if not match or match.group(2) not in UNITS:
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?([A-Za-z]*)", str(value).strip())
+    if not match or match.group(3) not in UNITS or (match.group(2) and match.group(3)):
         raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    return float(match.group(1)) * UNITS[match.group(2)]
+    exponent = 10.0 ** int(match.group(2)) if match.group(2) else 1.0
+    return float(match.group(1)) * exponent * UNITS[match.group(3)]

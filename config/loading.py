@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from config import pulumi_runtime
 from config.files import file_problems
-from config.rules import _cross_checks
+from config.rules import _cross_checks, namespace_problem
 from config.sections import StackConfig
 from config.types import PROJECT
 
@@ -137,6 +137,9 @@ def _missing_secrets(stack: StackConfig, given: set[str]) -> list[str]:
 
 def load(rules: Sequence[Rule] = ()) -> tuple[StackConfig, Secrets]:
     """Read and validate this stack's configuration; call before registering any resource."""
+    foreign = sorted(p for key in pulumi_runtime.all_keys() if (p := namespace_problem(key)) is not None)
+    if foreign:
+        raise ConfigError(foreign)
     raw_full = pulumi_runtime.raw_config()
     raw = {k.split(":", 1)[1]: _decode(v) for k, v in raw_full.items()}
     stack = validate(raw, pulumi_runtime.secret_keys(raw_full), rules)

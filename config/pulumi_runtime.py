@@ -14,6 +14,11 @@ import pulumi
 from config.types import PROJECT
 
 
+def all_keys() -> set[str]:
+    """Every config key of the stack, whatever its namespace (``ns:key``)."""
+    return set(pulumi.runtime.get_config_env()) | set(pulumi.runtime.config.CONFIG.get())
+
+
 def raw_config() -> dict[str, Any]:
     """Every config value of this project, whether the engine or a test put it there."""
     merged: dict[str, Any] = dict(pulumi.runtime.get_config_env())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import versions
 from config.capacity import capacity_problems
 from config.sections import StackConfig
@@ -57,3 +59,17 @@ def _cross_checks(stack: StackConfig) -> list[str]:
         )
     problems.extend(capacity_problems(stack))
     return problems
+
+
+KNOWN_NAMESPACES = (PROJECT, "kubernetes", "pulumi", "random", "command")
+"""Config namespaces a stack of this project may set: its own and those of the providers it uses."""
+
+
+def namespace_problem(key: str) -> str | None:
+    """An error for a key of an unknown config namespace (``llm-tracing-infr:engine``), with a suggestion."""
+    namespace = key.split(":", 1)[0] if ":" in key else PROJECT
+    if namespace in KNOWN_NAMESPACES:
+        return None
+    close = difflib.get_close_matches(namespace, KNOWN_NAMESPACES, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(KNOWN_NAMESPACES)}"
+    return f"{key}: unknown config namespace {namespace!r}; {hint}"

@@ -9,10 +9,12 @@ Rules that span sections live in ``rules.py``; reading the stack's values in ``l
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 import versions
 from config.capacity import Autoscaling, Cloud, GpuNodePool, Placement
@@ -39,6 +41,51 @@ from config.types import (
 # ---------------------------------------------------------------------------------------------
 
 
+_URL = re.compile(r"^(https?|oci)://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[^\s]*)?$")
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
+_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+
+MAX_CONTEXT = 1_048_576
+"""Upper bound of maxModelLen for any model (the longest context windows today are about 1M tokens)."""
+CONTEXT_WINDOWS: dict[str, int] = {
+    "Qwen/Qwen2.5-3B-Instruct": 32768,  # model card: "Context Length: Full 32,768 tokens"
+}
+"""Context windows of the models this project pins or documents: maxModelLen must fit them."""
+
+
+def _model_id(value: str) -> str:
+    if not _MODEL_ID.match(value):
+        raise ValueError("a Hugging Face model id 'org/name', e.g. Qwen/Qwen2.5-3B-Instruct (no spaces)")
+    return value
+
+
+def _display_name(value: str) -> str:
+    if not value.strip() or value != value.strip() or len(value) > 100:
+        raise ValueError("a non-empty name without leading or trailing spaces, at most 100 characters")
+    return value
+
+
+def _host(value: str) -> str:
+    if value == "local" or _HOSTNAME.match(value):
+        return value
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        raise ValueError("'local', a host name such as gpu-box.lan, or an IP address") from None
+    return value
+
+
+def _user(value: str) -> str:
+    if not _USER.match(value):
+        raise ValueError("a user name: lower-case letters, digits, '_' and '-', starting with a letter or '_'")
+    return value
+
+
+ModelId = Annotated[str, AfterValidator(_model_id)]
+
+
 class Namespaces(_Model):
     """Namespace names. ``istio`` holds istiod and the Gateway; the others hold one concern each."""
 
@@ -54,6 +101,18 @@ class Namespaces(_Model):
     def name(self, key: NamespaceKey) -> str:
         return str(getattr(self, key))
 
+    @model_validator(mode="after")
+    def _distinct(self) -> Namespaces:
+        seen: dict[str, str] = {}
+        for key, value in self:
+            if value in seen:
+                raise ValueError(
+                    f"{seen[value]} and {to_camel(key)} are both {value!r}: every platform namespace needs a name "
+                    f"of its own (their policies and retention differ)"
+                )
+            seen[value] = to_camel(key)
+        return self
+
 
 class Charts(_Model):
     """Where charts come from: upstream repositories, or a mirror for air-gapped installs."""
@@ -67,6 +126,11 @@ class Charts(_Model):
     def _mirror_given(self) -> Charts:
         if self.source == "mirror" and not self.mirror:
             raise ValueError("source 'mirror' needs charts.mirror: a directory of .tgz charts or a Helm repo URL")
+        if self.mirror and "://" in self.mirror and not _URL.match(self.mirror):
+            raise ValueError(
+                f"mirror {self.mirror!r} is not a chart repository URL: use http(s)://host/path or oci://host/path, "
+                "or a directory"
+            )
         return self
 
 
@@ -133,6 +197,11 @@ class Https(_Model):
     def _email(self) -> Https:
         if self.acme_email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", self.acme_email):
             raise ValueError(f"acmeEmail {self.acme_email!r} is not an e-mail address")
+        if not _URL.match(self.acme_server) or not self.acme_server.startswith("https://"):
+            raise ValueError(
+                f"acmeServer {self.acme_server!r} is not an https:// URL of an ACME directory, e.g. "
+                "https://acme-v02.api.letsencrypt.org/directory"
+            )
         return self
 
 
@@ -171,6 +240,15 @@ class Gateway(_Model):
     )
 
     @model_validator(mode="after")
+    def _admin_cidrs(self) -> Gateway:
+        if self.restrict_admin_uis and not self.admin_allowed_cidrs:
+            raise ValueError(
+                "adminAllowedCidrs is empty while restrictAdminUis=true: Istio rejects an AuthorizationPolicy "
+                "without source ranges; list at least one CIDR, or set restrictAdminUis=false"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _gateway_api_duration(self) -> Gateway:
         # Gateway API durations allow only h/m/s/ms (GEP-2257), stricter than the Duration type.
         if not re.match(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$", self.llm_request_timeout):
@@ -189,9 +267,12 @@ class Tempo(_Model):
 
 class Collector(_Model):
     replicas: int = Field(default=1, ge=1, le=10, description="StatefulSet replicas, each with its own queue volume.")
-    memory_limit_mib: int = Field(default=400, ge=64, description="memory_limiter limit; below the container limit.")
+    memory_limit_mib: int = Field(
+        default=400, ge=64, le=1_048_576, description="memory_limiter limit; below the container limit."
+    )
     queue_size: int = Field(
-        default=1000, ge=100, description="Export requests (SDK batches) held per exporter in the persistent queue."
+        default=1000, ge=100, le=1_000_000,
+        description="Export requests (SDK batches) held per exporter in the persistent queue."
     )
     queue_storage_size: Quantity = "1Gi"
     export_to_langfuse: bool = False
@@ -229,13 +310,15 @@ class AlertThresholds(_Model):
     """Thresholds of the provisioned alert rules."""
 
     memory_limit_ratio: float = Field(default=0.8, gt=0, le=1)
-    restarts_in_15m: int = Field(default=2, ge=1)
+    restarts_in_15m: int = Field(default=2, ge=1, le=1000)
     error_ratio: float = Field(default=0.2, gt=0, le=1)
-    min_request_rate: float = Field(default=0.1, ge=0, description="req/s below which the 5xx rule stays quiet.")
-    latency_p95_seconds: float = Field(default=60, gt=0)
+    min_request_rate: float = Field(
+        default=0.1, ge=0, le=1_000_000, description="req/s below which the 5xx rule stays quiet."
+    )
+    latency_p95_seconds: float = Field(default=60, gt=0, le=86400)
     kv_cache_usage_ratio: float = Field(default=0.9, gt=0, le=1)
-    requests_waiting: int = Field(default=10, ge=1)
-    queue_time_p95_seconds: float = Field(default=30, gt=0)
+    requests_waiting: int = Field(default=10, ge=1, le=1_000_000)
+    queue_time_p95_seconds: float = Field(default=30, gt=0, le=86400)
     gpu_temperature_celsius: int = Field(default=85, ge=40, le=110)
     gpu_memory_ratio: float = Field(default=0.95, gt=0, le=1)
     collector_queue_ratio: float = Field(
@@ -272,12 +355,14 @@ class GpuEngineSettings(_Model):
     own that list (see ``components/vllm_server.py``), and ``__main__`` hands their rule to ``load``.
     """
 
-    model: str = "Qwen/Qwen2.5-3B-Instruct"
+    model: ModelId = "Qwen/Qwen2.5-3B-Instruct"
     served_model_name: DnsName = "qwen2.5-3b-instruct"
     extra_args: list[str] = Field(default_factory=list)
     gated_model: bool = Field(default=False, description="The model needs a Hugging Face token (hfToken secret).")
     cache_size: Quantity = "50Gi"
-    startup_timeout_seconds: int = Field(default=1800, ge=60, description="Budget to download and load the model.")
+    startup_timeout_seconds: int = Field(
+        default=1800, ge=60, le=86400, description="Budget to download and load the model."
+    )
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(
         default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
@@ -294,7 +379,10 @@ class GpuEngineSettings(_Model):
 class Vllm(GpuEngineSettings):
     """The vLLM OpenAI server on the GPU."""
 
-    max_model_len: int = Field(default=8192, ge=256)
+    max_model_len: int = Field(
+        default=8192, ge=256, le=MAX_CONTEXT,
+        description="Tokens per sequence; at most the model's context window (CONTEXT_WINDOWS for known models).",
+    )
     dtype: Literal["auto", "half", "float16", "bfloat16", "float32"] = "auto"
     tensor_parallel_size: int = Field(default=1, ge=1, le=8)
     gpu_memory_utilization: float = Field(default=0.9, gt=0.0, lt=1.0)
@@ -303,6 +391,17 @@ class Vllm(GpuEngineSettings):
         default=resources("2", "3Gi", "4", "10Gi"),
         description="Host RAM: weights pass through it while loading (mmap), so the limit must exceed their size.",
     )
+
+
+    @model_validator(mode="after")
+    def _within_context_window(self) -> Vllm:
+        window = CONTEXT_WINDOWS.get(self.model)
+        if window is not None and self.max_model_len > window:
+            raise ValueError(
+                f"maxModelLen {self.max_model_len} exceeds the context window of {self.model} ({window} tokens); "
+                f"use at most {window}"
+            )
+        return self
 
 
 class Sglang(GpuEngineSettings):
@@ -316,8 +415,10 @@ class MockEngine(_Model):
     """The CPU-only OpenAI-compatible stand-in for vLLM (dev stack)."""
 
     served_model_name: DnsName = "mock-llm"
-    tokens_per_second: float = Field(default=50.0, gt=0)
-    max_tokens: int = Field(default=64, ge=1, description="Length of a reply when the request sets no max_tokens.")
+    tokens_per_second: float = Field(default=50.0, gt=0, le=1_000_000)
+    max_tokens: int = Field(
+        default=64, ge=1, le=1_000_000, description="Length of a reply when the request sets no max_tokens."
+    )
     replicas: int = Field(default=1, ge=1, le=10)
     resources: Resources = resources("50m", "64Mi", "500m", "128Mi")
 
@@ -354,8 +455,8 @@ class Langfuse(_Model):
     """Langfuse (chart 2.x) with its stores: Postgres, Valkey, ClickHouse (via its operator), SeaweedFS."""
 
     enabled: bool = False
-    organization: str = "llm-tracing-infra"
-    project: str = "llm-tracing-infra"
+    organization: Annotated[str, AfterValidator(_display_name)] = "llm-tracing-infra"
+    project: Annotated[str, AfterValidator(_display_name)] = "llm-tracing-infra"
     admin_email: str = "admin@llm-tracing.local"
     clickhouse_operator_namespace: DnsLabel = "clickhouse-operator"
     keeper_replicas: int = Field(default=1, ge=1, le=5, description="ClickHouse Keeper quorum: 1, 3 or 5.")
@@ -430,8 +531,10 @@ class K3s(_Model):
     Either way the user needs root or passwordless sudo there.
     """
 
-    host: str | None = Field(default=None, description="'local', or an SSH host name/address to install k3s on.")
-    user: str = "root"
+    host: Annotated[str, AfterValidator(_host)] | None = Field(
+        default=None, description="'local', or an SSH host name/address to install k3s on."
+    )
+    user: Annotated[str, AfterValidator(_user)] = "root"
     port: int = Field(default=22, ge=1, le=65535)
     host_key: str | None = Field(
         default=None, description="Expected SSH host public key (e.g. 'ssh-ed25519 AAAA...'); unchecked when unset."
@@ -440,9 +543,11 @@ class K3s(_Model):
     uninstall_on_destroy: bool = Field(
         default=False, description="`pulumi destroy` runs k3s-uninstall.sh; by default the host is left alone."
     )
-    ready_timeout_seconds: int = Field(default=600, ge=30, description="Budget for the node to become Ready.")
+    ready_timeout_seconds: int = Field(
+        default=600, ge=30, le=86400, description="Budget for the node to become Ready."
+    )
     gpu_timeout_seconds: int = Field(
-        default=1800, ge=60, description="Budget for nvidia.com/gpu capacity (the device plugin must start)."
+        default=1800, ge=60, le=86400, description="Budget for nvidia.com/gpu capacity (the device plugin must start)."
     )
 
     @property
@@ -454,7 +559,9 @@ class Verification(_Model):
     """Post-deploy checks through the gateway (``python -m verify``); they fail `pulumi up` when unmet."""
 
     enabled: bool = True
-    timeout_seconds: int = Field(default=300, ge=10, description="Deadline of each check that waits (spans, targets).")
+    timeout_seconds: int = Field(
+        default=300, ge=10, le=3600, description="Deadline of each check that waits (spans, targets)."
+    )
 
 
 class StackConfig(_Model):

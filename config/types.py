@@ -9,7 +9,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
 
 import quantities
@@ -20,7 +20,7 @@ PROJECT = "llm-tracing-infra"
 # Value types with the rule and the fix in their error messages
 # ---------------------------------------------------------------------------------------------
 
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+$")
@@ -29,7 +29,11 @@ _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$
 
 def _quantity(value: str) -> str:
     if not _QUANTITY.match(value):
-        raise ValueError("a Kubernetes quantity such as 50Gi, 512Mi or 500m (binary units are Ki/Mi/Gi, not Gb)")
+        raise ValueError(
+            "a Kubernetes quantity such as 50Gi, 512Mi, 500m or 5e9 (binary units are Ki/Mi/Gi, not Gb)"
+        )
+    if quantities.parse(value) <= 0:
+        raise ValueError("a positive Kubernetes quantity: a size or share of 0 leaves nothing to run with")
     return value
 
 
@@ -93,7 +97,10 @@ Engine = Literal["vllm", "mock", "sglang"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+    # allow_inf_nan=False: an 'inf' threshold or ratio could never be crossed (or always is).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,10 +114,21 @@ class ResourceAmounts(_Model):
 
 
 class Resources(_Model):
-    """Container requests and limits (Kubernetes quantities)."""
+    """Container requests and limits (Kubernetes quantities); a request above its limit is refused."""
 
     requests: ResourceAmounts
     limits: ResourceAmounts
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        for kind in ("cpu", "memory"):
+            request, limit = getattr(self.requests, kind), getattr(self.limits, kind)
+            if quantities.parse(request) > quantities.parse(limit):
+                raise ValueError(
+                    f"requests.{kind} {request} is above limits.{kind} {limit}; Kubernetes refuses a request "
+                    f"above its limit: raise the limit or lower the request"
+                )
+        return self
 
     def as_k8s(self) -> dict[str, dict[str, str]]:
         return {

@@ -14,15 +14,17 @@ import contextlib
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 
+from config.loading import ConfigError
+from config.stack_file import read_config
 from offline import sdk_internals as sdk
 from offline.plan import SECRET, Plan, Resource
 
@@ -56,8 +58,7 @@ def stack_config(
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; known stacks: {', '.join(known_stacks(root))}")
-    document = yaml.safe_load(path.read_text()) or {}
-    raw: dict[str, Any] = dict(document.get("config") or {})
+    raw: dict[str, Any] = read_config(path)  # ConfigError with file:line:column on a malformed file
     secret_keys: set[str] = set()
     tree: dict[str, Any] = {}
     for key, value in raw.items():
@@ -101,20 +102,44 @@ def _parse_override(value: str) -> Any:
     return value
 
 
+def _path_parts(key: str) -> list[str | int]:
+    """``a.b[0].c`` -> ``["a", "b", 0, "c"]``, the path syntax of ``pulumi config set --path``."""
+    parts: list[str | int] = []
+    for segment in key.split("."):
+        match = re.fullmatch(r"([^\[\]]+)((?:\[[0-9]+\])*)", segment)
+        if not match:
+            example = "e.g. gateway.adminAllowedCidrs[0]"
+            raise ConfigError([f"--set {key}: {segment!r} is not a key or key[index] ({example})"])
+        parts.append(match.group(1))
+        parts += [int(index) for index in re.findall(r"\[([0-9]+)\]", match.group(2))]
+    return parts
+
+
 def _set_path(tree: dict[str, Any], key: str, value: Any) -> None:
-    head, *rest = key.split(".")
-    if not rest:
-        tree[head] = value
-        return
-    node = tree.setdefault(head, {})
-    if not isinstance(node, dict):
-        node = tree[head] = {}
-    for part in rest[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[rest[-1]] = value
+    parts = _path_parts(key)
+    node: Any = tree
+    for part, after in zip(parts, [*parts[1:], None], strict=True):
+        container: Any = [] if isinstance(after, int) else {}
+        if after is None:
+            _put(node, part, value, key)
+            return
+        if isinstance(node, dict):
+            current = node.get(part)
+        else:
+            current = node[part] if isinstance(part, int) and part < len(node) else None
+        if not isinstance(current, type(container)):
+            current = container
+            _put(node, part, current, key)
+        node = current
+
+
+def _put(node: Any, part: str | int, value: Any, key: str) -> None:
+    if isinstance(node, dict) or (isinstance(part, int) and part < len(node)):
+        node[part] = value
+    elif isinstance(part, int) and part == len(node):
+        node.append(value)
+    else:
+        raise ConfigError([f"--set {key}: index {part} is past the end of a list of {len(node)}"])
 
 
 def _scalar(value: Any) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ import yaml
 
 import config
 from offline.checks.gateway import chart_name
+from offline.preview import EXIT_CONFIG, preview
 from offline.runner import FAKE_SECRET, run_program, stack_config
 from tests.support import stack_plan
 
@@ -75,20 +79,236 @@ BAD_INPUTS: list[tuple[str, dict[str, str], list[str]]] = [
         {"tracing.collector.memoryLimitMib": "900"},
         ["tracing.collector", "memoryLimitMib 900", "resources.limits.memory"],
     ),
-    ("dev", {"namespaces.istio": "tracing"}, ["namespaces.istio=tracing", "must differ"]),
+    ("dev", {"namespaces.istio": "tracing"}, ["llm-tracing-infra:namespaces:", "istio and tracing are both"]),
     ("gpu", {"monitoring.alerts.gpuMemoryRatio": "0.85"}, ["gpuMemoryRatio=0.85", "vllm.gpuMemoryUtilization=0.9"]),
     ("dev", {"litellm.replicas": "-1"}, ["litellm.replicas", "greater than or equal to 1"]),
 ]
 
 
-@pytest.mark.parametrize(("stack", "overrides", "expected"), BAD_INPUTS, ids=[str(o) for _, o, _ in BAD_INPUTS])
+# The catalogue of issue 18 (stack, overrides, fragments): each must exit 2, one message holding every fragment.
+P = config.PROJECT
+
+
+def res(cpu: str = "100m", memory: str = "128Mi", limit_cpu: str = "1", limit_memory: str = "1Gi") -> str:
+    """A whole resources object (setting one nested key replaces the default object)."""
+    limits = {"cpu": limit_cpu, "memory": limit_memory}
+    return json.dumps({"requests": {"cpu": cpu, "memory": memory}, "limits": limits})
+
+CATALOGUE: list[tuple[str, dict[str, str], list[str]]] = [
+    # quantities: positive, well-formed, decimal exponents only without a suffix
+    ("dev", {"tracing.tempo.storageSize": "0Gi"}, ["tracing.tempo.storageSize", "positive"]),
+    ("gpu", {"vllm.cacheSize": "0"}, ["vllm.cacheSize", "positive"]),
+    ("dev", {"monitoring.prometheusStorageSize": "-5Gi"}, ["monitoring.prometheusStorageSize", "quantity"]),
+    ("dev", {"logging.storageSize": "10GB"}, ["logging.storageSize", "quantity"]),
+    ("dev", {"tracing.collector.queueStorageSize": "1.5.2Gi"}, ["tracing.collector.queueStorageSize", "quantity"]),
+    ("dev", {"langfuse.postgresStorageSize": "0"}, ["langfuse.postgresStorageSize", "positive"]),
+    ("dev", {"langfuse.redisStorageSize": "1 Gi"}, ["langfuse.redisStorageSize", "quantity"]),
+    ("gpu", {"vllm.shmSize": "2gi"}, ["vllm.shmSize", "quantity"]),
+    ("dev", {"sglang.cacheSize": "abc"}, ["sglang.cacheSize", "quantity"]),
+    ("dev", {"monitoring.prometheusResources.requests.memory": "0Mi"},
+     ["monitoring.prometheusResources.requests.memory", "positive"]),
+    ("dev", {"litellm.resources.limits.cpu": "0"}, ["litellm.resources.limits.cpu", "positive"]),
+    ("dev", {"mockEngine.resources.requests.cpu": "100x"}, ["mockEngine.resources.requests.cpu", "quantity"]),
+    ("gpu", {"vllm.cacheSize": "5e9Gi"}, ["vllm.cacheSize", "quantity"]),
+    ("dev", {"tracing.tempo.storageSize": "0e5"}, ["tracing.tempo.storageSize", "positive"]),
+    ("dev", {"langfuse.s3StorageSize": "0Ki"}, ["langfuse.s3StorageSize", "positive"]),
+    ("dev", {"langfuse.keeperStorageSize": "-1Gi"}, ["langfuse.keeperStorageSize", "quantity"]),
+    # requests above limits
+    ("dev", {"litellm.resources": res(memory="2Gi")},
+     ["litellm.resources", "requests.memory 2Gi is above limits.memory 1Gi"]),
+    ("gpu", {"vllm.resources": res(cpu="8")}, ["vllm.resources", "requests.cpu 8 is above limits.cpu 1"]),
+    ("dev", {"tracing.tempo.resources": res(memory="4Gi")}, ["tracing.tempo.resources", "above limits.memory"]),
+    ("dev", {"monitoring.grafanaResources": res(cpu="2")}, ["monitoring.grafanaResources", "above limits.cpu"]),
+    ("dev", {"istio.resources": res(memory="2Gi")}, ["istio.resources", "above limits.memory"]),
+    ("dev", {"istio.proxyResources": res(cpu="2")}, ["istio.proxyResources", "above limits.cpu"]),
+    ("dev", {"gateway.proxyResources": res(memory="2Gi")}, ["gateway.proxyResources", "above limits.memory"]),
+    ("dev", {"logging.lokiResources": res(cpu="2")}, ["logging.lokiResources", "above limits.cpu"]),
+    ("dev", {"langfuse.webResources": res(memory="3Gi")}, ["langfuse.webResources", "above limits.memory"]),
+    ("dev", {"gpu.exporterResources": res(cpu="2")}, ["gpu.exporterResources", "above limits.cpu"]),
+    ("dev", {"certManager.resources": res(memory="2Gi")}, ["certManager.resources", "above limits.memory"]),
+    ("dev", {"mockEngine.resources": res(memory="2Gi")}, ["mockEngine.resources", "above limits.memory"]),
+    ("dev", {"monitoring.alertmanager.resources": res(cpu="2")}, ["monitoring.alertmanager.resources", "above"]),
+    ("dev", {"langfuse.clickhouseResources": res(memory="4Gi")}, ["langfuse.clickhouseResources", "above"]),
+    ("dev", {"monitoring.nodeExporterResources": res(memory="2Gi")}, ["monitoring.nodeExporterResources", "above"]),
+    ("dev", {"monitoring.kubeStateMetricsResources": res(cpu="2")}, ["monitoring.kubeStateMetricsResources", "above"]),
+    ("dev", {"gpu.devicePluginResources": res(cpu="2")}, ["gpu.devicePluginResources", "above limits.cpu"]),
+    ("dev", {"tracing.collector.resources": res(memory="2Gi")}, ["tracing.collector.resources", "above"]),
+    ("dev", {"logging.alloyResources": res(memory="2Gi")}, ["logging.alloyResources", "above limits.memory"]),
+    # model ids
+    ("gpu", {"vllm.model": ""}, ["vllm.model", "org/name"]),
+    ("gpu", {"vllm.model": "Qwen Qwen"}, ["vllm.model", "no spaces"]),
+    ("gpu", {"vllm.model": "qwen2.5"}, ["vllm.model", "org/name"]),
+    ("gpu", {"vllm.model": "/models/qwen"}, ["vllm.model", "org/name"]),
+    ("dev", {"sglang.model": "a/b/c"}, ["sglang.model", "org/name"]),
+    ("gpu", {"vllm.model": "org/ name"}, ["vllm.model", "org/name"]),
+    ("dev", {"sglang.model": ""}, ["sglang.model", "org/name"]),
+    # maxModelLen: the pinned model's window, a bound for the others
+    ("gpu", {"vllm.maxModelLen": "65536"}, [f"{P}:vllm:", "maxModelLen 65536", "32768"]),
+    ("gpu", {"vllm.maxModelLen": "2000000", "vllm.model": "org/other"}, ["vllm.maxModelLen", "1048576"]),
+    ("gpu", {"vllm.maxModelLen": "100"}, ["vllm.maxModelLen", "greater than or equal to 256"]),
+    ("gpu", {"vllm.maxModelLen": "8192.5"}, ["vllm.maxModelLen", "integer"]),
+    # finite numbers
+    ("dev", {"monitoring.alerts.latencyP95Seconds": "inf"}, ["monitoring.alerts.latencyP95Seconds", "finite"]),
+    ("dev", {"monitoring.alerts.queueTimeP95Seconds": "nan"}, ["monitoring.alerts.queueTimeP95Seconds", "finite"]),
+    ("dev", {"monitoring.alerts.minRequestRate": "nan"}, ["monitoring.alerts.minRequestRate", "finite"]),
+    ("dev", {"monitoring.alerts.memoryLimitRatio": "nan"}, ["monitoring.alerts.memoryLimitRatio", "finite"]),
+    ("dev", {"monitoring.alerts.errorRatio": "inf"}, ["monitoring.alerts.errorRatio", "finite"]),
+    ("dev", {"mockEngine.tokensPerSecond": "inf"}, ["mockEngine.tokensPerSecond", "finite"]),
+    ("dev", {"istio.tracingSamplingPercent": "nan"}, ["istio.tracingSamplingPercent", "finite"]),
+    ("gpu", {"vllm.gpuMemoryUtilization": "nan"}, ["vllm.gpuMemoryUtilization", "finite"]),
+    ("dev", {"monitoring.alerts.kvCacheUsageRatio": "-inf"}, ["monitoring.alerts.kvCacheUsageRatio", "finite"]),
+    # CIDR lists
+    ("dev", {"gateway.adminAllowedCidrs": "[]"}, [f"{P}:gateway:", "adminAllowedCidrs is empty"]),
+    ("dev", {"gateway.adminAllowedCidrs": '["10.0.0.0/33"]'}, ["gateway.adminAllowedCidrs.0", "CIDR"]),
+    ("dev", {"gateway.adminAllowedCidrs": '["not-a-cidr"]'}, ["gateway.adminAllowedCidrs.0", "CIDR"]),
+    ("dev", {"gateway.adminAllowedCidrs[0]": "300.0.0.0/8"}, ["gateway.adminAllowedCidrs.0", "CIDR"]),
+    ("dev", {"gateway.adminAllowedCidrs[1]": "10.0.0.0/8"}, ["gateway.adminAllowedCidrs[1]", "past the end"]),
+    ("dev", {"gateway.adminAllowedCidrs[x]": "10.0.0.0/8"}, ["gateway.adminAllowedCidrs[x]", "key[index]"]),
+    # distinct namespaces
+    ("dev", {"namespaces.llm": "tracing"}, [f"{P}:namespaces:", "are both 'tracing'"]),
+    ("dev", {"namespaces.litellm": "llm"}, [f"{P}:namespaces:", "are both 'llm'"]),
+    ("dev", {"namespaces.gpu": "monitoring"}, [f"{P}:namespaces:", "are both 'monitoring'"]),
+    ("dev", {"namespaces.logging": "langfuse"}, [f"{P}:namespaces:", "are both 'langfuse'"]),
+    # URLs, hosts, users
+    ("dev", {"gateway.https.acmeServer": "letsencrypt"}, ["gateway.https", "acmeServer", "https://"]),
+    ("dev", {"gateway.https.acmeServer": "http://acme.example.com/directory"}, ["gateway.https", "acmeServer"]),
+    ("dev", {"gateway.https.acmeServer": "https://"}, ["gateway.https", "acmeServer"]),
+    ("dev", {"charts.source": "mirror", "charts.mirror": "http://"}, [f"{P}:charts:", "not a chart repository URL"]),
+    ("dev", {"charts.mirror": "ftp://mirror.example/charts"}, [f"{P}:charts:", "not a chart repository URL"]),
+    ("dev", {"k3s.host": "bad host"}, ["k3s.host", "host name"]),
+    ("dev", {"k3s.host": "-x-"}, ["k3s.host", "host name"]),
+    ("dev", {"k3s.host": "host_name"}, ["k3s.host", "IP address"]),
+    ("dev", {"k3s.user": "Root User"}, ["k3s.user", "user name"]),
+    ("dev", {"k3s.user": ""}, ["k3s.user", "user name"]),
+    ("dev", {"k3s.user": "1abc"}, ["k3s.user", "user name"]),
+    ("dev", {"k3s.port": "0"}, ["k3s.port", "greater than or equal to 1"]),
+    ("dev", {"k3s.port": "70000"}, ["k3s.port", "less than or equal to 65535"]),
+    ("dev", {"k3s.version": "latest"}, ["k3s.version", "k3s release tag"]),
+    ("dev", {"langfuse.adminEmail": "admin"}, [f"{P}:langfuse:", "adminEmail", "e-mail"]),
+    ("dev", {"gateway.https.acmeEmail": "ops"}, ["gateway.https", "acmeEmail", "e-mail"]),
+    # integer bounds
+    ("dev", {"tracing.collector.queueSize": "10000000"}, ["tracing.collector.queueSize", "less than or equal"]),
+    ("dev", {"tracing.collector.memoryLimitMib": "99999999"}, ["tracing.collector.memoryLimitMib", "less than"]),
+    ("dev", {"monitoring.alerts.restartsIn15M": "100000"}, ["monitoring.alerts.restartsIn15M", "less than"]),
+    ("dev", {"monitoring.alerts.requestsWaiting": "0"}, ["monitoring.alerts.requestsWaiting", "greater than"]),
+    ("gpu", {"vllm.startupTimeoutSeconds": "999999"}, ["vllm.startupTimeoutSeconds", "less than or equal to 86400"]),
+    ("dev", {"k3s.readyTimeoutSeconds": "10"}, ["k3s.readyTimeoutSeconds", "greater than or equal to 30"]),
+    ("dev", {"k3s.gpuTimeoutSeconds": "100000"}, ["k3s.gpuTimeoutSeconds", "less than or equal to 86400"]),
+    ("dev", {"verification.timeoutSeconds": "100000"}, ["verification.timeoutSeconds", "less than or equal"]),
+    ("dev", {"verification.timeoutSeconds": "5"}, ["verification.timeoutSeconds", "greater than or equal to 10"]),
+    ("dev", {"mockEngine.maxTokens": "0"}, ["mockEngine.maxTokens", "greater than or equal to 1"]),
+    ("dev", {"mockEngine.maxTokens": "1e30"}, ["mockEngine.maxTokens", "integer"]),
+    ("dev", {"mockEngine.replicas": "11"}, ["mockEngine.replicas", "less than or equal to 10"]),
+    ("dev", {"tracing.collector.replicas": "0"}, ["tracing.collector.replicas", "greater than or equal to 1"]),
+    ("dev", {"langfuse.keeperReplicas": "2"}, [f"{P}:langfuse:", "keeperReplicas must be odd"]),
+    ("dev", {"langfuse.keeperReplicas": "7"}, ["langfuse.keeperReplicas", "less than or equal to 5"]),
+    ("dev", {"litellm.replicas": "1.5"}, ["litellm.replicas", "integer"]),
+    ("gpu", {"vllm.tensorParallelSize": "9"}, ["vllm.tensorParallelSize", "less than or equal to 8"]),
+    ("dev", {"monitoring.alerts.gpuTemperatureCelsius": "200"}, ["monitoring.alerts.gpuTemperatureCelsius", "110"]),
+    ("dev", {"monitoring.alerts.kvCacheUsageRatio": "1.5"}, ["monitoring.alerts.kvCacheUsageRatio", "less than"]),
+    ("dev", {"monitoring.alerts.collectorQueueRatio": "0"}, ["monitoring.alerts.collectorQueueRatio", "greater than"]),
+    ("gpu", {"sglang.memFractionStatic": "1"}, ["sglang.memFractionStatic", "less than 1"]),
+    ("dev", {"istio.tracingSamplingPercent": "-1"}, ["istio.tracingSamplingPercent", "greater than or equal to 0"]),
+    # Langfuse names
+    ("dev", {"langfuse.organization": ""}, ["langfuse.organization", "non-empty"]),
+    ("dev", {"langfuse.project": "  "}, ["langfuse.project", "non-empty"]),
+    ("dev", {"langfuse.organization": " lead"}, ["langfuse.organization", "leading or trailing"]),
+    # durations
+    ("dev", {"logging.retention": "1 week"}, ["logging.retention", "duration"]),
+    ("dev", {"monitoring.alertmanager.groupWait": "30"}, ["monitoring.alertmanager.groupWait", "duration"]),
+    ("dev", {"monitoring.alertmanager.repeatInterval": "4hours"},
+     ["monitoring.alertmanager.repeatInterval", "duration"]),
+    ("dev", {"gateway.llmRequestTimeout": "1d"}, [f"{P}:gateway:", "llmRequestTimeout", "Gateway API duration"]),
+    ("dev", {"gateway.llmRequestTimeout": "abc"}, ["gateway.llmRequestTimeout", "duration"]),
+    # DNS names and labels
+    ("dev", {"namespaces.monitoring": ""}, ["namespaces.monitoring", "DNS label"]),
+    ("dev", {"namespaces.langfuse": "x" * 64}, ["namespaces.langfuse", "at most 63"]),
+    ("dev", {"gpu.runtimeClassName": "NVIDIA"}, ["gpu.runtimeClassName", "DNS label"]),
+    ("gpu", {"vllm.servedModelName": "Qwen 2.5"}, ["vllm.servedModelName", "DNS name"]),
+    ("dev", {"mockEngine.servedModelName": ""}, ["mockEngine.servedModelName", "DNS name"]),
+    ("dev", {"gateway.baseDomain": "local..x"}, ["gateway.baseDomain", "DNS name"]),
+    ("dev", {"certManager.namespace": "Cert_Manager"}, ["certManager.namespace", "DNS label"]),
+    ("dev", {"langfuse.clickhouseOperatorNamespace": "-x"}, ["langfuse.clickhouseOperatorNamespace", "DNS label"]),
+    # versions and images
+    ("dev", {"versions.gatewayApi": "1.5"}, ["versions.gatewayApi", "exact version"]),
+    ("dev", {"versions.images": '{"litellm": "ghcr.io/berriai/litellm"}'}, ["versions.images.litellm", "pinned"]),
+    ("dev", {"versions.images": '{"unknown": "a:1"}'}, ["versions.images", "unknown image key"]),
+    ("dev", {"versions.charts": '{"tempo": "latest"}'}, ["versions.charts.tempo", "exact version"]),
+    ("dev", {"versions.istio": "1.24.0"}, ["versions.istio=1.24.0", "not a supported pair"]),
+    # enumerations
+    ("dev", {"istio.injectNamespaces": '["tracing", "gpu"]'}, ["istio.injectNamespaces.1", "tracing"]),
+    ("dev", {"istio.mtls": '{"tracing": "strict"}'}, ["istio.mtls.tracing", "STRICT"]),
+    ("gpu", {"vllm.dtype": "fp8"}, ["vllm.dtype", "bfloat16"]),
+    ("dev", {"monitoring.alertmanager.receiver": "email"}, ["monitoring.alertmanager.receiver", "slack"]),
+    ("dev", {"charts.source": "local"}, ["charts.source", "upstream"]),
+    ("dev", {"generatedSecrets.provider": "vault"}, ["generatedSecrets.provider", "random"]),
+    ("dev", {"gpu.tolerations": '[{"key": "x", "operator": "Maybe"}]'}, ["gpu.tolerations.0.operator", "Exists"]),
+    ("dev", {"gpu.tolerations": '[{"key": "x", "effect": "Never"}]'}, ["gpu.tolerations.0.effect", "NoSchedule"]),
+    ("gpu", {"vllm.tolerations": '[{"operator": "Exists"}]'}, ["vllm.tolerations.0.key", "required"]),
+    # types and shapes
+    ("dev", {"gateway.restrictAdminUis": "maybe"}, ["gateway.restrictAdminUis", "boolean"]),
+    ("dev", {"logging.enabled": "yes-please"}, ["logging.enabled", "boolean"]),
+    ("dev", {"gpu.nodeSelector": '["a"]'}, ["gpu.nodeSelector", "dictionary"]),
+    ("gpu", {"vllm.extraArgs": "--enforce-eager"}, ["vllm.extraArgs", "list"]),
+    ("dev", {"istio": "5"}, [f"{P}:istio", "Istio"]),
+    ("dev", {"tracing.collector": "[]"}, ["tracing.collector", "Collector"]),
+    ("gpu", {"gateway.canary": '{"primary": "vllm", "canary": "sglang"}'}, ["gateway.canary.percent", "required"]),
+    # unknown and moved keys
+    ("dev", {"monitoring.alerts.cpuRatio": "0.5"}, ["monitoring.alerts.cpuRatio", "unknown key"]),
+    ("dev", {"gateway.https.acmeEmail2": "x"}, ["gateway.https.acmeEmail2", "unknown key"]),
+    ("dev", {"k3s.hostname": "x"}, ["k3s.hostname", "unknown key"]),
+    ("dev", {"langfuse.installCertManager": "false"},
+     ["langfuse.installCertManager", "moved to", "certManager.install"]),
+    ("dev", {"langfuse.certManagerNamespace": "cm"}, ["langfuse.certManagerNamespace", "certManager.namespace"]),
+    # keys of an unknown config namespace
+    ("dev", {"llm-tracing-infr:engine": "mock"}, ["llm-tracing-infr:engine", "did you mean 'llm-tracing-infra'"]),
+    ("dev", {"kubernetess:context": "x"}, ["kubernetess:context", "did you mean 'kubernetes'"]),
+    ("dev", {"aws:region": "x"}, ["aws:region", "unknown config namespace", "known:"]),
+    # flags the engines own
+    ("gpu", {"vllm.extraArgs": '["--model=x"]'}, ["vllm.extraArgs", "dedicated keys", "--model=x"]),
+    ("gpu", {"vllm.extraArgs": '["--port", "9"]'}, ["vllm.extraArgs", "--port"]),
+    ("gpu", {"sglang.extraArgs": '["--model-path=x"]'}, ["sglang.extraArgs", "dedicated keys"]),
+    ("gpu", {"vllm.extraArgs": '["--served-model-name=x"]'}, ["vllm.extraArgs", "--served-model-name=x"]),
+    # rules across sections
+    ("dev", {"engine": "sglang"}, [f"{P}:engine", "needs a GPU"]),
+    ("dev", {"gateway.canary": '{"primary": "mock", "canary": "vllm", "percent": 5}'}, ["gateway.canary", "GPU"]),
+    ("gpu", {"gateway.canary": '{"primary": "vllm", "canary": "sglang", "percent": 10}'}, ["sglang.enabled=false"]),
+    ("dev", {"gateway.https.enabled": "true", "gateway.https.acmeEmail": "ops@example.com"},
+     ["gateway.https.acmeEmail", "public", "gateway.baseDomain"]),
+    ("dev", {"monitoring.alertmanager.receiver": "webhook"}, ["alertmanagerWebhookUrl", "receiver=webhook"]),
+    ("dev", {"grafanaAdminPassword": "xyz"}, [f"{P}:grafanaAdminPassword", "plain text"]),
+    ("dev", {"litellmMasterKey": "sk-1"}, [f"{P}:litellmMasterKey", "plain text"]),
+    ("dev", {"k3s.host": "local", "kubernetes.context": "x"}, ["k3s.host=local", "kubernetes.kubeconfig/context"]),
+    ("dev", {"charts.source": "mirror", "charts.mirror": "/nonexistent/charts"}, ["charts.mirror", "not a directory"]),
+]
+
+ALL_BAD = BAD_INPUTS + CATALOGUE
+
+
+@pytest.mark.parametrize(("stack", "overrides", "expected"), ALL_BAD, ids=[str(o) for _, o, _ in ALL_BAD])
 def test_bad_input_fails_before_any_resource(stack: str, overrides: dict[str, str], expected: list[str]) -> None:
     with pytest.raises(config.ConfigError) as caught:
         run_program(stack, overrides)
     problems = caught.value.problems
     matching = [p for p in problems if all(fragment in p for fragment in expected)]
     assert matching, f"no single message has all of {expected}: {problems}"
-    assert caught.value.plan.resources == [], "a resource was registered before the config was validated"  # type: ignore[attr-defined]
+    # Errors of the stack file or --set come before the program runs: then there is no plan at all.
+    registered = getattr(caught.value, "plan", None)
+    assert registered is None or registered.resources == [], "a resource was registered before validation"
+
+
+@pytest.mark.parametrize(("stack", "overrides", "expected"), ALL_BAD, ids=[str(o) for _, o, _ in ALL_BAD])
+def test_bad_input_exits_2_naming_the_key(stack: str, overrides: dict[str, str], expected: list[str]) -> None:
+    out = io.StringIO()
+    plan, code = preview(stack, overrides, stream=out)
+    text = out.getvalue()
+    assert (plan, code) == (None, EXIT_CONFIG), text
+    assert any(all(fragment in line for fragment in expected) for line in text.splitlines()), text
+    assert "Traceback" not in text
+
+
+def test_the_catalogue_is_large() -> None:
+    assert len(ALL_BAD) >= 150 and len({str(o) for _, o, _ in ALL_BAD}) == len(ALL_BAD)
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -185,3 +405,95 @@ def test_a_mirror_without_a_pinned_chart_is_refused_before_any_resource(tmp_path
     assert caught.value.plan.resources == []  # type: ignore[attr-defined]
     with pytest.raises(config.ConfigError, match="is not a directory"):
         run_program("dev", {**mirror, "charts.mirror": str(tmp_path / "nowhere")})
+
+
+# ---------------------------------------------------------------------------------------------
+# Malformed stack files: file, line and column, what is expected, exit 2, no traceback
+# ---------------------------------------------------------------------------------------------
+
+MALFORMED: list[tuple[str, str, list[str]]] = [
+    ("unclosed flow sequence", "config:\n  llm-tracing-infra:engine: [mock\n", ["expected a mapping"]),
+    ("unclosed flow mapping", "config: {llm-tracing-infra:engine: mock\n", ["expected a mapping"]),
+    ("tab indentation", "config:\n\tllm-tracing-infra:engine: mock\n", ["indent with spaces, not tabs"]),
+    ("config as a list", "config:\n  - llm-tracing-infra:engine\n", ["'config' is a list"]),
+    ("config as a scalar", "config: 5\n", ["'config' is a scalar"]),
+    ("whole file a scalar", "just a string\n", ["the file is a scalar"]),
+    ("whole file a list", "- config\n", ["the file is a list"]),
+    (
+        "duplicate key",
+        "config:\n  llm-tracing-infra:engine: mock\n  llm-tracing-infra:engine: vllm\n",
+        ["duplicate key 'llm-tracing-infra:engine'", "first at line 2"],
+    ),
+    (
+        "duplicate nested key",
+        "config:\n  llm-tracing-infra:vllm:\n    model: a/b\n    model: c/d\n",
+        ["duplicate key 'model'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [(t, e) for _, t, e in MALFORMED], ids=[n for n, _, _ in MALFORMED])
+def test_malformed_stack_file_names_file_line_and_column(tmp_path: Path, text: str, expected: list[str]) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    out = io.StringIO()
+    plan, code = preview("dev", stream=out, root=tmp_path)
+    output = out.getvalue()
+    assert (plan, code) == (None, EXIT_CONFIG), output
+    assert re.search(r"Pulumi\.dev\.yaml:[0-9]+:[0-9]+: ", output), output
+    assert all(fragment in output for fragment in expected), output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config:\n  llm-tracing-infr:engine: mock\n", "did you mean 'llm-tracing-infra'"),
+        ("config:\n  kubernets:context: lab\n", "did you mean 'kubernetes'"),
+        ("config:\n  42: x\n", "is not a string"),
+    ],
+)
+def test_stack_file_keys_of_unknown_namespaces(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    out = io.StringIO()
+    assert preview("dev", stream=out, root=tmp_path) == (None, EXIT_CONFIG)
+    assert expected in out.getvalue() and "Pulumi.dev.yaml" in out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Valid edge cases: accepted as given
+# ---------------------------------------------------------------------------------------------
+
+
+def test_decimal_exponent_quantity_is_accepted() -> None:
+    plan = run_program("gpu", {"vllm.cacheSize": "5e9"})
+    (claim,) = [r for r in plan.resources if r.kind == "PersistentVolumeClaim" and r.k8s_name == "vllm-model-cache"]
+    assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "5e9"
+
+
+def test_list_index_path_syntax_sets_one_item() -> None:
+    plan = run_program("dev", {"gateway.adminAllowedCidrs[0]": "10.1.0.0/16"})
+    (policy,) = [r for r in plan.resources if r.kind == "AuthorizationPolicy"]
+    assert policy.inputs["spec"]["rules"][0]["from"][0]["source"]["notRemoteIpBlocks"] == ["10.1.0.0/16"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"vllm": {"maxModelLen": 32768}},  # exactly the pinned model's window
+        {"vllm": {"model": "org/Model.v1_2-x", "maxModelLen": 1048576}},  # unknown model: up to the bound
+        {"litellm": {"resources": json.loads(res(cpu="1", memory="1Gi"))}},  # requests equal to limits
+        {"litellm": {"resources": json.loads(res(cpu="500m", memory="1e9"))}},  # 1e9 bytes < 1Gi
+        {"k3s": {"host": "::1", "user": "ubuntu"}},
+        {"k3s": {"host": "GPU-Box.lan", "user": "_svc-deploy"}},
+        {"k3s": {"host": "192.168.1.20"}},
+        {"monitoring": {"alerts": {"errorRatio": 1, "minRequestRate": 0}}},
+        {"gateway": {"restrictAdminUis": False, "adminAllowedCidrs": []}},
+        {"gateway": {"https": {"acmeServer": "https://acme-staging-v02.api.letsencrypt.org/directory"}}},
+        {"charts": {"source": "mirror", "mirror": "oci://registry.example.com/charts"}},
+        {"namespaces": {"llm": "x" * 63}},
+        {"langfuse": {"organization": "Acme Research", "project": "p"}},
+        {"tracing": {"collector": {"queueSize": 1000000}}},
+    ],
+)
+def test_valid_edge_cases_are_accepted(raw: dict[str, Any]) -> None:
+    config.validate(raw, set())
