@@ -65,13 +65,13 @@ class Placement(_Model):
 
     spread: bool = Field(default=False, description="Topology spread constraints on replicated workloads.")
     topology_key: LabelKey = "kubernetes.io/hostname"
-    max_skew: int = Field(default=1, ge=1)
+    max_skew: int = Field(default=1, ge=1, le=10)
     when_unsatisfiable: Literal["ScheduleAnyway", "DoNotSchedule"] = "ScheduleAnyway"
 
 
 class _Range(_Model):
-    min_replicas: int = Field(default=1, ge=1)
-    max_replicas: int = Field(default=4, ge=1)
+    min_replicas: int = Field(default=1, ge=1, le=100)
+    max_replicas: int = Field(default=4, ge=1, le=100)
 
     @model_validator(mode="after")
     def _min_below_max(self) -> _Range:
@@ -86,19 +86,21 @@ class _Range(_Model):
 class EngineScaling(_Range):
     """KEDA ``ScaledObject`` per GPU engine, on the engine's own queue metrics in Prometheus."""
 
-    max_replicas: int = Field(default=2, ge=1)
+    max_replicas: int = Field(default=2, ge=1, le=100)
     waiting_requests_per_replica: float = Field(
-        default=4, gt=0, description="Requests waiting in the engine's queue, per replica, that trigger a scale-out."
+        default=4, gt=0, le=10000, description="Requests waiting in the engine's queue, per replica, to scale out at."
     )
     kv_cache_usage_per_replica: float = Field(
         default=0.8, gt=0, le=1, description="Average KV-cache usage (0-1) that triggers a scale-out."
     )
-    polling_interval_seconds: int = Field(default=15, ge=5)
-    cooldown_seconds: int = Field(default=600, ge=0, description="Quiet time before scaling back to minReplicas.")
-    fallback_replicas: int = Field(
-        default=1, ge=1, description="Replicas KEDA holds while Prometheus cannot be read (failureThreshold times)."
+    polling_interval_seconds: int = Field(default=15, ge=5, le=3600)
+    cooldown_seconds: int = Field(
+        default=600, ge=0, le=86400, description="Quiet time before scaling back to minReplicas."
     )
-    fallback_failure_threshold: int = Field(default=3, ge=1)
+    fallback_replicas: int = Field(
+        default=1, ge=1, le=100, description="Replicas KEDA holds while Prometheus cannot be read (failureThreshold)."
+    )
+    fallback_failure_threshold: int = Field(default=3, ge=1, le=100)
 
     @model_validator(mode="after")
     def _fallback_in_range(self) -> EngineScaling:
@@ -117,8 +119,8 @@ class ResourceScaling(_Range):
     applies), and one replica per node keeps the service up through a node drain.
     """
 
-    min_replicas: int = Field(default=2, ge=1)
-    max_replicas: int = Field(default=4, ge=1)
+    min_replicas: int = Field(default=2, ge=1, le=100)
+    max_replicas: int = Field(default=4, ge=1, le=100)
     cpu_utilization: int = Field(default=75, ge=10, le=100, description="Percent of the CPU request.")
     memory_utilization: int = Field(default=80, ge=10, le=100, description="Percent of the memory request.")
 
@@ -183,7 +185,7 @@ class Karpenter(_Model):
     consolidate_after: Annotated[str, AfterValidator(_karpenter_duration)] = "10m"
     expire_after: Annotated[str, AfterValidator(_karpenter_duration)] = "720h"
     disruption_budget_nodes: str = Field(default="10%", description="Nodes disrupted at once (count or percent).")
-    limit_gpus: int = Field(default=8, ge=1, description="nvidia.com/gpu the pool may hold at most.")
+    limit_gpus: int = Field(default=8, ge=1, le=10000, description="nvidia.com/gpu the pool may hold at most.")
     limit_cpu: Quantity = "256"
     limit_memory: Quantity = "1024Gi"
     root_volume_size: Quantity = "200Gi"
