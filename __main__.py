@@ -7,16 +7,20 @@ endpoints it talks to). Order comes from data (namespaces, endpoints) and, where
 from explicit dependencies with a comment saying why.
 """
 
+import dataclasses
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 import config
 from components import alert_rules, litellm, logging_stack, serving, sglang_server, tracing_pipeline, vllm_server
+from components.autoscaling import Autoscaling, AutoscalingArgs
 from components.cert_manager import CertManager, CertManagerArgs
 from components.dcgm import Dcgm, DcgmArgs
 from components.gateway_routes import Backends, GatewayRoutes, GatewayRoutesArgs
 from components.istio_mesh import IstioMesh, IstioMeshArgs
 from components.k3s_host import K3sHost, K3sHostArgs
+from components.karpenter import ENGINE_SELECTOR, GpuCapacity, GpuCapacityArgs
 from components.langfuse import Langfuse, LangfuseArgs, public_url
 from components.litellm import LiteLlm, LiteLlmArgs
 from components.logging_stack import LoggingStack, LoggingStackArgs
@@ -133,6 +137,7 @@ tracing = TracingPipeline(
         prometheus=monitoring.endpoints.prometheus, monitoring_crds=monitoring.crds, cluster=pulumi.get_stack(),
         langfuse=observer.connection if observer and cfg.tracing.collector.export_to_langfuse else None,
         langfuse_self_reporting=(litellm.NAME,),
+        placement=cfg.placement, autoscaling=cfg.autoscaling.collector if cfg.autoscaling.enabled else None,
     ),
     ready_in("tracing"),
 )
@@ -142,6 +147,7 @@ if cfg.logging.enabled:
         LoggingStackArgs(
             settings=cfg.logging, namespace=mesh.namespace("logging"), loki_chart=chart("loki"),
             alloy_chart=chart("alloy"), charts=charts, retain=retain,
+            node_tolerations=[t.model_dump(by_alias=True, exclude_none=True) for t in cfg.gpu.node_pool.tolerations()],
         ),
         ready_in("logging"),
     )
@@ -156,25 +162,37 @@ if cfg.gpu.enabled:
         ),
         on_cluster,
     )
+engine_gpu = gpu.runtime if gpu else None
+# Cloud GPU capacity: Karpenter grows the dedicated GPU pool on EKS, and the engines select its NodePool.
+if engine_gpu and cfg.cloud.karpenter.enabled:
+    GpuCapacity(
+        "gpu-capacity",
+        GpuCapacityArgs(
+            settings=cfg.cloud.karpenter, pool=cfg.gpu.node_pool, crd_chart=chart("karpenter-crd"),
+            controller_chart=chart("karpenter"), charts=charts,
+        ),
+        on_cluster,
+    )
+    engine_gpu = dataclasses.replace(engine_gpu, node_selector={**engine_gpu.node_selector, **ENGINE_SELECTOR})
 # One component per engine (primary first); GPU engines exist only with the GPU component (config rule).
 llm = mesh.namespace("llm")
 mock_args = vllm_args = sglang_args = None
 if "mock" in engine_names:
     mock_args = MockEngineArgs(
         settings=cfg.mock_engine, image=cfg.versions.image("mockEngine"), namespace=llm, tracing=tracing.endpoints,
-        monitoring_crds=monitoring.crds,
+        monitoring_crds=monitoring.crds, placement=cfg.placement,
     )
-if gpu and "vllm" in engine_names:
+if engine_gpu and "vllm" in engine_names:
     vllm_args = VllmServerArgs(
-        settings=cfg.vllm, image=cfg.versions.image("vllm"), namespace=llm, gpu=gpu.runtime,
+        settings=cfg.vllm, image=cfg.versions.image("vllm"), namespace=llm, gpu=engine_gpu,
         tracing=tracing.endpoints, monitoring_crds=monitoring.crds, retain_cache=retain,
-        hf_token=secrets.get("hfToken"),
+        hf_token=secrets.get("hfToken"), autoscaled=cfg.autoscaling.enabled, placement=cfg.placement,
     )
-if gpu and "sglang" in engine_names:
+if engine_gpu and "sglang" in engine_names:
     sglang_args = SglangServerArgs(
-        settings=cfg.sglang, image=cfg.versions.image("sglang"), namespace=llm, gpu=gpu.runtime,
+        settings=cfg.sglang, image=cfg.versions.image("sglang"), namespace=llm, gpu=engine_gpu,
         tracing=tracing.endpoints, monitoring_crds=monitoring.crds, retain_cache=retain,
-        hf_token=secrets.get("hfToken"),
+        hf_token=secrets.get("hfToken"), autoscaled=cfg.autoscaling.enabled, placement=cfg.placement,
     )
 engines = serving.deploy(engine_names, mock=mock_args, vllm=vllm_args, sglang=sglang_args, opts=ready_in("llm"))
 
@@ -186,9 +204,21 @@ if cfg.litellm.enabled:
             settings=cfg.litellm, namespace=mesh.namespace("litellm"), image=cfg.versions.image("litellm"),
             generated_secrets=cfg.generated_secrets, master_key=secrets.get("litellmMasterKey"), engines=engines,
             canary=cfg.gateway.canary, tracing=tracing.endpoints, langfuse=observer.connection if observer else None,
-            monitoring_crds=monitoring.crds,
+            monitoring_crds=monitoring.crds, placement=cfg.placement,
+            autoscaling=cfg.autoscaling.litellm if cfg.autoscaling.enabled else None,
         ),
         ready_in("litellm"),
+    )
+# Past one machine: GPU engines scale on their queue signals (KEDA, reading Prometheus).
+scaler = None
+if cfg.autoscaling.enabled:
+    scaler = Autoscaling(
+        "autoscaling",
+        AutoscalingArgs(
+            settings=cfg.autoscaling, keda_chart=chart("keda"), charts=charts,
+            prometheus=monitoring.endpoints.prometheus, engines=[e for e in engines if e.engine in ("vllm", "sglang")],
+        ),
+        on_cluster,
     )
 
 routes = GatewayRoutes(
@@ -218,6 +248,7 @@ routes = GatewayRoutes(
 platform_namespaces = [mesh.istio_namespace, *(mesh.namespace(key) for key in mesh.namespaces)]
 platform_namespaces += [cert_manager.namespace] if cert_manager else []
 platform_namespaces += [observer.operator_namespace] if observer else []
+platform_namespaces += [scaler.namespace] if scaler and scaler.namespace else []
 edges = platform_edges(
     Wiring(
         istio=mesh.istio_namespace.name, tracing=tracing.endpoints, collector_metrics=tracing.metrics,
@@ -227,6 +258,7 @@ edges = platform_edges(
         langfuse=observer.endpoints.web if observer else None, litellm=proxy.endpoint if proxy else None,
         dcgm=gpu.exporter if gpu else None, cert_manager=cert_manager.namespace.name if cert_manager else None,
         clickhouse_operator=observer.operator_namespace.name if observer else None,
+        keda=scaler.namespace.name if scaler and scaler.namespace else None,
         model_downloads=any(e.engine != "mock" for e in engines),
         alertmanager_webhook=cfg.monitoring.alertmanager.receiver != "none",
     )

@@ -59,6 +59,9 @@ CHARTS: dict[str, ChartPin] = {
         ChartPin("cert-manager", "v1.21.1", "https://charts.jetstack.io"),
         ChartPin("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts"),
         ChartPin("nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin"),
+        ChartPin("keda", "2.20.2", "https://kedacore.github.io/charts"),
+        ChartPin("karpenter-crd", "1.14.1", "oci://public.ecr.aws/karpenter"),
+        ChartPin("karpenter", "1.14.1", "oci://public.ecr.aws/karpenter"),
     )
 }
 """Charts other than Istio's (base, istiod, gateway follow ``ISTIO``)."""

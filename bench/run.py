@@ -21,8 +21,11 @@ from bench.critical_path import critical_path  # noqa: E402
 from bench.gpu_budget import budget  # noqa: E402
 from bench.plan_speed import measure, whole_process  # noqa: E402
 from bench.scaling import measure_scaling  # noqa: E402
-from offline.footprint import K3S_RESERVED_GIB, describe, footprint, gib  # noqa: E402
+from offline.footprint import K3S_RESERVED_GIB, by_node_pool, describe, footprint, gib  # noqa: E402
 from offline.preview import preview, top_component  # noqa: E402
+
+CLUSTER_GPU_OWNERS = {"gpu", "vllm", "sglang"}
+"""Components of the cluster stack that run on the GPU pool (Dcgm, the engines)."""
 
 
 def machine() -> str:
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\n== 2. Deploy critical path (readiness table: bench/readiness.yaml)")
     plans = {}
-    for stack in ("dev", "gpu"):
+    for stack in ("dev", "gpu", "cluster"):
         plan, code = preview(stack, stream=io.StringIO())
         if plan is None:
             raise SystemExit(f"offline preview of {stack} failed (exit {code})")
@@ -98,6 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  -- {stack}")
         for line in describe(fp):
             print(f"  {line}")
+        if stack == "cluster":
+            for pool, t in by_node_pool(fp, CLUSTER_GPU_OWNERS).items():
+                print(
+                    f"  cluster {pool} pool: cpu {t.cpu_requests:.2f} / {t.cpu_limits:.2f} cores, memory "
+                    f"{gib(t.memory_requests)} / {gib(t.memory_limits)} (requests / limits; autoscalers at minimum)"
+                )
+                summary.append(f"cluster_{pool}_pool_mem_req={t.memory_requests / 2**30:.1f}GiB")
+            continue
         for node_gib in (12, 16):
             room = node_gib - K3S_RESERVED_GIB
             verdict = "fits" if fp.total.memory_requests / 2**30 <= room else "does NOT fit"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 from components import _k8s
 from components._k8s import labels
 from components.contracts import CrdReadiness, EngineEndpoint, GpuRuntime, NamespaceRef, ServiceRef
+from config.capacity import Placement
 from config.sections import GpuEngineSettings
 from config.types import PROJECT, Resources, Toleration
 
@@ -128,6 +129,9 @@ class GpuEngine:
     tolerations: list[Toleration]
     otel_bootstrap: bool
     hf_token: pulumi.Output[str] | None
+    autoscaled: bool = False
+    """KEDA owns the replica count: the Deployment leaves it unset and each pod gets its own cache volume."""
+    placement: Placement = field(default_factory=Placement)
 
 
 def gpu_workload(
@@ -142,13 +146,23 @@ def gpu_workload(
 ) -> k8s.apps.v1.Deployment:
     """Model cache claim, optional HF token Secret, the Deployment and its PodDisruptionBudget."""
     app = spec.app
-    cache = k8s.core.v1.PersistentVolumeClaim(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
-        f"{name}-model-cache",
-        metadata=metadata(f"{app}-model-cache", namespace, app, "model-cache"),
-        spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": spec.cache_size}}},
-        # Re-downloading a model takes minutes to hours: the cache outlives `pulumi destroy` by default.
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_cache),
-    )
+    claim_spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": spec.cache_size}}}
+    if spec.autoscaled:
+        # Replicas on several nodes cannot share one ReadWriteOnce claim: each pod gets its own, made and
+        # deleted with the pod (a new replica downloads the model again).
+        cache_volume: dict[str, Any] = {
+            "name": "model-cache",
+            "ephemeral": {"volumeClaimTemplate": {"spec": claim_spec}},
+        }
+    else:
+        cache = k8s.core.v1.PersistentVolumeClaim(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
+            f"{name}-model-cache",
+            metadata=metadata(f"{app}-model-cache", namespace, app, "model-cache"),
+            spec=claim_spec,
+            # Re-downloading a model takes minutes to hours: the cache outlives `pulumi destroy` by default.
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=retain_cache),
+        )
+        cache_volume = {"name": "model-cache", "persistentVolumeClaim": {"claimName": cache.metadata["name"]}}
     env = [
         {"name": "HF_HOME", "value": f"{CACHE_DIR}/huggingface"},
         {"name": "HOME", "value": "/tmp/home"},
@@ -171,7 +185,7 @@ def gpu_workload(
             {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": token.metadata["name"], "key": "token"}}}
         )
     volumes: list[dict[str, Any]] = [
-        {"name": "model-cache", "persistentVolumeClaim": {"claimName": cache.metadata["name"]}},
+        cache_volume,
         {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": spec.shm_size}},
         {"name": "tmp", "emptyDir": {}},
     ]
@@ -217,9 +231,14 @@ def gpu_workload(
             "annotations": {"pulumi.com/timeoutSeconds": str(startup_budget + 600)},
         },
         spec={
-            "replicas": 1,
-            # One GPU: the old pod must release it (and the cache claim) before the new one starts.
-            "strategy": {"type": "Recreate"},
+            # Under KEDA the HPA owns the count; Pulumi setting it would undo every scale on the next `up`.
+            **({} if spec.autoscaled else {"replicas": 1}),
+            # One GPU per pod: an old pod releases its GPU (and the cache claim) before its successor starts.
+            "strategy": (
+                {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+                if spec.autoscaled
+                else {"type": "Recreate"}
+            ),
             "progressDeadlineSeconds": startup_budget + 300,
             "selector": {"matchLabels": selector(app)},
             "template": {
@@ -244,6 +263,7 @@ def gpu_workload(
                     },
                     **({"nodeSelector": spec.node_selector} if spec.node_selector else {}),
                     "tolerations": [t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations],
+                    **_k8s.pod_spread(spec.placement, selector(app)),
                     "initContainers": init_containers,
                     "containers": [container],
                     "volumes": volumes,
@@ -287,6 +307,12 @@ def otel_bootstrap_container(image: str) -> dict[str, Any]:
     }
 
 
+def _with_pool(own: list[Toleration], gpu: GpuRuntime) -> list[Toleration]:
+    """The engine's tolerations plus the dedicated GPU pool's taint."""
+    pool = [Toleration.model_validate(t) for t in gpu.tolerations]
+    return [*own, *(t for t in pool if t not in own)]
+
+
 def serve_gpu_engine(
     parent: pulumi.Resource,
     name: str,
@@ -303,6 +329,8 @@ def serve_gpu_engine(
     retain_cache: bool,
     hf_token: pulumi.Output[str] | None,
     monitoring_crds: CrdReadiness,
+    autoscaled: bool = False,
+    placement: Placement | None = None,
 ) -> EngineEndpoint:
     """One GPU-served model (vLLM or SGLang): workload, Service and ServiceMonitor; its endpoint."""
     served = endpoint(app, namespace.name, settings.served_model_name, settings.model)
@@ -318,9 +346,11 @@ def serve_gpu_engine(
         shm_size=settings.shm_size,
         startup_timeout_seconds=settings.startup_timeout_seconds,
         node_selector={**gpu.node_selector, **settings.node_selector},
-        tolerations=settings.tolerations,
+        tolerations=_with_pool(settings.tolerations, gpu),
         otel_bootstrap=settings.otel_bootstrap,
         hf_token=hf_token,
+        autoscaled=autoscaled,
+        placement=placement or Placement(),
     )
     gpu_workload(
         parent,

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.contracts import CrdReadiness
+from config.capacity import Placement
 
 TOKEN_PREFIX = "llm-tracing-infra"
 """Type tokens are ``llm-tracing-infra:<module>:<Type>``; treat them as a stable API."""
@@ -60,4 +61,38 @@ def service_monitor(
         spec={"selector": {"matchLabels": selector}, "endpoints": [endpoint]},
         # The ServiceMonitor kind exists once kube-prometheus-stack has installed its CRDs.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[crds.resource]),
+    )
+
+
+def topology_spread(placement: Placement, selector: dict[str, str], *, deployment: bool = True) -> list[dict[str, Any]]:
+    """One spread constraint over ``placement.topologyKey`` for the pods matching ``selector``; none when off."""
+    if not placement.spread:
+        return []
+    constraint: dict[str, Any] = {
+        "maxSkew": placement.max_skew,
+        "topologyKey": placement.topology_key,
+        "whenUnsatisfiable": placement.when_unsatisfiable,
+        "labelSelector": {"matchLabels": dict(selector)},
+    }
+    if deployment:
+        # Only the pods of the current rollout count, so the old ReplicaSet's pods do not skew a rolling update.
+        constraint["matchLabelKeys"] = ["pod-template-hash"]
+    return [constraint]
+
+
+def pod_spread(placement: Placement, selector: dict[str, str]) -> dict[str, Any]:
+    """The pod spec's ``topologySpreadConstraints`` entry for a Deployment's pods; empty when spreading is off."""
+    constraints = topology_spread(placement, selector)
+    return {"topologySpreadConstraints": constraints} if constraints else {}
+
+
+def disruption_budget(
+    name: str, *, metadata: dict[str, Any], selector: dict[str, str], parent: pulumi.Resource
+) -> k8s.policy.v1.PodDisruptionBudget:
+    """A replicated workload loses at most one pod at a time to a drain; a pod not ready never blocks one."""
+    return k8s.policy.v1.PodDisruptionBudget(  # type: ignore[call-overload]  # pulumi-kubernetes overloads vs manifest-style dicts
+        name,
+        metadata=metadata,
+        spec={"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow", "selector": {"matchLabels": selector}},
+        opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -141,7 +142,9 @@ class GpuRuntime:
     device_plugin: pulumi.Resource
     """``nvidia.com/gpu`` is allocatable only once this runs."""
     node_selector: dict[str, str] = field(default_factory=dict)
-    """GPU nodes (``gpu.nodeSelector``); an engine adds its own keys."""
+    """GPU nodes (``gpu.nodeSelector`` and the dedicated pool's label); an engine adds its own keys."""
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    """The dedicated GPU pool's taint: every GPU workload tolerates it, and nothing else does."""
 
 
 def otel_sdk_environment(endpoint: str, service_name: str, protocol: str = "grpc") -> dict[str, str]:
@@ -160,6 +163,7 @@ def otel_sdk_environment(endpoint: str, service_name: str, protocol: str = "grpc
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_PROPAGATORS": "tracecontext,baggage",
     }
+
 
 ANYWHERE = "*"
 """An edge end that is no platform namespace: clients outside the cluster, the API server, nodes."""

@@ -52,16 +52,28 @@ def exporter_endpoint(namespace: str) -> ServiceRef:
 
 
 def _tolerations(gpu: Gpu) -> list[dict[str, Any]]:
-    return [t.model_dump(by_alias=True, exclude_none=True) for t in gpu.tolerations]
+    """``gpu.tolerations`` and, on a dedicated GPU pool, its taint (deduplicated)."""
+    found: list[dict[str, Any]] = []
+    for t in [*gpu.tolerations, *gpu.node_pool.tolerations()]:
+        if (dumped := t.model_dump(by_alias=True, exclude_none=True)) not in found:
+            found.append(dumped)
+    return found
+
+
+def gpu_nodes(gpu: Gpu) -> dict[str, str]:
+    """The GPU node selector: ``gpu.nodeSelector`` plus the dedicated pool's label."""
+    return {**gpu.node_selector, **gpu.node_pool.selector()}
 
 
 def gpu_node_affinity(gpu: Gpu) -> dict[str, Any]:
-    """Only GPU nodes: ``gpu.nodeLabel=true`` and ``gpu.nodeSelector`` (with neither, every Linux node).
+    """Only GPU nodes: ``gpu.nodeLabel=true``, ``gpu.nodeSelector`` and the dedicated pool's label
+    (with none of them, every Linux node).
 
     Both daemons run with ``runtimeClassName: nvidia``, which a CPU-only node cannot start.
     """
-    match = [{"key": k, "operator": "In", "values": [v]} for k, v in gpu.node_selector.items()]
-    if gpu.node_label:
+    selector = gpu_nodes(gpu)
+    match = [{"key": k, "operator": "In", "values": [v]} for k, v in selector.items()]
+    if gpu.node_label and gpu.node_label not in selector:
         match.append({"key": gpu.node_label, "operator": "In", "values": ["true"]})
     terms = [{"matchExpressions": match or [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
@@ -132,5 +144,10 @@ class Dcgm(pulumi.ComponentResource):
             # The chart renders its own ServiceMonitor: all of it waits for the monitoring CRDs.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.monitoring_crds.resource, runtime_class]),
         )
-        self.runtime = GpuRuntime(self.runtime_class_name, self.device_plugin, dict(gpu.node_selector))
+        self.runtime = GpuRuntime(
+            self.runtime_class_name,
+            self.device_plugin,
+            gpu_nodes(gpu),
+            [t.model_dump(by_alias=True, exclude_none=True) for t in gpu.node_pool.tolerations()],
+        )
         self.register_outputs({})

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 from components import _k8s
 from components._k8s import TOKEN_PREFIX, labels
 from components._secrets import generated_secret
+from components.autoscaling import resource_hpa
 from components.contracts import (
     CrdReadiness,
     EngineEndpoint,
@@ -41,6 +42,7 @@ from components.contracts import (
     TracingEndpoints,
 )
 from components.litellm_canary import weighted
+from config.capacity import Placement, ResourceScaling
 from config.sections import Canary, GeneratedSecrets, Litellm
 
 NAME = "litellm"
@@ -68,6 +70,10 @@ class LiteLlmArgs(BaseModel):
     tracing: TracingEndpoints
     langfuse: LangfuseConnection | None = None
     monitoring_crds: CrdReadiness
+    placement: Placement = Placement()
+    """Spreading of the replicas over nodes (``placement``)."""
+    autoscaling: ResourceScaling | None = None
+    """An HPA on CPU/memory owns the replica count (``autoscaling.enabled``); None: ``litellm.replicas``."""
 
 
 def proxy_config(engines: list[EngineEndpoint], *, langfuse: bool, prometheus: bool) -> dict[str, Any]:
@@ -161,8 +167,10 @@ class LiteLlm(pulumi.ComponentResource):
         )
         probe: dict[str, Any] = {"httpGet": {"port": "http"}, "periodSeconds": 10, "timeoutSeconds": 5}
         metadata: dict[str, Any] = {"name": NAME, "namespace": ns, "labels": app_labels}
+        scaling = args.autoscaling
         deployment_spec: dict[str, Any] = {
-            "replicas": settings.replicas,
+            # Under an HPA Pulumi must not own the count, or every `up` would undo the last scale.
+            **({} if scaling else {"replicas": settings.replicas}),
             "selector": {"matchLabels": {"app": NAME}},
             "template": {
                 "metadata": {
@@ -173,6 +181,7 @@ class LiteLlm(pulumi.ComponentResource):
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    **_k8s.pod_spread(args.placement, {"app": NAME}),
                     "containers": [
                         {
                             "name": NAME,
@@ -209,6 +218,13 @@ class LiteLlm(pulumi.ComponentResource):
             # The pod reads both Secrets at start; create them first rather than crash-loop.
             opts=pulumi.ResourceOptions(parent=self, depends_on=secrets),
         )
+        if scaling:
+            resource_hpa(
+                f"{name}-hpa", metadata=metadata, target_kind="Deployment", target_name=NAME, scaling=scaling,
+                parent=self,
+            )
+        if scaling or settings.replicas > 1:
+            _k8s.disruption_budget(f"{name}-pdb", metadata=metadata, selector={"app": NAME}, parent=self)
         service_spec: dict[str, Any] = {
             "selector": {"app": NAME},
             "ports": [{"name": "http", "port": PORT, "targetPort": "http", "appProtocol": "http"}],

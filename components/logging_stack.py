@@ -202,7 +202,8 @@ loki.write "loki" {{
 """
 
 
-def alloy_values(logging: Logging) -> dict[str, Any]:
+def alloy_values(logging: Logging, node_tolerations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``node_tolerations``: taints of dedicated node pools (GPU) whose pods' logs Alloy must read too."""
     return {
         "fullnameOverride": ALLOY_FULLNAME,
         "crds": {"create": False},
@@ -223,6 +224,7 @@ def alloy_values(logging: Logging) -> dict[str, Any]:
             "volumes": {"extra": [{"name": "tmp", "emptyDir": {}}]},
             # A DaemonSet pod with a sidecar would hold every node's log stream hostage to the mesh.
             "podLabels": {**NO_SIDECAR_LABELS, "app": ALLOY_FULLNAME},
+            **({"tolerations": list(node_tolerations)} if node_tolerations else {}),
         },
         "global": {"podSecurityContext": {"runAsNonRoot": True, "runAsUser": 473, "runAsGroup": 473, "fsGroup": 473}},
     }
@@ -239,6 +241,8 @@ class LoggingStackArgs(BaseModel):
     """Where charts come from (``charts`` section)."""
     retain: bool
     """Loki's volume outlives `pulumi destroy` (``storage.retainOnDestroy``)."""
+    node_tolerations: list[dict[str, Any]] = []
+    """Taints of dedicated node pools (the GPU pool's): Alloy, a node agent, runs on those nodes too."""
 
 
 class LoggingStack(pulumi.ComponentResource):
@@ -264,7 +268,7 @@ class LoggingStack(pulumi.ComponentResource):
         )
         helm_chart(
             f"{name}-alloy", args.alloy_chart, args.charts, namespace=ns,
-            values=alloy_values(args.settings),
+            values=alloy_values(args.settings, args.node_tolerations),
             # Its pods mount the ConfigMap; Loki first so the first pushes land.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alloy_config_map, loki]),
         )

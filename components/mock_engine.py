@@ -16,8 +16,9 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 from components import _engine
-from components._k8s import TOKEN_PREFIX, labels, restricted_security_context
+from components._k8s import TOKEN_PREFIX, disruption_budget, labels, pod_spread, restricted_security_context
 from components.contracts import CrdReadiness, EngineEndpoint, NamespaceRef, TracingEndpoints
+from config.capacity import Placement
 from config.sections import MockEngine as MockEngineSettings
 
 SCRIPT = Path(__file__).resolve().parent.parent / "apps" / "mock_engine" / "mock_engine_server.py"
@@ -33,6 +34,8 @@ class MockEngineArgs(BaseModel):
     namespace: NamespaceRef
     tracing: TracingEndpoints
     monitoring_crds: CrdReadiness
+    placement: Placement = Placement()
+    """Spreading of the replicas over nodes (``placement``)."""
 
 
 class MockEngine(pulumi.ComponentResource):
@@ -76,6 +79,7 @@ class MockEngine(pulumi.ComponentResource):
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
                         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                        **pod_spread(args.placement, _engine.selector(APP)),
                         "containers": [
                             {
                                 "name": "mock-engine",
@@ -96,6 +100,10 @@ class MockEngine(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if m.replicas > 1:
+            disruption_budget(
+                f"{name}-pdb", metadata=_engine.metadata(APP, ns, APP), selector=_engine.selector(APP), parent=self
+            )
         _engine.engine_service(self, name, self.endpoint.service, ns, APP)
         _engine.service_monitor(self, name, self.endpoint.service, ns, APP, args.monitoring_crds)
         self.register_outputs({})

@@ -44,6 +44,8 @@ NODE_PORTS = (9100, 10250)
 OPERATOR_WEBHOOK_PORTS = {"monitoring": (10250,), "cert-manager": (10250,), "clickhouse-operator": (9443,)}
 """Admission webhooks the API server calls: prometheus-operator, cert-manager, the ClickHouse operator."""
 HTTPS_OUT = (443,)
+KEDA_API_PORTS = (6443, 9443)
+"""KEDA's metrics API server (the external metrics APIService) and its admission webhook."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Wiring:
     dcgm: ServiceRef | None = None
     cert_manager: str | None = None
     clickhouse_operator: str | None = None
+    keda: str | None = None
+    """KEDA's namespace: its operator reads Prometheus for the ScaledObjects' triggers."""
     model_downloads: bool = False
     """GPU engines pull weights from Hugging Face over HTTPS."""
     alertmanager_webhook: bool = False
@@ -95,6 +99,7 @@ def platform_edges(w: Wiring) -> list[Edge]:
         **({w.logging.loki.namespace: "Alloy discovers pods and tails their logs"} if w.logging else {}),
         **({w.cert_manager: "cert-manager controller, cainjector, webhook"} if w.cert_manager else {}),
         **({w.clickhouse_operator: "the ClickHouse operator"} if w.clickhouse_operator else {}),
+        **({w.keda: "KEDA's operator scales workloads and serves the external metrics API"} if w.keda else {}),
     }
     for ns, why in api_clients.items():
         add(Edge(f"api-server-{ns}", ns, ANYWHERE, API_SERVER_PORTS, f"API server: {why}"))
@@ -109,7 +114,7 @@ def platform_edges(w: Wiring) -> list[Edge]:
     internal = [w.istio, monitoring, tracing]
     internal += [w.logging.loki.namespace] if w.logging else []
     internal += [w.langfuse.namespace] if w.langfuse else []
-    internal += [ns for ns in (w.cert_manager, w.clickhouse_operator) if ns]
+    internal += [ns for ns in (w.cert_manager, w.clickhouse_operator, w.keda) if ns]
     for ns in internal:
         add(Edge(f"internal-{ns}", ns, ns, (), "chart-internal peers (ports owned by the charts)"))
     if w.clickhouse_operator and w.langfuse:
@@ -163,6 +168,11 @@ def platform_edges(w: Wiring) -> list[Edge]:
         add(Edge.to_service("grafana-to-loki", monitoring, w.logging.loki, "Grafana's Loki datasource"))
     if w.alertmanager_webhook:
         add(Edge("alertmanager-receiver", monitoring, ANYWHERE, HTTPS_OUT, "Alertmanager's webhook receiver"))
+    if w.keda:
+        add(Edge("webhook-keda", ANYWHERE, w.keda, KEDA_API_PORTS,
+                 "the API server calls KEDA's admission webhook and external metrics API"))
+        add(Edge.to_service("keda-to-prometheus", w.keda, w.monitoring.prometheus,
+                            "KEDA's ScaledObject triggers query Prometheus"))
     if w.cert_manager:
         add(Edge("acme", w.cert_manager, ANYWHERE, (80, *HTTPS_OUT), "ACME directory and HTTP-01 self-check"))
     return edges

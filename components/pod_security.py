@@ -35,6 +35,8 @@ REASONS: dict[str, tuple[Level, str]] = {
     "tracing": ("baseline", "the collector's and Tempo's chart pods are not proven restricted"),
     "llm": ("restricted", "the mock engine, vLLM and SGLang run non-root with every restricted field set"),
     "cert-manager": ("restricted", "the chart's pods set runAsNonRoot, RuntimeDefault seccomp, drop ALL"),
+    "keda": ("baseline", "KEDA's operator, metrics API server and webhook come from its chart, whose restricted "
+                         "fields are not proven here"),
     "clickhouse-operator": ("restricted", "the chart's manager sets runAsNonRoot, RuntimeDefault seccomp, drop ALL"),
 }
 """Namespace key (``namespaces`` section, or an add-on's own namespace) -> level and why."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from components import _engine
 from components._k8s import TOKEN_PREFIX
 from components.contracts import CrdReadiness, EngineEndpoint, GpuRuntime, NamespaceRef, TracingEndpoints
+from config.capacity import Placement
 from config.sections import Sglang
 
 OWNED_FLAGS = ("--model-path", "--port", "--served-model-name", "--mem-fraction-static", "--otlp-traces-endpoint")
@@ -31,6 +32,10 @@ class SglangServerArgs(BaseModel):
     monitoring_crds: CrdReadiness
     retain_cache: bool
     hf_token: pulumi.Output[str] | None = None
+    autoscaled: bool = False
+    """A KEDA ScaledObject owns the replica count (``autoscaling.enabled``)."""
+    placement: Placement = Placement()
+    """Spreading of the engine's replicas over GPU nodes (``placement``)."""
 
 
 def owned_flag_problems(settings: Sglang) -> list[str]:
@@ -72,5 +77,7 @@ class SglangServer(pulumi.ComponentResource):
             retain_cache=args.retain_cache,
             hf_token=args.hf_token,
             monitoring_crds=args.monitoring_crds,
+            autoscaled=args.autoscaled,
+            placement=args.placement,
         )
         self.register_outputs({})

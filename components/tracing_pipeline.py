@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict
 import versions
 from components import _k8s
 from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
+from components.autoscaling import collector_chart_values
 from components.charts import helm_chart
 from components.contracts import (
     CrdReadiness,
@@ -47,6 +48,7 @@ from components.contracts import (
     TracingEndpoints,
     otel_sdk_environment,
 )
+from config.capacity import Placement, ResourceScaling
 from config.sections import Charts, Collector, Tempo, Tracing
 
 COLLECTOR_FULLNAME = "otel-collector"
@@ -238,7 +240,14 @@ def _claim(name: str, size: str, retain: bool) -> dict[str, Any]:
 
 
 def collector_values(
-    collector: Collector, config_: dict[str, Any], *, image: str, retain: bool, langfuse: bool
+    collector: Collector,
+    config_: dict[str, Any],
+    *,
+    image: str,
+    retain: bool,
+    langfuse: bool,
+    placement: Placement | None = None,
+    autoscaling: ResourceScaling | None = None,
 ) -> dict[str, Any]:
     repository, tag = _image(image)
     env = []
@@ -288,7 +297,25 @@ def collector_values(
         # The chart's liveness/readiness probes already ask health_check on HEALTH_PORT.
         # The queue is flushed to disk on shutdown; give it time before SIGKILL.
         "terminationGracePeriodSeconds": 60,
+        **_replicated(collector, placement or Placement(), autoscaling),
     }
+
+
+def _replicated(collector: Collector, placement: Placement, scaling: ResourceScaling | None) -> dict[str, Any]:
+    """Spread, PDB and HPA of the collector's replicas (the chart renders all three; replicas unset under its HPA).
+
+    Scaling in keeps a removed replica's queue claim (``whenScaled: Retain``): what it held is sent
+    when that replica comes back.
+    """
+    values: dict[str, Any] = {}
+    spread = _k8s.topology_spread(placement, {"app": COLLECTOR_FULLNAME}, deployment=False)
+    if spread:
+        values["topologySpreadConstraints"] = spread
+    if scaling or collector.replicas > 1:
+        values["podDisruptionBudget"] = {"enabled": True, "maxUnavailable": 1}
+    if scaling:
+        values["autoscaling"] = collector_chart_values(scaling)
+    return values
 
 
 def _go_duration(duration: str) -> str:
@@ -409,6 +436,10 @@ class TracingPipelineArgs(BaseModel):
     """When set, LLM spans are also exported to Langfuse with its project keys."""
     langfuse_self_reporting: tuple[str, ...] = ()
     """Services that log to Langfuse themselves (LiteLLM's ``langfuse`` callback): not forwarded twice."""
+    placement: Placement = Placement()
+    """Spreading of the collector's replicas over nodes (``placement``)."""
+    autoscaling: ResourceScaling | None = None
+    """An HPA on CPU/memory owns the collector's replica count (``autoscaling.enabled``)."""
 
 
 class TracingPipeline(pulumi.ComponentResource):
@@ -450,7 +481,7 @@ class TracingPipeline(pulumi.ComponentResource):
             f"{name}-collector", args.collector_chart, args.charts, namespace=ns,
             values=collector_values(
                 settings.collector, self.collector_config, image=args.collector_image, retain=args.retain,
-                langfuse=args.langfuse is not None,
+                langfuse=args.langfuse is not None, placement=args.placement, autoscaling=args.autoscaling,
             ),
             # Tempo first: the exporter's target exists when the collector starts (the queue covers the rest).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[tempo, *collector_deps]),

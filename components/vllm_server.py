@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from components import _engine
 from components._k8s import TOKEN_PREFIX
 from components.contracts import CrdReadiness, EngineEndpoint, GpuRuntime, NamespaceRef, TracingEndpoints
+from config.capacity import Placement
 from config.sections import Vllm
 
 OWNED_FLAGS = ("--gpu-memory-utilization", "--model", "--port", "--served-model-name", "--otlp-traces-endpoint")
@@ -34,6 +35,10 @@ class VllmServerArgs(BaseModel):
     """The model cache claim outlives `pulumi destroy` (``storage.retainOnDestroy``)."""
     hf_token: pulumi.Output[str] | None = None
     """The ``hfToken`` secret, for gated models."""
+    autoscaled: bool = False
+    """A KEDA ScaledObject owns the replica count (``autoscaling.enabled``)."""
+    placement: Placement = Placement()
+    """Spreading of the engine's replicas over GPU nodes (``placement``)."""
 
 
 def owned_flag_problems(settings: Vllm) -> list[str]:
@@ -82,5 +87,7 @@ class VllmServer(pulumi.ComponentResource):
             retain_cache=args.retain_cache,
             hf_token=args.hf_token,
             monitoring_crds=args.monitoring_crds,
+            autoscaled=args.autoscaled,
+            placement=args.placement,
         )
         self.register_outputs({})

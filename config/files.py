@@ -33,6 +33,10 @@ def charts_in_use(stack: StackConfig) -> list[versions.ChartPin]:
     names += ["nvidia-device-plugin"] if stack.gpu.enabled and stack.gpu.install_device_plugin else []
     names += ["langfuse", "clickhouse-operator-helm"] if stack.langfuse.enabled else []
     names += ["cert-manager"] if stack.needs_cert_manager() and stack.cert_manager.install else []
+    names += ["keda"] if stack.autoscaling.enabled and stack.autoscaling.install_keda else []
+    karpenter = stack.cloud.karpenter
+    names += ["karpenter-crd"] if karpenter.enabled and karpenter.install_crds else []
+    names += ["karpenter"] if karpenter.enabled and karpenter.install_controller else []
     istio = [versions.ChartPin(n, stack.versions.istio, versions.ISTIO_REPO) for n in ("base", "istiod")]
     return istio + [stack.versions.chart(n) for n in names]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 import versions
+from config.capacity import capacity_problems
 from config.sections import StackConfig
 from config.types import PROJECT
 
@@ -56,6 +57,7 @@ def _cross_checks(stack: StackConfig) -> list[str]:
             f"{p}:k3s.host={stack.k3s.host} installs the cluster, so {p}:kubernetes.kubeconfig/context must be "
             f"unset; remove one of them"
         )
+    problems.extend(capacity_problems(stack))
     return problems
 
 

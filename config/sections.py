@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 import versions
+from config.capacity import Autoscaling, Cloud, GpuNodePool, Placement
 from config.types import (
     Cidr,
     DnsLabel,
@@ -510,6 +511,7 @@ class Gpu(_Model):
     tolerations: list[Toleration] = Field(
         default_factory=lambda: [Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
     )
+    node_pool: GpuNodePool = GpuNodePool()
     device_plugin_resources: Resources = resources("10m", "32Mi", "100m", "128Mi")
     exporter_resources: Resources = resources("100m", "128Mi", "200m", "512Mi")
 
@@ -669,6 +671,9 @@ class StackConfig(_Model):
     kubernetes: Kubernetes = Kubernetes()
     k3s: K3s = K3s()
     verification: Verification = Verification()
+    placement: Placement = Placement()
+    autoscaling: Autoscaling = Autoscaling()
+    cloud: Cloud = Cloud()
 
     def needs_cert_manager(self) -> bool:
         """A consumer of cert-manager is on: the Gateway's HTTPS listener or Langfuse."""

@@ -133,15 +133,34 @@ def _opted_out(resource: Resource) -> bool:
     )
 
 
+def scaled_floors(plan: Plan) -> dict[tuple[str | None, str], int]:
+    """Workloads whose count an HPA or a KEDA ScaledObject owns: the replicas it never goes below."""
+    floors: dict[tuple[str | None, str], int] = {}
+    for resource in plan.resources:
+        spec = resource.inputs.get("spec") or {}
+        target = (spec.get("scaleTargetRef") or {}).get("name") if isinstance(spec, dict) else None
+        if resource.kind == "HorizontalPodAutoscaler" and target:
+            floors[(resource.namespace, str(target))] = int(spec.get("minReplicas", 1))
+        elif resource.kind == "ScaledObject" and target:
+            floors[(resource.namespace, str(target))] = int(spec.get("minReplicaCount", 0))
+    return floors
+
+
 def footprint(plan: Plan, owner: Any) -> Footprint:
-    """Sum requests and limits per top-level component; ``owner(plan, resource) -> name``."""
+    """Sum requests and limits per top-level component; ``owner(plan, resource) -> name``.
+
+    A Deployment without ``replicas`` (an autoscaler owns it) counts at its autoscaler's minimum.
+    """
     result = Footprint()
     by_component: dict[str, Totals] = defaultdict(Totals)
     injected, proxy = _injected_namespaces(plan), _proxy_resources(plan)
+    floors = scaled_floors(plan)
     sidecars = 0
     for resource in plan.resources:
         if resource.is_kubernetes_object and resource.kind in WORKLOAD_KINDS:
             containers, replicas = _workload_containers(resource)
+            if resource.kind == "Deployment" and "replicas" not in (resource.inputs.get("spec") or {}):
+                replicas = floors.get((resource.namespace, resource.k8s_name), 1)
             for container in containers:
                 if container.get("resources"):
                     by_component[owner(plan, resource)].add(container["resources"], replicas)
@@ -159,6 +178,17 @@ def footprint(plan: Plan, owner: Any) -> Footprint:
         by_component["istio-proxy"].add(proxy, sidecars)
     result.by_component = dict(sorted(by_component.items()))
     return result
+
+
+def by_node_pool(fp: Footprint, gpu_owners: set[str]) -> dict[str, Totals]:
+    """Totals per node pool: the GPU pool runs ``gpu_owners`` (engines, device plugin, DCGM), the CPU pool the rest.
+
+    Node agents (DaemonSets) count once, in the pool of their component; each further node adds theirs.
+    """
+    pools = {"gpu": Totals(), "cpu": Totals()}
+    for name, totals in fp.by_component.items():
+        pools["gpu" if name in gpu_owners else "cpu"].merge(totals)
+    return pools
 
 
 def gib(value: float) -> str:

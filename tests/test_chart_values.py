@@ -40,7 +40,7 @@ def key_problems(plan: Plan) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("stack", ["dev", "gpu"])
+@pytest.mark.parametrize("stack", ["dev", "gpu", "cluster"])
 def test_every_values_key_exists_in_the_chart(stack: str) -> None:
     plan = stack_plan(stack)
     assert list(plan.charts()), "the plan has charts"

@@ -401,7 +401,7 @@ def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: tree}
 
 
-@pytest.mark.parametrize("stack", ["dev", "gpu"])
+@pytest.mark.parametrize("stack", ["dev", "gpu", "cluster"])
 def test_stack_files_hold_only_what_differs(stack: str) -> None:
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     defaults = config.StackConfig().model_dump(by_alias=True)
@@ -431,7 +431,7 @@ def test_set_behaves_like_config_set_path(tmp_path: Path) -> None:
     assert yaml.safe_load(values["llm-tracing-infra:gateway"]) == {"canary": {"percent": 5}}
 
 
-@pytest.mark.parametrize("stack", ["dev", "gpu"])
+@pytest.mark.parametrize("stack", ["dev", "gpu", "cluster"])
 def test_charts_in_use_are_the_charts_of_the_plan(stack: str) -> None:
     plan = stack_plan(stack)
     in_plan = sorted((chart_name(c), str(c.inputs.get("version"))) for c in plan.charts())

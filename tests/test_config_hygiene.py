@@ -71,7 +71,7 @@ def test_findings_never_repeat_the_credential(leaky_root: Path) -> None:
         assert leaked not in text
 
 
-@pytest.mark.parametrize("stack", ["dev", "gpu"])
+@pytest.mark.parametrize("stack", ["dev", "gpu", "cluster"])
 def test_the_projects_stacks_are_clean(stack: str) -> None:
     assert config_hygiene.check_plaintext_credentials(Plan(stack=stack, resources=[])) == []
 

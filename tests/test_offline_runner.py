@@ -139,7 +139,7 @@ def test_same_config_gives_byte_identical_plan(stack: str, tmp_path: Path) -> No
     assert first == second
 
 
-@pytest.mark.parametrize("stack", ["dev", "gpu"])
+@pytest.mark.parametrize("stack", ["dev", "gpu", "cluster"])
 def test_real_stacks_preview_cleanly(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
     from offline.__main__ import main
 

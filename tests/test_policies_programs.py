@@ -286,7 +286,7 @@ def plan_resources(plan: Plan) -> list[dict]:
     return [{**r.to_json(), "custom": r.custom} for r in plan.resources]
 
 
-@pytest.mark.parametrize("stack", ["dev", "gpu"])
+@pytest.mark.parametrize("stack", ["dev", "gpu", "cluster"])
 def test_real_stacks_pass_every_mandatory_policy(stack: str) -> None:
     violations = policy_offline.evaluate(plan_resources(stack_plan(stack)))
     mandatory = [f"{v['policy']}: {v['message']}" for v in violations if v["level"] == "mandatory"]

@@ -40,7 +40,9 @@ ISTIO_HIDDEN_DEFAULTS = "_internal_defaults_do_not_set"
 
 FREE_FORM: dict[str, tuple[str, ...]] = {
     # Configuration files the chart passes through as they are, though their defaults are not empty.
-    "opentelemetry-collector": ("config", "alternateConfig"),
+    # podDisruptionBudget/autoscaling: keys its values.yaml documents commented out and templates/pdb.yaml
+    # and hpa.yaml read (maxUnavailable, targetMemoryUtilizationPercentage).
+    "opentelemetry-collector": ("config", "alternateConfig", "podDisruptionBudget", "autoscaling"),
     "tempo": ("config",),
     "loki": (
         "loki.limits_config", "loki.schemaConfig", "loki.compactor", "loki.storage_config", "loki.structuredConfig",

@@ -24,6 +24,9 @@ CRD_SOURCES: dict[str, str] = {
     "cert-manager.io": "cert-manager",
     "acme.cert-manager.io": "cert-manager",
     "clickhouse.com": "clickhouse-operator-helm",
+    "keda.sh": "keda",
+    "karpenter.sh": "karpenter-crd",
+    "karpenter.k8s.aws": "karpenter-crd",
 }
 """API group -> the chart name (or the Gateway API bundle) that installs its CRDs."""
 

@@ -140,8 +140,12 @@ def _source_namespace(resource: Resource) -> str | None:
 def wired(plan: Plan, namespaces: set[str]) -> list[Wired]:
     """Connections the plan wires between namespaces the edge list or the plan know."""
     out: list[Wired] = []
+    # A ScaledObject's trigger address is dialed by KEDA's operator, from KEDA's namespace.
+    keda = [str(c.inputs.get("namespace")) for c in plan.charts() if chart_name(c) == "keda"]
     for resource in plan.resources:
         source = _source_namespace(resource)
+        if resource.kind == "ScaledObject" and keda:
+            source = keda[0]
         if source is None or resource.kind == "NetworkPolicy":
             continue
         for text in _strings(resource.inputs):

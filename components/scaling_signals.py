@@ -1,0 +1,51 @@
+"""The engines' queue signals that autoscaling reads from Prometheus: one table, every query built here.
+
+Metric names are the pinned engine's own (checked against upstream for the image in ``versions.py``):
+
+* vLLM v0.11 (``vllm/v1/metrics/loggers.py``): ``vllm:num_requests_waiting`` (gauge, requests queued
+  in the scheduler) and ``vllm:kv_cache_usage_perc`` (gauge, 0-1; it replaced the deprecated
+  ``vllm:gpu_cache_usage_perc``), both labelled ``model_name`` and ``engine``.
+* SGLang v0.5 (``python/sglang/srt/metrics/collector.py``): ``sglang:num_queue_reqs`` and
+  ``sglang:token_usage`` (0-1 share of the KV pool in use).
+
+Prometheus adds ``namespace`` and ``job`` (the Service name, see ``_engine.service_monitor``), which is
+how a query picks one engine's pods. KEDA's Prometheus trigger divides the query's value by the
+replica count (``AverageValue``), so the queries sum over pods and the thresholds are per replica.
+Bumping an engine image means re-checking this table (``tests/test_autoscaling.py`` pins it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EngineSignals:
+    """What one engine exports about its queue."""
+
+    image_tag: str
+    """The engine image tag the names below were checked against (``versions.IMAGES``)."""
+    waiting: str
+    """Gauge: requests waiting for a slot in the engine's batch."""
+    kv_cache_usage: str
+    """Gauge, 0-1: share of the KV cache in use."""
+
+
+SIGNALS: dict[str, EngineSignals] = {
+    "vllm": EngineSignals("v0.11.0", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
+    "sglang": EngineSignals("v0.5.3-cu126", "sglang:num_queue_reqs", "sglang:token_usage"),
+}
+
+
+def _selector(namespace: str, job: str) -> str:
+    return f'{{namespace="{namespace}",job="{job}"}}'
+
+
+def waiting_query(engine: str, namespace: str, job: str) -> str:
+    """Requests queued across the engine's pods (per replica once KEDA divides by the replica count)."""
+    return f"sum({SIGNALS[engine].waiting}{_selector(namespace, job)})"
+
+
+def kv_cache_query(engine: str, namespace: str, job: str) -> str:
+    """KV-cache usage summed over the engine's pods: divided by replicas, the average share in use."""
+    return f"sum({SIGNALS[engine].kv_cache_usage}{_selector(namespace, job)})"
