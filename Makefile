@@ -4,7 +4,7 @@ VENV := .venv
 STACK ?= dev
 OUT ?= out/$(STACK)
 
-.PHONY: preview test test-pipeline lab lab-all toolchain lint bench mutation clean diff system-deps workflow-tools policy-venv
+.PHONY: preview test test-pipeline lab lab-all toolchain lint bench mutation clean diff system-deps workflow-tools test-tools policy-venv
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	$(PY) -m venv $(VENV)
@@ -59,6 +59,11 @@ TOOL_BIN := $(or $(LLM_TRACING_INFRA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cach
 workflow-tools:
 	GOBIN=$(TOOL_BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 	$(TOOL_BIN)/actionlint -version | head -n 1
+
+# Binaries the tests run that no registry ships at the right version: actionlint, and amtool at the
+# Alertmanager release kube-prometheus-stack deploys (Debian's is older); both from the Go module proxy.
+test-tools: $(VENV)/.installed workflow-tools
+	$(VENV)/bin/python -m tools.amtool
 
 # The policy pack's own virtualenv, which `pulumi preview --policy-pack policies` runs in.
 policy-venv: policies/venv/.installed

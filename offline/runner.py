@@ -211,7 +211,12 @@ def _all_literal(value: Any, literals: Container[str]) -> bool:
 
 
 def _is_literal(text: str, literals: Container[str]) -> bool:
-    """``text`` is written in the program (or its plain config), as is or base64-encoded (a Secret's ``data``)."""
+    """``text`` is written in the program (or its plain config), as is or base64-encoded (a Secret's ``data``).
+
+    Never a value carrying the preview's own secret placeholders: those stand for real secrets.
+    """
+    if FAKE_SECRET in text or FAKE_SEED in text:
+        return False
     if text in literals:
         return True
     try:
