@@ -168,7 +168,7 @@ def crds_before_istiod(events: Path | None) -> Check:
 
     Creation timestamps have one-second resolution (equal ones prove nothing) and a resourceVersion
     changes with every later write, so neither orders creation. The event log of ``pulumi up
-    --event-log`` numbers every engine event (``sequence``, strictly increasing): a CRD's
+    --json`` streams every engine event, numbered (``sequence``, strictly increasing): a CRD's
     ``resOutputsEvent`` is sent when its create call returned, istiod's ``resourcePreEvent`` before
     its create call is made. CRD done < istiod started is a strict order; anything else fails.
     The API server must still show the CRDs and istiod (the log says what was applied, not what is there).
@@ -206,7 +206,7 @@ def crds_before_istiod(events: Path | None) -> Check:
 def engine_steps(events: Path | None) -> list[tuple[int, str, str, str]]:
     """(sequence, "pre" | "done", type, urn) of each resource step of an update's event log, in order."""
     if events is None:
-        raise EvidenceError("no engine event log (pulumi up --event-log) to read the apply order from")
+        raise EvidenceError("no engine event log (pulumi up --json) to read the apply order from")
     try:
         lines = events.read_text().splitlines()
     except OSError as exc:
@@ -384,5 +384,5 @@ def after_up(get: Get, gpu: bool, events: Path | None = None) -> list[dict[str, 
 
 
 def event_log(workdir: Path, phase: str) -> Path:
-    """Where the lab asks ``pulumi up`` (``--event-log``) to write the engine events of ``phase``."""
+    """Where the lab writes ``pulumi up --json``'s event stream the engine events of ``phase``."""
     return workdir / f"{phase}.events.jsonl"

@@ -89,6 +89,9 @@ def run_corpus_subset(
 ) -> dict[str, Any]:
     """Preview every ``lab: yes`` corpus program with the policy pack; counts and per-case results."""
     cases = [c for c in load_cases() if c.lab and only in c.name]
+    state = workdir / "state"  # a throw-away file backend of its own, like each lab stack's
+    state.mkdir(parents=True, exist_ok=True)
+    env = {**env, "PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": "lab-corpus"}
     project = prepare(env, workdir)
     results = []
     for case in cases:

@@ -259,15 +259,22 @@ class Lab:
             raise RuntimeError(f"pulumi {' '.join(args)} failed:\n{_errors(done.stdout + done.stderr)}")
         return done
 
-    def phase(self, name: str, *args: str) -> bool:
+    def phase(self, name: str, *args: str, events: Path | None = None) -> bool:
+        """One CLI phase; with ``events``, its engine events (``--json``, numbered in emit order) go there."""
         start = time.monotonic()
         if self.parallel and args[0] in ("preview", "up", "destroy"):
             args = (*args, "--parallel", str(self.parallel))
+        if events is not None:
+            args = (*args, "--json")
         done = self.pulumi(*args, check=False)
         seconds = time.monotonic() - start
-        (self.workdir / f"{name}.log").write_text(done.stdout + done.stderr)  # the whole output, for a look later
+        output = done.stdout + done.stderr
+        if events is not None:
+            events.write_text(done.stdout)
+            output = engine_messages(done.stdout) + done.stderr
+        (self.workdir / f"{name}.log").write_text(output)  # the whole output, for a look later
         ok = done.returncode == 0
-        message = "" if ok else _errors(done.stdout + done.stderr)
+        message = "" if ok else _errors(output)
         self.report.phases.append(Phase(name, seconds, ok, message))
         self.log(f"lab: {name}: {'ok' if ok else 'FAILED'} in {seconds:.0f}s" + (f"\n{message}" if message else ""))
         return ok
@@ -314,6 +321,22 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return not re.search(r"^State:\s+Z", status, re.MULTILINE)
+
+
+def engine_messages(events: str) -> str:
+    """The diagnostics of a ``--json`` event stream as the CLI would print them (``error: ...``)."""
+    lines = []
+    for line in events.splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            lines.append(line)
+            continue
+        diagnostic = event.get("diagnosticEvent") if isinstance(event, dict) else None
+        if diagnostic and diagnostic.get("severity") != "debug":
+            urn = diagnostic.get("urn") or ""
+            lines.append(f"{diagnostic.get('severity')}: {urn} {diagnostic.get('message', '').strip()}".strip())
+    return "\n".join(lines) + "\n"
 
 
 def _errors(output: str) -> str:

@@ -142,12 +142,13 @@ class Session:
         objects: tuple[list[reset.KubeObject], list[str]] = ([], [])
 
         def up(name: str) -> bool:
-            command = ("up", "--yes", "--skip-preview", "--event-log", str(event_log(lab.workdir, name)))
+            command = ("up", "--yes", "--skip-preview")
+            events = event_log(lab.workdir, name)  # `--json`: the engine's events, numbered in emit order
             if not lab.started_cluster:  # a real cluster's webhooks answer: leave them alone
                 with listeners:
-                    return lab.phase(name, *command)
+                    return lab.phase(name, *command, events=events)
             with WebhookRelaxer(lab.kubectl) as relaxer, listeners:
-                ok = lab.phase(name, *command)
+                ok = lab.phase(name, *command, events=events)
             lab.report.relaxed_webhooks = sorted({*lab.report.relaxed_webhooks, *relaxer.relaxed})
             return ok
 
