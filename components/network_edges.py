@@ -128,8 +128,10 @@ def platform_edges(w: Wiring) -> list[Edge]:
         add(Edge(f"sidecars-{ns}-to-istiod", ns, w.istio, (ISTIOD_XDS_PORT,), "sidecar configuration, certificates"))
     for ns in sorted({*w.injected, w.istio}):
         add(Edge.to_service(f"mesh-spans-{ns}", ns, w.tracing.otlp_grpc, "sidecars and gateways export spans"))
-    for i, ref in enumerate(sorted(set(w.routed), key=lambda r: (r.namespace, r.name, r.port))):
-        add(Edge.to_service(f"gateway-{i}-{ref.name}"[:63], w.istio, ref, "a Gateway route backend"))
+    for ref in sorted(set(w.routed), key=lambda r: (r.namespace, r.name, r.port)):
+        # named by what it reaches, not by position: another route must not rename (replace) this policy
+        name = f"gateway-{ref.namespace}-{ref.name}-{ref.port}"[:63]
+        add(Edge.to_service(name, w.istio, ref, "a Gateway route backend"))
 
     # Traces and LLM spans.
     for ns in sorted({*llm_ns, *([w.litellm.namespace] if w.litellm else [])}):

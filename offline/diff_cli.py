@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -62,8 +63,22 @@ def _pairs_from_dirs(args: argparse.Namespace, stacks: list[str], scratch: Path)
     return pairs
 
 
+def default_stacks(args: argparse.Namespace) -> list[str]:
+    """Without ``--stack``: every stack both sides know (a stack new in the head has no base to compare)."""
+    stacks = known_stacks()
+    if args.base_plan is not None:
+        return [s for s in stacks if (args.base_plan / s / "plan.json").is_file()] or stacks
+    if args.base is not None:
+        def in_base(stack: str) -> bool:
+            found = subprocess.run(["git", "cat-file", "-e", f"{args.base}:Pulumi.{stack}.yaml"], cwd=ROOT,
+                                   capture_output=True, check=False)
+            return found.returncode == 0
+        return [s for s in stacks if in_base(s)] or stacks
+    return stacks
+
+
 def run(args: argparse.Namespace) -> int:
-    stacks = args.stacks or known_stacks()
+    stacks = args.stacks or default_stacks(args)
     try:
         if args.head_plan is not None and args.base_plan is None:
             raise DiffInputError("--head-plan needs --base-plan (with --base the head is the working tree)")

@@ -74,7 +74,7 @@ def test_each_receiver_kind_passes_amtool(receiver: str, tmp_path: Path) -> None
     overrides = {"monitoring.alertmanager.receiver": receiver}
     plan = run_program("dev", overrides, program=ROOT / "__main__.py", root=tmp_path)
     config = alertmanager_yaml(plan)
-    assert receiver in {r["name"] for r in config["receivers"]}
+    assert f"{receiver}-dev" in {r["name"] for r in config["receivers"]}  # one receiver per environment
     result = amtool_check(config, tmp_path, WEBHOOK_URL_FILE if receiver == "webhook" else ())
     assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
 

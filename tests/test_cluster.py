@@ -72,10 +72,12 @@ def test_gpu_workloads_select_and_tolerate_the_pool(cluster_plan: Plan) -> None:
     vllm = pod_spec(resource_named(cluster_plan, "vllm-deployment"))
     assert label.items() <= vllm["nodeSelector"].items()
     exporter = resource_named(cluster_plan, "gpu-dcgm-exporter").inputs["values"]
-    assert exporter["nodeSelector"] == label
     plugin = resource_named(cluster_plan, "gpu-device-plugin").inputs["values"]
-    (term,) = plugin["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
-    assert term["matchExpressions"] == [{"key": pool.label_key, "operator": "In", "values": [pool.label_value]}]
+    for daemon in (exporter, plugin):  # both GPU daemons: the pool's label, as a required node affinity
+        (term,) = daemon["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+            "nodeSelectorTerms"
+        ]
+        assert term["matchExpressions"] == [{"key": pool.label_key, "operator": "In", "values": [pool.label_value]}]
     for tolerations in (vllm["tolerations"], exporter["tolerations"], plugin["tolerations"]):
         assert any(tolerates(t, _taint()) for t in tolerations)
 

@@ -155,11 +155,12 @@ class FakeLab:
         self.calls: list[str] = []
         self.cluster = destroyed_cluster()
         self.project = workdir
+        self.workdir = workdir
 
     def prepare_project(self) -> None:
         self.calls.append("prepare")
 
-    def phase(self, name: str, *args: str) -> bool:
+    def phase(self, name: str, *args: str, events: Any = None) -> bool:
         from lab.runner import Phase
 
         self.calls.append(name)

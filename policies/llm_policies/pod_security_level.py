@@ -119,7 +119,8 @@ def validate_pod_security_level(args: StackValidationArgs, report_violation: Rep
         if problems:
             report_violation(
                 f"{obj.describe()} in namespace '{obj.namespace}' (Pod Security '{level}') would be refused: "
-                + "; ".join(problems), urn,
+                + "; ".join(problems)
+                + "; set those securityContext fields, or label the namespace with the level it needs", urn,
             )
 
 
