@@ -207,11 +207,15 @@ def test_a_session_runs_every_stack_on_one_cluster_with_the_cycle_on_gpu(monkeyp
     monkeypatch.setattr(session, "Lab", make_lab)
     monkeypatch.setattr(session, "Cluster", FakeClusterProcess)
     monkeypatch.setattr(session, "pulumi_env", lambda env, log: None)
-    monkeypatch.setattr(session, "after_up", lambda get, gpu: [{"name": "up-checks", "ok": True, "message": ""}])
+    monkeypatch.setattr(
+        session, "after_up", lambda get, gpu, events=None: [{"name": "up-checks", "ok": True, "message": ""}]
+    )
+    monkeypatch.setattr(session, "corpus", lambda env, workdir, log: {"ok": True, "blocked": 1})
     monkeypatch.setattr(
         session, "after_destroy", lambda get, before: [{"name": "destroyed", "ok": True, "message": ""}]
     )
     monkeypatch.setattr(session, "rebound", lambda get, before: {"name": "rebound", "ok": True, "message": ""})
+    monkeypatch.setattr(session, "claims", lambda get: {"langfuse/data": "uid-1"})
     run = session.Session(["dev", "gpu"], log=lambda *a: None)
     run.run()
     dev, gpu = labs
@@ -235,7 +239,7 @@ def test_a_session_runs_every_stack_on_one_cluster_with_the_cycle_on_gpu(monkeyp
     ]
     report = run.to_json()
     assert report["ok"], report
-    assert report["cycleStack"] == "gpu" and "skipped" in report["corpus"]
+    assert report["cycleStack"] == "gpu" and report["corpus"] == {"ok": True, "blocked": 1}
     assert {"toolchain", "cluster-up", "preview-policy-all-stacks", "stack-dev", "stack-gpu", "total"} <= set(
         report["seconds"]
     )

@@ -57,4 +57,4 @@ def test_the_gateway_api_bundle_url_renders_from_the_shared_mirror() -> None:
 def test_a_missing_policy_pack_fails_the_preview(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "llm_policies.offline", None)  # import raises ImportError
     [finding] = policy_bridge.evaluate(stack_plan("dev"))
-    assert finding.level == "mandatory" and "does not load" in finding.message
+    assert finding.level == "mandatory" and "policy pack" in finding.message
