@@ -37,11 +37,8 @@ from tests.pipeline.litellm_proxy import LiteLlmProxy, generated, localize, prox
 from tests.pipeline.otlp_sink import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-MOCK_ENGINE = next(
-    (p for p in (ROOT / "components" / "mock_engine_server.py", ROOT / "apps" / "mock_engine_server.py") if p.exists()),
-    ROOT / "components" / "mock_engine_server.py",
-)
-"""The project's mock engine (components/ today; apps/ after the refactor under way)."""
+MOCK_ENGINE = ROOT / "apps" / "mock_engine" / "mock_engine_server.py"
+"""The project's mock engine (application code that runs in a pod)."""
 PERCENT = 10
 """Canary share. At 10 % one standard deviation over 1,000 requests is 0.95 points: ±3 is 3.2 sigma."""
 REQUESTS = 1000
