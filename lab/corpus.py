@@ -58,6 +58,16 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
     return project
 
 
+def remove_namespaces(env: dict[str, str]) -> str:
+    """Delete the namespaces ``prepare`` made, so the stacks after the corpus find the cluster as it was.
+
+    Previews create nothing, so only these are left; an error names what could not be deleted.
+    """
+    done = subprocess.run(["kubectl", "delete", "namespace", *NAMESPACES, "--ignore-not-found", "--wait=true"],
+                          env=env, capture_output=True, text=True, check=False)
+    return "" if done.returncode == 0 else f"kubectl delete namespace {' '.join(NAMESPACES)}: {done.stderr.strip()}"
+
+
 def _pulumi(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=cwd, env=env, capture_output=True, text=True,
                           check=False, timeout=600)
@@ -117,5 +127,6 @@ def run_corpus_subset(
         "false_positives": tally["false-positive"],
         "crashes": tally["crash"],
     }
-    summary["ok"] = summary["slipped"] == summary["false_positives"] == summary["crashes"] == 0
-    return {**summary, "results": results}
+    cleanup_error = remove_namespaces(env)
+    summary["ok"] = summary["slipped"] == summary["false_positives"] == summary["crashes"] == 0 and not cleanup_error
+    return {**summary, "results": results, **({"cleanupError": cleanup_error} if cleanup_error else {})}
