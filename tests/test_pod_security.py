@@ -78,3 +78,30 @@ def test_litellm_is_the_documented_baseline_exception(dev_plan: Plan) -> None:
 )
 def test_baseline_refuses_host_access_and_extra_capabilities(spec: dict[str, Any], problem: str) -> None:
     assert any(problem in p for p in pod_security_level.baseline_problems(spec))
+
+
+RESTRICTED_CONTEXT = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "allowPrivilegeEscalation": False,
+    "seccompProfile": {"type": "RuntimeDefault"},
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"allowPrivilegeEscalation": True}, "allowPrivilegeEscalation must be false"),
+        ({"runAsNonRoot": False}, "runAsNonRoot must be true"),
+        ({"runAsUser": 0}, "runAsUser 0"),
+        ({"seccompProfile": {"type": "Unconfined"}}, "seccompProfile must be RuntimeDefault or Localhost"),
+        ({"capabilities": {"drop": []}}, "capabilities must drop ALL"),
+    ],
+)
+def test_restricted_refuses_each_missing_field(change: dict[str, Any], problem: str) -> None:
+    """A container meeting restricted passes; taking away any one field is named."""
+    good = {"containers": [{"name": "a", "securityContext": dict(RESTRICTED_CONTEXT)}]}
+    assert list(pod_security_level.restricted_problems(good)) == []
+    bad = {"containers": [{"name": "a", "securityContext": {**RESTRICTED_CONTEXT, **change}}]}
+    assert any(problem in p for p in pod_security_level.restricted_problems(bad))
