@@ -273,8 +273,9 @@ def gpu_daemons_on_gpu_nodes(get: Get) -> dict[str, Any]:
     gpu_nodes = {n["metadata"]["name"] for n in nodes if n["metadata"].get("labels", {}).get(GPU_NODE_LABEL) == "true"}
     cpu_nodes = {n["metadata"]["name"] for n in nodes} - gpu_nodes
     placed = {
-        daemon: sorted(p["spec"].get("nodeName") or "" for p in _items(get, "pods")
-                       if p["metadata"]["name"].startswith(daemon + "-"))
+        # the set of nodes: a chart may run more than one DaemonSet under the same name prefix
+        daemon: sorted({p["spec"].get("nodeName") or "" for p in _items(get, "pods")
+                        if p["metadata"]["name"].startswith(daemon + "-")})
         for daemon in GPU_DAEMONS
     }
     ok = bool(gpu_nodes) and bool(cpu_nodes) and all(sorted(gpu_nodes) == on for on in placed.values())
