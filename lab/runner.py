@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.mistakes import Mistake, mutated_copy, verdict
-from tools.paths import pulumi_cache, shared_dir
+from tools.paths import cache_home, pulumi_cache, shared_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = shared_dir()
@@ -36,7 +36,7 @@ elsewhere, such as CI's scratch clone, sets the variable)."""
 TOOLCHAIN = SHARED / "toolchain"
 PULUMI_CACHE = pulumi_cache()
 K8S_SIM_DIR = Path(os.environ.get("K8S_SIM_DIR", "/tmp/k8s-sim"))
-K8S_SIM_BIN = Path(os.environ.get("K8S_SIM_CACHE", Path.home() / ".cache" / "k8s-sim")) / "bin"
+K8S_SIM_BIN = Path(os.environ.get("K8S_SIM_CACHE", cache_home() / "k8s-sim")) / "bin"
 
 
 def build_toolchain(steps: list[str], env: dict[str, str]) -> None:
@@ -298,12 +298,6 @@ class Lab:
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["kubectl", *args], env=self.env, capture_output=True, text=True, check=False)
-
-    def kubectl_json(self, *args: str) -> dict[str, Any]:
-        done = self.kubectl(*args, "-o", "json")
-        if done.returncode != 0:
-            return {"items": [], "error": done.stderr.strip()}
-        return json.loads(done.stdout)
 
     def count_resources(self) -> int:
         return len(self.export().get("deployment", {}).get("resources") or [])

@@ -139,7 +139,7 @@ def stopped_api_server(tmp_path_factory: pytest.TempPathFactory) -> checks.Get:
 
 
 def runner_shaped(kind: str) -> dict[str, Any]:
-    """What ``Lab.kubectl_json`` hands back when kubectl fails: an empty list and the error."""
+    """The answer the lab once turned a kubectl failure into: an empty list and the error."""
     return {"items": [], "error": "The connection to the server 127.0.0.1:1 was refused"}
 
 

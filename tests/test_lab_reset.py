@@ -174,9 +174,6 @@ class FakeLab:
     def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.cluster(*args)
 
-    def kubectl_json(self, *args: str) -> dict[str, Any]:
-        return {"items": []}
-
     def export(self) -> dict[str, Any]:
         return EXPORT
 
