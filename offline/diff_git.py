@@ -8,6 +8,7 @@ against what the base really planned. The worktree is removed afterwards, also o
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tools.paths import shared_dir
 
 EXIT_PREVIEW_FAILED = 2
 """What ``offline preview`` exits with when it produced no plan (invalid configuration)."""
@@ -81,7 +84,10 @@ def interpreter(root: Path, checkout: Path) -> str:
 def start_preview(checkout: Path, stack: str, out: Path, python: str = sys.executable) -> subprocess.Popen[str]:
     """``python -m offline preview`` of ``checkout``'s own code, writing ``out/plan.json``."""
     command = [python, "-m", "offline", "preview", "--stack", stack, "--out", str(out)]
-    return subprocess.Popen(command, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The base worktree lives in a temporary directory with no ``shared`` beside it: both sides read
+    # the head's (chart mirror, Gateway API CRD bundle), so only the program's own changes show.
+    env = {**os.environ, "LLM_TRACING_SHARED": str(shared_dir().resolve())}
+    return subprocess.Popen(command, cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finish_preview(process: subprocess.Popen[str], out: Path, what: str) -> dict[str, Any]:
