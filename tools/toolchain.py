@@ -41,14 +41,19 @@ def step_command(step: str) -> list[str]:
     return [sys.executable, "-m", "tools.build_collector", "--no-check"]
 
 
-def _last_line(log: Path) -> str:
+def _progress(log: Path) -> str:
+    """What the build is on: the setup script's current ``=== step`` header and the log's last line."""
     try:
         with log.open("rb") as handle:
-            handle.seek(max(0, log.stat().st_size - 2000))
+            handle.seek(max(0, log.stat().st_size - 20000))
             lines = handle.read().decode(errors="replace").strip().splitlines()
     except OSError:
         return ""
-    return lines[-1][:160] if lines else ""
+    if not lines:
+        return ""
+    steps = [line[4:].strip() for line in lines if line.startswith("=== ")]
+    last = lines[-1][:160]
+    return f"step {steps[-1]}; last: {last}" if steps and not last.startswith("=== ") else f"last: {last}"
 
 
 def run_step(step: str, logs: Path) -> tuple[int, float]:
@@ -64,7 +69,7 @@ def run_step(step: str, logs: Path) -> tuple[int, float]:
         def beat() -> None:
             while not done.wait(HEARTBEAT):
                 elapsed = time.monotonic() - started
-                print(f"[toolchain] {step}: building, {elapsed / 60:.1f} min; last: {_last_line(log)}", flush=True)
+                print(f"[toolchain] {step}: building, {elapsed / 60:.1f} min; {_progress(log)}", flush=True)
 
         threading.Thread(target=beat, daemon=True).start()
         code = process.wait()
