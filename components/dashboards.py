@@ -90,7 +90,8 @@ def vllm_serving() -> gd.Dashboard:
         .with_panel(_series("Time to first token", "s", *_quantiles("vllm:time_to_first_token_seconds", "model_name")))
         .with_panel(_series("End-to-end latency", "s", *_quantiles("vllm:e2e_request_latency_seconds", "model_name")))
         .with_panel(_series(
-            "Time per output token", "s", *_quantiles("vllm:time_per_output_token_seconds", "model_name")
+            # vLLM 0.11 deprecated vllm:time_per_output_token_seconds for this name (same observations).
+            "Inter-token latency", "s", *_quantiles("vllm:inter_token_latency_seconds", "model_name")
         ))
         .with_panel(_series("Queue time", "s", *_quantiles("vllm:request_queue_time_seconds", "model_name")))
         .with_row(gd.Row("KV cache and queue"))

@@ -1,12 +1,17 @@
 """The engines' queue signals that autoscaling reads from Prometheus: one table, every query built here.
 
-Metric names are the pinned engine's own (checked against upstream for the image in ``versions.py``):
+Metric names are the pinned engine's own, read in that version's source (the tables in
+``metrics/contract/`` list every name; ``tests/test_autoscaling.py`` holds these to them):
 
-* vLLM v0.11 (``vllm/v1/metrics/loggers.py``): ``vllm:num_requests_waiting`` (gauge, requests queued
-  in the scheduler) and ``vllm:kv_cache_usage_perc`` (gauge, 0-1; it replaced the deprecated
-  ``vllm:gpu_cache_usage_perc``), both labelled ``model_name`` and ``engine``.
-* SGLang v0.5 (``python/sglang/srt/metrics/collector.py``): ``sglang:num_queue_reqs`` and
-  ``sglang:token_usage`` (0-1 share of the KV pool in use).
+* vLLM v0.11.0 (``vllm/v1/metrics/loggers.py``, ``PrometheusStatLogger``): ``vllm:num_requests_waiting``
+  (gauge, requests waiting in the scheduler) and ``vllm:kv_cache_usage_perc`` (gauge, 0-1; it replaced
+  ``vllm:gpu_cache_usage_perc``, hidden at 0.11), both labelled ``model_name`` and ``engine``.
+* SGLang v0.5.3 (``python/sglang/srt/metrics/collector.py``, ``SchedulerMetricsCollector``):
+  ``sglang:num_queue_reqs`` (gauge, the scheduler's waiting queue) and ``sglang:token_usage`` (gauge,
+  0-1: tokens in use over the KV pool's size), set in ``managers/scheduler_metrics_mixin.py``. Only
+  the scheduler of attention-TP rank 0 reports them unless ``--enable-metrics-for-all-schedulers``, so
+  a pod counts once whatever its tensor parallelism. Exposed only with ``--enable-metrics``, which
+  ``sglang_server`` always passes.
 
 Prometheus adds ``namespace`` and ``job`` (the Service name, see ``_engine.service_monitor``), which is
 how a query picks one engine's pods. KEDA's Prometheus trigger divides the query's value by the

@@ -65,6 +65,11 @@ LANGFUSE_SECRET = "otel-collector-langfuse"
 """Secret (tracing namespace) holding the Langfuse OTLP ``Authorization`` header."""
 LANGFUSE_AUTH_ENV = "LANGFUSE_OTLP_AUTHORIZATION"
 METRICS_PORT = 8888
+PROMETHEUS_SUFFIXES = {"without_type_suffix": False, "without_units": False}
+"""The self-metrics endpoint's naming: Prometheus' suffixes. Collector 0.158 defaults both flags to true on
+any reader (no ``_total`` on counters, no ``_seconds``/``_bytes``), so the alerts' conventional names
+(``otelcol_receiver_refused_spans_total``) would match nothing; metrics/contract/otel-collector.yaml
+lists the names a reader with these flags exposes."""
 HEALTH_PORT = 13133
 TEMPO_DATA = "/var/tempo"
 
@@ -192,7 +197,9 @@ def collector_config(
                 "metrics": {
                     "level": "normal",
                     "readers": [
-                        {"pull": {"exporter": {"prometheus": {"host": "${env:MY_POD_IP}", "port": METRICS_PORT}}}}
+                        {"pull": {"exporter": {"prometheus": {
+                            "host": "${env:MY_POD_IP}", "port": METRICS_PORT, **PROMETHEUS_SUFFIXES,
+                        }}}}
                     ],
                 },
             },

@@ -12,6 +12,7 @@ The plan's own images and charts win over ``versions.py``, so a stack's ``versio
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from offline.plan import Plan
 
 CONTRACT_DIR = Path(__file__).resolve().parent.parent / "metrics" / "contract"
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+METRIC_WORD = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 @dataclass(frozen=True)
@@ -38,31 +40,53 @@ class SourceTable:
     hidden: dict[str, str] = field(default_factory=dict)
     """Names the source declares but does not expose by default at this version, and why."""
     deprecated: dict[str, str] = field(default_factory=dict)
-    """Base names still exposed but deprecated (they disappear in a later version), and the successor."""
+    """Base names still exposed but deprecated (gone in a later version), and why; the note names the successor."""
+
+    def successor(self, deprecated: str) -> str | None:
+        """The first exposed base name the deprecation note of ``deprecated`` names: what to use instead."""
+        exposed = {base_name(m) for m in self.metrics} - {deprecated}
+        words = METRIC_WORD.findall(self.deprecated.get(deprecated, ""))
+        return next((word for word in words if word in exposed), None)
 
 
 def load(directory: Path = CONTRACT_DIR) -> list[SourceTable]:
     """Every table in ``directory``; a malformed file is an error naming the file and the key."""
     tables = []
     for path in sorted(directory.glob("*.yaml")):
-        document = yaml.safe_load(path.read_text()) or {}
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path.name}: not YAML ({exc})") from exc
         for key in ("source", "pin", "version", "reference", "metrics"):
             if not document.get(key):
                 raise ValueError(f"{path.name}: missing {key!r} (see offline/metric_contract.py for the format)")
-        tables.append(
-            SourceTable(
-                source=str(document["source"]),
-                pin=str(document["pin"]),
-                version=str(document["version"]),
-                reference=dict(document["reference"]),
-                metrics=frozenset(str(m) for m in document["metrics"]),
-                hidden={str(k): str(v) for k, v in (document.get("hidden") or {}).items()},
-                deprecated={str(k): str(v) for k, v in (document.get("deprecated") or {}).items()},
-            )
+        table = SourceTable(
+            source=str(document["source"]),
+            pin=str(document["pin"]),
+            version=str(document["version"]),
+            reference=dict(document["reference"]),
+            metrics=frozenset(str(m) for m in document["metrics"]),
+            hidden={str(k): str(v) for k, v in (document.get("hidden") or {}).items()},
+            deprecated={str(k): str(v) for k, v in (document.get("deprecated") or {}).items()},
         )
+        _check_marks(path.name, table)
+        tables.append(table)
     if not tables:
         raise ValueError(f"no metric contract tables in {directory}")
     return tables
+
+
+def _check_marks(file: str, table: SourceTable) -> None:
+    """A deprecated name is still exposed (else it is hidden) and a hidden one is not: the marks cannot contradict."""
+    exposed = {base_name(m) for m in table.metrics}
+    for name in table.deprecated:
+        if base_name(name) not in exposed:
+            raise ValueError(f"{file}: deprecated {name!r} is not in 'metrics' (one not exposed goes under 'hidden')")
+        if table.successor(name) is None:
+            raise ValueError(f"{file}: the note of deprecated {name!r} names no successor from 'metrics'")
+    for name in table.hidden:
+        if name in table.metrics or base_name(name) in exposed:
+            raise ValueError(f"{file}: hidden {name!r} is also in 'metrics': it is exposed or it is hidden, not both")
 
 
 def _plan_strings(node: Any) -> list[str]:

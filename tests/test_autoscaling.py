@@ -13,6 +13,8 @@ from components import dashboards, monitoring_stack, scaling_signals
 from components.autoscaling import scaled_object_spec
 from components.contracts import EngineEndpoint, ServiceRef
 from config.capacity import EngineScaling
+from offline import metric_contract
+from offline.checks import metrics as metrics_check
 from offline.plan import Plan
 from offline.runner import run_program
 from tests.conftest import one, resource_named
@@ -76,6 +78,30 @@ def test_trigger_queries_name_only_the_engines_own_metrics() -> None:
     spec = scaled_object_spec(engine, EngineScaling(), ServiceRef("prometheus", "monitoring", 9090))
     names = {METRIC.search(t["metadata"]["query"]).group(1) for t in spec["triggers"]}  # type: ignore[union-attr]
     assert names == {"sglang:num_queue_reqs", "sglang:token_usage"}
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_signals_are_current_names_of_the_engines_contract_table(engine: str) -> None:
+    """Each trigger's metric is in the pinned engine's table, neither hidden nor deprecated there."""
+    table = next(t for t in metric_contract.load() if t.source == engine)
+    signals = scaling_signals.SIGNALS[engine]
+    assert table.version == signals.image_tag
+    for name in (signals.waiting, signals.kv_cache_usage):
+        assert name in table.metrics, name
+        assert name not in table.hidden and name not in table.deprecated, name
+
+
+@pytest.mark.parametrize("signal", ["sglang:num_queue_reqs", "sglang:token_usage"])
+def test_an_sglang_trigger_on_a_name_sglang_lacks_is_refused(signal: str) -> None:
+    plan = run_program("cluster", {"engine": "sglang", "sglang.enabled": "true"})
+    (scaled,) = plan.k8s("ScaledObject", "keda.sh/")
+    assert scaled.k8s_name == "sglang"
+    assert [f for f in metrics_check.check_metric_contract(plan) if f.level == "mandatory"] == []
+    # vLLM's name for the same signal on the SGLang engine: no such series, the scaler would read nothing.
+    for trigger in scaled.inputs["spec"]["triggers"]:
+        trigger["metadata"]["query"] = trigger["metadata"]["query"].replace(signal, "sglang:num_requests_waiting")
+    messages = [f.message for f in metrics_check.check_metric_contract(plan) if f.level == "mandatory"]
+    assert len(messages) == 1 and "ScaledObject sglang trigger uses sglang:num_requests_waiting" in messages[0]
 
 
 def test_litellm_and_collector_scale_on_cpu_and_memory(cluster_plan: Plan) -> None:

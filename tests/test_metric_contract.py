@@ -6,9 +6,11 @@ import copy
 import json
 import re
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from offline import metric_contract
 from offline.checks import all_checks
@@ -93,6 +95,25 @@ def test_a_dashboard_with_the_renamed_vllm_metric_fails() -> None:
     assert messages, "a dashboard on a metric the pinned vLLM does not expose must fail"
     assert all("vllm:gpu_cache_usage_perc" in m and "dashboard llm-vllm-serving" in m for m in messages)
     assert "renamed vllm:kv_cache_usage_perc" in messages[0]
+
+
+def test_the_stacks_use_no_deprecated_metric() -> None:
+    for stack in ("dev", "gpu"):
+        advisories = [f.message for f in check.check_metric_contract(stack_plan(stack)) if f.level == "advisory"]
+        assert advisories == [], stack
+
+
+def test_a_deprecated_vllm_metric_is_advisory_and_names_its_successor() -> None:
+    # vLLM 0.11 still exposes vllm:time_per_output_token_seconds: the panel works today, blank after 0.12.
+    plan = _replace_everywhere(
+        stack_plan("gpu"), "ConfigMap", "vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"
+    )
+    findings = [f for f in check.check_metric_contract(plan) if "time_per_output_token" in f.message]
+    assert findings and {f.level for f in findings} == {"advisory"}
+    assert len(findings) == 1, "one finding per panel and name, not one per quantile query"
+    assert "dashboard llm-vllm-serving panel 'Inter-token latency' uses vllm:time_per_output_token_seconds_bucket, " \
+           "deprecated at vllm v0.11.0: use vllm:inter_token_latency_seconds" in findings[0].message
+    assert _mandatory(plan) == []
 
 
 def test_an_alert_on_a_misspelt_metric_fails_with_a_suggestion() -> None:
@@ -181,6 +202,38 @@ def test_a_version_bump_without_a_refreshed_table_fails() -> None:
     assert any(stale in m for m in messages)
 
 
+def _table(tmp_path: Path, **extra: Any) -> Path:
+    document = {"source": "x", "pin": "image:vllm", "version": "v1", "reference": {"repo": "r", "tag": "t"},
+                "metrics": ["x_new_seconds_bucket", "x_new_seconds_sum", "x_new_seconds_count", "x_old_seconds_bucket",
+                            "x_old_seconds_sum", "x_old_seconds_count"], **extra}
+    (tmp_path / "x.yaml").write_text(yaml.safe_dump(document))
+    return tmp_path
+
+
+def test_a_deprecated_name_is_exposed_and_names_its_successor(tmp_path: Path) -> None:
+    (table,) = metric_contract.load(_table(tmp_path, deprecated={"x_old_seconds": "renamed x_new_seconds in v1"}))
+    assert table.successor("x_old_seconds") == "x_new_seconds"
+
+
+@pytest.mark.parametrize(
+    ("marks", "error"),
+    [
+        ({"deprecated": {"x_gone": "renamed x_new_seconds"}}, "deprecated 'x_gone' is not in 'metrics'"),
+        ({"deprecated": {"x_old_seconds": "going away"}}, "the note of deprecated 'x_old_seconds' names no successor"),
+        ({"hidden": {"x_old_seconds": "hidden since v1"}}, "hidden 'x_old_seconds' is also in 'metrics'"),
+    ],
+)
+def test_contradictory_marks_are_refused(tmp_path: Path, marks: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=f"x.yaml: {re.escape(error)}"):
+        metric_contract.load(_table(tmp_path, **marks))
+
+
+def test_a_table_that_is_not_yaml_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text("source: x\nnote: a: b\n")
+    with pytest.raises(ValueError, match=r"x\.yaml: not YAML"):
+        metric_contract.load(tmp_path)
+
+
 # ---------------------------------------------------------------------------------------------
 # The mock engine imitates vLLM: every name it exposes is one the pinned vLLM exposes too.
 
@@ -206,4 +259,15 @@ def test_the_mock_engine_exposes_only_the_pinned_vllm_names() -> None:
     assert len(series) >= 10, text
     assert sorted(series - vllm.metrics) == []
     assert {"vllm:num_requests_running", "vllm:generation_tokens_total", "vllm:e2e_request_latency_seconds_bucket",
-            "vllm:request_success_total"} <= series
+            "vllm:request_success_total", "vllm:inter_token_latency_seconds_bucket"} <= series
+    # The pinned vLLM still exposes a deprecated name beside its successor, fed the same observations: so does the mock.
+    for deprecated in vllm.deprecated:
+        successor = vllm.successor(deprecated)
+        assert successor is not None
+
+        def samples(name: str) -> list[str]:
+            return sorted(re.findall(rf"^{re.escape(name)}(?:_bucket|_sum|_count|_total)?[{{ ].*$", text, re.M))
+
+        if samples(successor):
+            renamed = [line.replace(successor, deprecated, 1) for line in samples(successor)]
+            assert samples(deprecated) == sorted(renamed), deprecated

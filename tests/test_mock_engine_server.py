@@ -266,9 +266,31 @@ def test_metrics_parse_and_count(client: openai.OpenAI, mock_url: str) -> None:
     assert after[f'vllm:e2e_request_latency_seconds_bucket{{{label},le="+Inf"}}'] == after[count]
     assert after[f'vllm:request_success_total{{{label},finished_reason="length"}}'] >= 1
     assert after[f"vllm:num_requests_running{{{label}}}"] == 0
-    tpot = f"vllm:time_per_output_token_seconds_count{{{label}}}"
-    assert after[tpot] - before.get(tpot, 0) == 1
+    # Three tokens: two inter-token latencies (vLLM observes each), one per-request mean.
+    for name, observations in (("inter_token_latency_seconds", 2), ("time_per_output_token_seconds", 2),
+                               ("request_time_per_output_token_seconds", 1)):
+        series = f"vllm:{name}_count{{{label}}}"
+        assert after[series] - before.get(series, 0) == observations, name
     assert after['http_requests_total{handler="/v1/completions",method="POST",status="2xx"}'] >= 1
+
+
+def test_streamed_inter_token_latencies_are_measured(client: openai.OpenAI, mock_url: str) -> None:
+    label = f'model_name="{MODEL}"'
+    names = ("inter_token_latency_seconds", "time_per_output_token_seconds")
+    before = parse_prometheus(get(f"{mock_url}/metrics")[2])
+    stream = client.completions.create(model=MODEL, prompt="x", max_tokens=6, stream=True)
+    assert len([c for c in stream if c.choices and c.choices[0].text]) == 6
+    after = parse_prometheus(get(f"{mock_url}/metrics")[2])
+
+    def delta(series: str) -> float:
+        return after[series] - before.get(series, 0)
+
+    # Six tokens, five gaps, each a sleep of one token's time: vLLM's per-token view, in both names.
+    for name in names:
+        assert delta(f"vllm:{name}_count{{{label}}}") == 5, name
+        mean = delta(f"vllm:{name}_sum{{{label}}}") / 5
+        assert 1 / TOKENS_PER_SECOND <= mean < 3 / TOKENS_PER_SECOND, (name, mean)
+    assert delta(f"vllm:request_time_per_output_token_seconds_count{{{label}}}") == 1
 
 
 def test_span_carries_genai_attributes_and_parent_trace(client: openai.OpenAI, receiver: OtlpReceiver) -> None:

@@ -298,6 +298,14 @@ def test_collector_and_tempo_metrics_are_scraped_after_the_crds() -> None:
     assert values(plan, "opentelemetry-collector")["ports"]["metrics"]["enabled"] is True
 
 
+@pytest.mark.parametrize("stack", ["dev", "gpu"])
+def test_collector_self_metrics_keep_prometheus_suffixes(stack: str) -> None:
+    """0.158 drops ``_total`` and unit suffixes unless told not to: the alerts and the contract need them."""
+    reader = collector(stack_plan(stack))["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]
+    assert reader["prometheus"]["without_type_suffix"] is False
+    assert reader["prometheus"]["without_units"] is False
+
+
 def test_app_environment_points_at_the_collector() -> None:
     refs = tracing_pipeline.endpoints(config.StackConfig().namespaces.tracing)
     env = tracing_pipeline.app_environment(refs, "my-app")

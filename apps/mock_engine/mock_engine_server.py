@@ -26,6 +26,7 @@ Environment: ``PORT`` (8000), ``HOST`` (0.0.0.0), ``MOCK_MODEL`` (mock-llm),
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import queue
@@ -47,7 +48,10 @@ FILLER = tuple(_FILLER_TEXT.split(" "))
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0)
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
-TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+ITL_BUCKETS = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
+)
+"""vLLM 0.11's bounds for its inter-token and per-output-token histograms, so quantiles read alike."""
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
@@ -101,21 +105,26 @@ class Metrics:
         self.e2e = Histogram(LATENCY_BUCKETS)
         self.ttft = Histogram(TTFT_BUCKETS)
         self.queue = Histogram(LATENCY_BUCKETS)
-        self.tpot = Histogram(TPOT_BUCKETS)
+        self.itl = Histogram(ITL_BUCKETS)
+        self.request_tpot = Histogram(ITL_BUCKETS)
 
     def started(self) -> None:
         with self.lock:
             self.running += 1
 
-    def finished(self, prompt: int, generated: int, reason: str, ttft: float, e2e: float) -> None:
+    def finished(self, prompt: int, token_times: list[float], reason: str, e2e: float) -> None:
+        """One finished request; ``token_times`` are the seconds from its start at which each token left."""
+        gaps = [later - earlier for earlier, later in itertools.pairwise(token_times)]
         with self.lock:
             self.running -= 1
             self.prompt_tokens += prompt
-            self.generation_tokens += generated
+            self.generation_tokens += len(token_times)
             self.success[reason] = self.success.get(reason, 0) + 1
-            self.ttft.observe(ttft)
-            if generated > 1:
-                self.tpot.observe((e2e - ttft) / (generated - 1))
+            self.ttft.observe(token_times[0] if token_times else e2e)
+            for gap in gaps:  # like vLLM: every inter-token latency, one observation each
+                self.itl.observe(gap)
+            if gaps:
+                self.request_tpot.observe(sum(gaps) / len(gaps))
             self.e2e.observe(e2e)
             self.queue.observe(0.0)  # requests never queue here
 
@@ -153,7 +162,11 @@ class Metrics:
                 ("vllm:e2e_request_latency_seconds", "End-to-end request latency.", self.e2e),
                 ("vllm:time_to_first_token_seconds", "Time to first token.", self.ttft),
                 ("vllm:request_queue_time_seconds", "Time spent waiting in the queue.", self.queue),
-                ("vllm:time_per_output_token_seconds", "Time per output token after the first.", self.tpot),
+                ("vllm:inter_token_latency_seconds", "Inter-token latency.", self.itl),
+                # vLLM 0.11 still exposes the deprecated name, fed the same observations.
+                ("vllm:time_per_output_token_seconds", "Deprecated: use vllm:inter_token_latency_seconds.", self.itl),
+                ("vllm:request_time_per_output_token_seconds", "Mean time per output token of each request.",
+                 self.request_tpot),
             ):
                 out += [f"# HELP {name} {help_text}", f"# TYPE {name} histogram", *histogram.lines(name, model)]
             out += [
@@ -427,20 +440,20 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if body.get("stream"):
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-                ttft = self.stream(path, completion_id, words, reason, usage if include_usage else None)
+                token_times = self.stream(path, completion_id, words, reason, usage if include_usage else None)
             else:
-                ttft = self.respond(path, completion_id, words, reason, usage)
+                token_times = self.respond(path, completion_id, words, reason, usage)
         except OSError as exc:  # client went away mid-stream
             self.engine.metrics.aborted()
             span.end(499, error=ApiError(499, f"client disconnected: {exc}", "ClientDisconnected"))
             self.close_connection = True
             return 499
-        self.engine.metrics.finished(prompt_tokens, len(words), reason, ttft, time.monotonic() - start)
+        self.engine.metrics.finished(prompt_tokens, token_times, reason, time.monotonic() - start)
         span.end(200)
         return 200
 
-    def respond(self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int]) -> float:
-        """Send the whole reply at once; returns the time to first token (one token's worth)."""
+    def respond(self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int]) -> list[float]:
+        """Send the whole reply at once, after generating it; returns when each token was generated (nominal)."""
         time.sleep(len(words) / self.engine.tokens_per_second)
         text = " ".join(words)
         if path == "/v1/chat/completions":
@@ -459,14 +472,17 @@ class Handler(BaseHTTPRequestHandler):
             "usage": usage,
         }
         self.send_json(200, payload)
-        return 1 / self.engine.tokens_per_second
+        return [(i + 1) / self.engine.tokens_per_second for i in range(len(words))]
 
-    def stream(self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int] | None) -> float:
+    def stream(
+        self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int] | None
+    ) -> list[float]:
+        """Send one SSE event per token; returns when each token left, in seconds from the start."""
         chat = path == "/v1/chat/completions"
         kind = "chat.completion.chunk" if chat else "text_completion"
         created = int(time.time())
         start = time.monotonic()
-        ttft = 0.0  # streamed: measured when the first token leaves
+        token_times: list[float] = []
 
         def event(choices: list[dict[str, Any]], **extra: Any) -> None:
             chunk = {"id": cid, "object": kind, "created": created, "model": self.engine.model, "choices": choices}
@@ -482,17 +498,16 @@ class Handler(BaseHTTPRequestHandler):
         for i, word in enumerate(words):
             time.sleep(1 / self.engine.tokens_per_second)
             piece = word if i == 0 else " " + word
-            if i == 0:
-                ttft = time.monotonic() - start
             delta: dict[str, Any] = {"delta": {"content": piece}} if chat else {"text": piece, "logprobs": None}
             event([{"index": 0, **delta, "finish_reason": None}])
+            token_times.append(time.monotonic() - start)
         final: dict[str, Any] = {"delta": {}} if chat else {"text": "", "logprobs": None}
         event([{"index": 0, **final, "finish_reason": reason}])
         if usage is not None:
             event([], usage=usage)
         self.write_chunk(b"data: [DONE]\n\n")
         self.write_chunk(b"")
-        return ttft
+        return token_times
 
 
 class RequestSpan:

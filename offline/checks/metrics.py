@@ -6,6 +6,7 @@ and an alert silent without any error anywhere. So each PromQL expression the pl
 ``additionalPrometheusRulesMap``, KEDA ``prometheus`` triggers) is tokenized (``offline.promql``)
 and each metric name must be in a table of ``metrics/contract/`` or be a recording rule the plan
 defines. A table whose version is not the pinned one is a finding too: its names prove nothing.
+A name the table marks deprecated is still exposed, so it is an advisory finding naming the successor.
 """
 
 from __future__ import annotations
@@ -189,10 +190,12 @@ def check_metric_contract(plan: Plan) -> list[Finding]:
                     f"{usage.where} uses {name}, which is not in the metric contract of the pinned versions "
                     f"({_explain(name, tables, known)})",
                 ))
-            elif metric_contract.base_name(name) in deprecated or name in deprecated:
-                table, why = deprecated.get(metric_contract.base_name(name)) or deprecated[name]
-                findings.append(Finding(
-                    CHECK, "advisory", usage.urn, f"{usage.where} uses {name}: {table.source} {table.version}: {why}"
+            elif (base := metric_contract.base_name(name)) in deprecated or name in deprecated:
+                table, why = deprecated.get(base) or deprecated[name]
+                successor = table.successor(base if base in table.deprecated else name)
+                findings.append(Finding(  # still exposed: a warning now, a blank panel after the bump
+                    CHECK, "advisory", usage.urn,
+                    f"{usage.where} uses {name}, deprecated at {table.source} {table.version}: use {successor} ({why})",
                 ))
     # A table proves something only at the version deployed: check those the expressions rely on.
     for table in tables:
