@@ -172,9 +172,8 @@ CATALOGUE: list[tuple[str, dict[str, str], list[str]]] = [
     ("dev", {"namespaces.gpu": "monitoring"}, [f"{P}:namespaces:", "are both 'monitoring'"]),
     ("dev", {"namespaces.logging": "langfuse"}, [f"{P}:namespaces:", "are both 'langfuse'"]),
     # URLs, hosts, users
-    ("dev", {"gateway.https.acmeServer": "letsencrypt"}, ["gateway.https", "acmeServer", "https://"]),
-    ("dev", {"gateway.https.acmeServer": "http://acme.example.com/directory"}, ["gateway.https", "acmeServer"]),
-    ("dev", {"gateway.https.acmeServer": "https://"}, ["gateway.https", "acmeServer"]),
+    ("dev", {"gateway.https.acmeEnvironment": "prod"},
+     ["gateway.https.acmeEnvironment", "'staging' or 'production'", '"prod"']),
     ("dev", {"charts.source": "mirror", "charts.mirror": "http://"}, [f"{P}:charts:", "not a chart repository URL"]),
     ("dev", {"charts.mirror": "ftp://mirror.example/charts"}, [f"{P}:charts:", "not a chart repository URL"]),
     ("dev", {"k3s.host": "bad host"}, ["k3s.host", "host name"]),
@@ -262,6 +261,8 @@ CATALOGUE: list[tuple[str, dict[str, str], list[str]]] = [
     ("dev", {"langfuse.installCertManager": "false"},
      ["langfuse.installCertManager", "moved to", "certManager.install"]),
     ("dev", {"langfuse.certManagerNamespace": "cm"}, ["langfuse.certManagerNamespace", "certManager.namespace"]),
+    ("dev", {"gateway.https.acmeServer": "https://acme-v02.api.letsencrypt.org/directory"},
+     ["gateway.https.acmeServer", "moved to", "gateway.https.acmeEnvironment", "staging or production"]),
     # keys of an unknown config namespace
     ("dev", {"llm-tracing-infr:engine": "mock"}, ["llm-tracing-infr:engine", "did you mean 'llm-tracing-infra'"]),
     ("dev", {"kubernetess:context": "x"}, ["kubernetess:context", "did you mean 'kubernetes'"]),
