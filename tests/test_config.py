@@ -547,7 +547,7 @@ def test_list_index_path_syntax_sets_one_item() -> None:
         {"k3s": {"host": "192.168.1.20"}},
         {"monitoring": {"alerts": {"errorRatio": 1, "minRequestRate": 0}}},
         {"gateway": {"restrictAdminUis": False, "adminAllowedCidrs": []}},
-        {"gateway": {"https": {"acmeServer": "https://acme-staging-v02.api.letsencrypt.org/directory"}}},
+        {"gateway": {"https": {"enabled": True, "acmeEnvironment": "production"}}},
         {"charts": {"source": "mirror", "mirror": "oci://registry.example.com/charts"}},
         {"namespaces": {"llm": "x" * 63}},
         {"langfuse": {"organization": "Acme Research", "project": "p"}},
