@@ -40,6 +40,7 @@ GATEWAY_CLASS = "istio"
 GATEWAY_SERVICE = f"{GATEWAY_NAME}-{GATEWAY_CLASS}"
 """``main-gateway-istio``, as in the runbook's commands."""
 TLS_SECRET = "platform-gateway-tls"
+HTTPS_PORT = 443
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 """The Gateway's OTLP listeners: what an app outside the cluster sends to (the runbook's <address>:4317)."""
@@ -162,6 +163,8 @@ class GatewayRoutes(pulumi.ComponentResource):
     """``http://<address>:4318``: OTLP/HTTP through the Gateway (exporters append ``/v1/traces``)."""
     listener_ports: tuple[int, ...]
     """Ports of the Gateway's listeners (what clients outside the cluster may reach)."""
+    https_port: int | None
+    """The HTTPS listener's port (``gateway.https.enabled``), None without one: then port 80 serves the routes."""
     routed: tuple[ServiceRef, ...]
     """Every Service a route points at (the gateway's outgoing connections)."""
 
@@ -213,6 +216,7 @@ class GatewayRoutes(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),
         )
         self.listener_ports = tuple(int(listener["port"]) for listener in spec["listeners"])
+        self.https_port = HTTPS_PORT if https else None
         self.routed = (backends.otlp_http, backends.otlp_grpc)
 
         routes: list[pulumi.Resource] = []
@@ -266,7 +270,7 @@ class GatewayRoutes(pulumi.ComponentResource):
         wildcard = f"*.{gw.base_domain}"
         listeners = [listener("http", 80, "HTTPRoute", wildcard)]
         if gw.https.enabled:
-            https = listener("https", 443, "HTTPRoute", wildcard, protocol="HTTPS")
+            https = listener("https", HTTPS_PORT, "HTTPRoute", wildcard, protocol="HTTPS")
             https["tls"] = {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
                                                                       "name": TLS_SECRET}]}
             listeners.append(https)
