@@ -396,17 +396,8 @@ class GatewayRoutes(pulumi.ComponentResource):
         issuers: list[pulumi.Resource] = []
         if https.acme_email:
             for environment, server in ACME_DIRECTORIES.items():
-                issuers.append(self._cluster_issuer(f"{name}-issuer-{environment}", f"platform-acme-{environment}", {
-                    "acme": {
-                        "email": https.acme_email,
-                        "server": server,
-                        "privateKeySecretRef": {"name": f"platform-acme-{environment}-account"},
-                        "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [{
-                            "name": GATEWAY_NAME, "namespace": self._namespace, "kind": "Gateway",
-                            "sectionName": "http",
-                        }]}}}],
-                    }
-                }))
+                issuers.append(self._cluster_issuer(f"{name}-issuer-{environment}", f"platform-acme-{environment}",
+                                                    {"acme": self._acme(https.acme_email, server, environment)}))
             issuer_name = f"platform-acme-{https.acme_environment}"
         else:
             issuers.append(self._cluster_issuer(f"{name}-issuer", "platform-selfsigned", {"selfSigned": {}}))
@@ -423,6 +414,17 @@ class GatewayRoutes(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=issuers),
         )
+
+    def _acme(self, email: str, server: str, environment: str) -> dict[str, Any]:
+        """An ACME account on ``server`` (its key in a Secret of its own), HTTP-01 on this Gateway's port 80."""
+        return {
+            "email": email,
+            "server": server,
+            "privateKeySecretRef": {"name": f"platform-acme-{environment}-account"},
+            "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [
+                {"name": GATEWAY_NAME, "namespace": self._namespace, "kind": "Gateway", "sectionName": "http"}
+            ]}}}],
+        }
 
     def _cluster_issuer(self, resource_name: str, name: str, spec: dict[str, Any]) -> pulumi.Resource:
         return k8s.apiextensions.CustomResource(
