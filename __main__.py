@@ -270,7 +270,7 @@ if cfg.verification.enabled:
         "verification",
         VerificationArgs(
             settings=cfg.verification, base_domain=cfg.gateway.base_domain, loki=cfg.logging.enabled,
-            address=routes.address, hostnames=routes.hostnames,
+            address=routes.address, hostnames=routes.hostnames, https_port=routes.https_port,
             targets=scrape_targets(
                 engines, tracing.endpoints.otlp_grpc, tracing.endpoints.tempo_http, gpu=cfg.gpu.enabled
             ),

@@ -5,6 +5,10 @@ Everything north-south is Gateway API (no Ingress, no VirtualService): one ``Gat
 its own namespace only. Backends live in the components' namespaces; each of those gets one
 ``ReferenceGrant`` naming exactly the route kinds, the route namespace and the Services used.
 
+With ``gateway.https.enabled`` the host routes attach to the HTTPS listener only, and port 80
+carries one route that redirects every host to HTTPS (301): nothing is served in clear text
+there. The AuthorizationPolicies match hosts, so the same guards hold on 443.
+
 Streaming (SSE) and Envoy. Istio programs an HTTPRoute's ``timeouts.request`` as the Envoy route
 timeout, which bounds the *whole* exchange, last streamed token included; ``0s`` disables it
 (Gateway API semantics, honoured by Istio), so a long completion is never cut at a fixed wall
@@ -36,11 +40,19 @@ GATEWAY_CLASS = "istio"
 GATEWAY_SERVICE = f"{GATEWAY_NAME}-{GATEWAY_CLASS}"
 """``main-gateway-istio``, as in the runbook's commands."""
 TLS_SECRET = "platform-gateway-tls"
+HTTPS_PORT = 443
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 """The Gateway's OTLP listeners: what an app outside the cluster sends to (the runbook's <address>:4317)."""
 ADMIN_UIS = ("grafana", "prometheus", "tempo")
 """Hosts the optional source-address restriction applies to."""
+ACME_DIRECTORIES = {
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+}
+"""Let's Encrypt's two ACME directories: one ClusterIssuer each, ``https.acmeEnvironment`` picks the one used."""
+REDIRECT_TO_HTTPS = {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+"""Port 80's only answer with HTTPS on (Gateway API core filter; no port: the scheme's own, 443)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,8 @@ class GatewayRoutes(pulumi.ComponentResource):
     """``http://<address>:4318``: OTLP/HTTP through the Gateway (exporters append ``/v1/traces``)."""
     listener_ports: tuple[int, ...]
     """Ports of the Gateway's listeners (what clients outside the cluster may reach)."""
+    https_port: int | None
+    """The HTTPS listener's port (``gateway.https.enabled``), None without one: then port 80 serves the routes."""
     routed: tuple[ServiceRef, ...]
     """Every Service a route points at (the gateway's outgoing connections)."""
 
@@ -202,6 +216,7 @@ class GatewayRoutes(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=certificate),
         )
         self.listener_ports = tuple(int(listener["port"]) for listener in spec["listeners"])
+        self.https_port = HTTPS_PORT if https else None
         self.routed = (backends.otlp_http, backends.otlp_grpc)
 
         routes: list[pulumi.Resource] = []
@@ -211,8 +226,12 @@ class GatewayRoutes(pulumi.ComponentResource):
             rule: dict[str, Any] = {"backendRefs": refs, **_retry(gw)}
             if streaming:
                 rule["timeouts"] = {"request": gw.llm_request_timeout}
-            sections = ["http", "https"] if https else ["http"]
-            routes.append(self._route("HTTPRoute", host, [f"{host}.{domain}"], sections, [rule], gateway))
+            routes.append(self._route("HTTPRoute", host, [f"{host}.{domain}"], ["https" if https else "http"],
+                                      [rule], gateway))
+        if https:
+            # OTLP keeps its own plain listeners (4317/4318): SDKs send there, never to port 80.
+            routes.append(self._route("HTTPRoute", "https-redirect", self.hostnames, ["http"],
+                                      [{"filters": [REDIRECT_TO_HTTPS]}], gateway))
         routes.append(self._route("HTTPRoute", "otlp-http", [], ["otlp-http"],
                                   [{"backendRefs": [_backend_ref(backends.otlp_http)], **_retry(gw)}], gateway))
         routes.append(self._route("GRPCRoute", "otlp-grpc", [], ["otlp-grpc"],
@@ -251,7 +270,7 @@ class GatewayRoutes(pulumi.ComponentResource):
         wildcard = f"*.{gw.base_domain}"
         listeners = [listener("http", 80, "HTTPRoute", wildcard)]
         if gw.https.enabled:
-            https = listener("https", 443, "HTTPRoute", wildcard, protocol="HTTPS")
+            https = listener("https", HTTPS_PORT, "HTTPRoute", wildcard, protocol="HTTPS")
             https["tls"] = {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
                                                                       "name": TLS_SECRET}]}
             listeners.append(https)
@@ -267,7 +286,7 @@ class GatewayRoutes(pulumi.ComponentResource):
     def _route(self, kind: str, host: str, hostnames: list[str], sections: list[str],
                rules: list[dict[str, Any]], gateway: pulumi.Resource) -> pulumi.Resource:
         for rule in rules:
-            for ref in rule["backendRefs"]:
+            for ref in rule.get("backendRefs", []):
                 if ref["namespace"] != self._namespace:
                     self._grants[ref["namespace"]][kind].add(ref["name"])
         spec: dict[str, Any] = {
@@ -368,29 +387,21 @@ class GatewayRoutes(pulumi.ComponentResource):
     def _certificate(self, name: str, gw: Gateway) -> pulumi.Resource:
         """TLS for the HTTPS listener from cert-manager (which must be installed on the cluster).
 
-        Self-signed by default; ACME (HTTP-01 through this Gateway) when ``https.acmeEmail`` is set.
+        Self-signed by default. With ``https.acmeEmail``, a ClusterIssuer per Let's Encrypt directory
+        (HTTP-01 through this Gateway's port 80: cert-manager's solver route matches the exact
+        challenge path, which wins over the redirect's ``/`` prefix); the certificate names the one
+        ``https.acmeEnvironment`` selects, so going to production is a one-key change.
         """
         https = gw.https
+        issuers: list[pulumi.Resource] = []
         if https.acme_email:
-            issuer_spec: dict[str, Any] = {"acme": {
-                "email": https.acme_email,
-                "server": https.acme_server,
-                "privateKeySecretRef": {"name": "platform-acme-account"},
-                "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [
-                    {"name": GATEWAY_NAME, "namespace": self._namespace, "kind": "Gateway", "sectionName": "http"}
-                ]}}}],
-            }}
+            for environment, server in ACME_DIRECTORIES.items():
+                issuers.append(self._cluster_issuer(f"{name}-issuer-{environment}", f"platform-acme-{environment}",
+                                                    {"acme": self._acme(https.acme_email, server, environment)}))
+            issuer_name = f"platform-acme-{https.acme_environment}"
         else:
-            issuer_spec = {"selfSigned": {}}
-        issuer_name = "platform-acme" if https.acme_email else "platform-selfsigned"
-        issuer = k8s.apiextensions.CustomResource(
-            f"{name}-issuer",
-            api_version="cert-manager.io/v1",
-            kind="ClusterIssuer",
-            metadata={"name": issuer_name},
-            spec=issuer_spec,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+            issuers.append(self._cluster_issuer(f"{name}-issuer", "platform-selfsigned", {"selfSigned": {}}))
+            issuer_name = "platform-selfsigned"
         return k8s.apiextensions.CustomResource(
             f"{name}-certificate",
             api_version="cert-manager.io/v1",
@@ -401,5 +412,26 @@ class GatewayRoutes(pulumi.ComponentResource):
                 "dnsNames": self.hostnames,
                 "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer_name},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[issuer]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=issuers),
+        )
+
+    def _acme(self, email: str, server: str, environment: str) -> dict[str, Any]:
+        """An ACME account on ``server`` (its key in a Secret of its own), HTTP-01 on this Gateway's port 80."""
+        return {
+            "email": email,
+            "server": server,
+            "privateKeySecretRef": {"name": f"platform-acme-{environment}-account"},
+            "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [
+                {"name": GATEWAY_NAME, "namespace": self._namespace, "kind": "Gateway", "sectionName": "http"}
+            ]}}}],
+        }
+
+    def _cluster_issuer(self, resource_name: str, name: str, spec: dict[str, Any]) -> pulumi.Resource:
+        return k8s.apiextensions.CustomResource(
+            resource_name,
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": name},
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=self),
         )

@@ -15,8 +15,14 @@ which also keeps its configuration and secrets under the program's control:
   before) is scraped by a ServiceMonitor that authenticates with the master key, because
   LiteLLM 1.85+ protects ``/metrics`` by default.
 
-The stock image runs as root and writes its UI assets at start, so the container drops every
-capability and privilege escalation but keeps a writable root filesystem.
+Pod Security ``restricted``, read-only root filesystem. The stock image's user is root, so the
+pod names a numeric one (``USER``). Traced on the PyPI release of the pinned version (start, a
+completion, ``/metrics``), the proxy writes only to lay out its admin UI (``foo.html`` ->
+``foo/index.html``): in the package directory, or with ``LITELLM_NON_ROOT=true`` (what upstream's
+non-root image sets) in ``/var/lib/litellm/ui``, copied from the package. That directory and
+``/tmp`` (also ``HOME``) are emptyDirs. No database is configured, so Prisma (the other writer:
+its client and migrations) never runs. ``tests/pipeline`` runs the real proxy with this
+environment on a read-only root.
 """
 
 from __future__ import annotations
@@ -48,6 +54,12 @@ from config.sections import Canary, GeneratedSecrets, Litellm
 NAME = "litellm"
 PORT = 4000
 CONFIG_PATH = "/etc/litellm/config.yaml"
+USER = 65532
+"""Any non-root UID: the image's files are world-readable, and it writes only to the emptyDirs below."""
+WRITABLE = {"tmp": ("/tmp", "256Mi"), "ui": ("/var/lib/litellm", "64Mi")}
+"""emptyDir name -> mount path, size: temporary files and ``HOME``; the admin UI (9.2 MB at 1.80.12)."""
+RUNTIME_ENV = {"HOME": WRITABLE["tmp"][0], "LITELLM_NON_ROOT": "true"}
+"""Caches under ``HOME`` land on the emptyDir; the UI is laid out under ``/var/lib/litellm``, not the package."""
 MASTER_KEY_SECRET = f"{NAME}-master-key"
 LANGFUSE_SECRET = f"{NAME}-langfuse"
 ENGINE_API_KEY = "EMPTY"
@@ -135,6 +147,7 @@ class LiteLlm(pulumi.ComponentResource):
             {"name": "OTEL_EXPORTER", "value": "otlp_grpc"},
             {"name": "OTEL_ENDPOINT", "value": args.tracing.otlp_grpc.url()},
             {"name": "OTEL_SERVICE_NAME", "value": NAME},
+            *({"name": k, "value": v} for k, v in RUNTIME_ENV.items()),
         ]
         if args.langfuse is not None:
             secrets.append(
@@ -180,7 +193,10 @@ class LiteLlm(pulumi.ComponentResource):
                 },
                 "spec": {
                     "automountServiceAccountToken": False,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {
+                        "runAsNonRoot": True, "runAsUser": USER, "runAsGroup": USER,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     **_k8s.pod_spread(args.placement, {"app": NAME}),
                     "containers": [
                         {
@@ -195,18 +211,14 @@ class LiteLlm(pulumi.ComponentResource):
                             "readinessProbe": {**_path(probe, "/health/readiness"), "failureThreshold": 3},
                             "volumeMounts": [
                                 {"name": "config", "mountPath": "/etc/litellm", "readOnly": True},
-                                {"name": "tmp", "mountPath": "/tmp"},
+                                *({"name": n, "mountPath": path} for n, (path, _) in WRITABLE.items()),
                             ],
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "capabilities": {"drop": ["ALL"]},
-                                "readOnlyRootFilesystem": False,
-                            },
+                            "securityContext": _k8s.restricted_security_context(run_as_user=USER),
                         }
                     ],
                     "volumes": [
                         {"name": "config", "configMap": {"name": config_map.metadata.apply(lambda m: m["name"])}},
-                        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                        *({"name": n, "emptyDir": {"sizeLimit": size}} for n, (_, size) in WRITABLE.items()),
                     ],
                 },
             },

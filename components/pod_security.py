@@ -27,8 +27,8 @@ REASONS: dict[str, tuple[Level, str]] = {
     "monitoring": ("privileged", "node-exporter: hostNetwork, hostPID and hostPath mounts of /proc, /sys and /"),
     "istio": ("baseline", "Istio's gateway pods set the safe sysctl net.ipv4.ip_unprivileged_port_start; "
                           "istiod's and the gateway's restricted fields are the chart's, not proven here"),
-    "litellm": ("baseline", "the stock LiteLLM image runs as root and writes its UI assets at start "
-                            "(documented exception; the container drops every capability)"),
+    "litellm": ("restricted", "LiteLLM runs as a numeric non-root user on a read-only root, its writes on "
+                              "emptyDirs, every restricted field set"),
     "langfuse": ("baseline", "Langfuse's Postgres, Valkey, SeaweedFS and ClickHouse pods come from charts and "
                              "an operator whose restricted fields are not proven here"),
     "logging": ("baseline", "Loki's chart pods are not proven restricted (Alloy is: no hostPath, API-based tailing)"),

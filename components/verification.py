@@ -62,6 +62,8 @@ def verify_command(address: str, args: VerificationArgs) -> str:
     argv += [arg for name, match in sorted(args.targets.items()) for arg in ("--target", f"{name}={match}")]
     argv += [arg for uid in datasource_uids(loki=args.loki) for arg in ("--datasource", uid)]
     argv += ["--litellm-key-env", LITELLM_KEY_ENV, "--grafana-password-env", GRAFANA_PASSWORD_ENV]
+    if args.https_port is not None:
+        argv += ["--https-port", str(args.https_port)]
     if args.litellm_master_key is None:
         argv += ["--skip", "litellm"]
     return shlex.join(argv)
@@ -79,6 +81,8 @@ class VerificationArgs(BaseModel):
     """The gateway's address (``GatewayRoutes.address``)."""
     hostnames: list[str]
     """Route hostnames to check (``GatewayRoutes.hostnames``)."""
+    https_port: int | None = None
+    """``GatewayRoutes.https_port``: the routes answer there, and port 80 only redirects."""
     targets: dict[str, str]
     """Prometheus targets that must be up: name -> substring of their job (see ``scrape_targets``)."""
     grafana_admin_password: pulumi.Output[str] | str
@@ -102,7 +106,8 @@ class Verification(pulumi.ComponentResource):
             environment=environment,
             # What is checked: a change re-runs the checks (replacing the command).
             triggers=[args.address, args.base_domain, sorted(args.hostnames),
-                      sorted(args.targets.items()), list(datasource_uids(loki=args.loki))],
+                      sorted(args.targets.items()), list(datasource_uids(loki=args.loki)),
+                      *([args.https_port] if args.https_port is not None else [])],
             # The checks reach everything the component waits for: the command waits for it too.
             opts=pulumi.ResourceOptions(parent=self, depends_on=(opts.depends_on if opts else None)),
         )

@@ -105,6 +105,8 @@ def _decode(value: Any) -> Any:
 MOVED: dict[tuple[str, ...], str] = {
     ("langfuse", "installCertManager"): "certManager.install (cert-manager now serves the Gateway's HTTPS too)",
     ("langfuse", "certManagerNamespace"): "certManager.namespace",
+    ("gateway", "https", "acmeServer"): "gateway.https.acmeEnvironment (staging or production: the two Let's "
+                                        "Encrypt directories)",
 }
 """Keys that moved to another section: the error names the new key."""
 

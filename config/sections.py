@@ -189,19 +189,22 @@ class Istio(_Model):
 
 
 class Https(_Model):
+    """A TLS listener on 443 (cert-manager certificate); port 80 then only redirects to it."""
+
     enabled: bool = False
-    acme_email: str | None = None
-    acme_server: str = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_email: str | None = Field(
+        default=None, description="Let's Encrypt account e-mail; unset: a self-signed certificate."
+    )
+    acme_environment: Literal["staging", "production"] = Field(
+        default="staging",
+        description="Which Let's Encrypt directory issues the certificate. Staging by default: its rate limits "
+        "forgive a misconfigured first run, but browsers do not trust it; switch to production once it issues.",
+    )
 
     @model_validator(mode="after")
     def _email(self) -> Https:
         if self.acme_email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", self.acme_email):
             raise ValueError(f"acmeEmail {self.acme_email!r} is not an e-mail address")
-        if not _URL.match(self.acme_server) or not self.acme_server.startswith("https://"):
-            raise ValueError(
-                f"acmeServer {self.acme_server!r} is not an https:// URL of an ACME directory, e.g. "
-                "https://acme-v02.api.letsencrypt.org/directory"
-            )
         return self
 
 

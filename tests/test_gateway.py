@@ -326,8 +326,12 @@ def test_the_direct_engine_route_is_off_by_default(any_plan: Plan) -> None:
     assert len(guards.inputs["spec"]["rules"]) == 2  # remote write, OTLP source ranges
 
 
+HTTPS = {"gateway.https.enabled": "true"}
+ACME = {**HTTPS, "gateway.baseDomain": "lab.example.com", "gateway.https.acmeEmail": "ops@example.com"}
+
+
 def test_https_listener_and_certificate(tmp_path_factory: pytest.TempPathFactory) -> None:
-    plan = harness_plan(tmp_path_factory, {"gateway.https.enabled": "true"})
+    plan = harness_plan(tmp_path_factory, HTTPS)
     listeners = {lst["name"]: lst for lst in k8s_object(plan, "Gateway", GATEWAY_NAME).inputs["spec"]["listeners"]}
     assert listeners["https"]["port"] == 443
     assert listeners["https"]["tls"]["certificateRefs"][0]["name"] == "platform-gateway-tls"
@@ -335,13 +339,50 @@ def test_https_listener_and_certificate(tmp_path_factory: pytest.TempPathFactory
     assert certificate["secretName"] == "platform-gateway-tls"
     assert "llm.local" in certificate["dnsNames"]
     assert k8s_object(plan, "ClusterIssuer", "platform-selfsigned").inputs["spec"] == {"selfSigned": {}}
-    sections = [p["sectionName"] for p in k8s_object(plan, "HTTPRoute", "grafana").inputs["spec"]["parentRefs"]]
-    assert sections == ["http", "https"]
     assert gateway_findings(plan) == []
 
 
+def _host_routes(plan: Plan) -> dict[str, Resource]:
+    return {r.k8s_name: r for r in plan.resources if r.is_kubernetes_object and r.kind == "HTTPRoute"
+            and r.k8s_name not in ("otlp-http", "https-redirect")}
+
+
+def test_with_https_port_80_only_redirects_every_host(tmp_path_factory: pytest.TempPathFactory, plan: Plan) -> None:
+    secure = harness_plan(tmp_path_factory, HTTPS)
+    redirect = k8s_object(secure, "HTTPRoute", "https-redirect").inputs["spec"]
+    assert [p["sectionName"] for p in redirect["parentRefs"]] == ["http"]
+    assert redirect["rules"] == [{"filters": [{"type": "RequestRedirect",
+                                               "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]
+    routes = _host_routes(secure)
+    assert sorted(redirect["hostnames"]) == sorted(h for r in routes.values() for h in r.inputs["spec"]["hostnames"])
+    # The HTTPS routes carry what the HTTP routes carried (retries, the LLM timeout), on 443 only.
+    for name, route in _host_routes(plan).items():
+        assert [p["sectionName"] for p in route.inputs["spec"]["parentRefs"]] == ["http"]
+        assert [p["sectionName"] for p in routes[name].inputs["spec"]["parentRefs"]] == ["https"]
+        assert routes[name].inputs["spec"]["rules"] == route.inputs["spec"]["rules"], name
+    # OTLP keeps its own listener; without HTTPS there is no redirect at all.
+    assert [p["sectionName"] for p in k8s_object(secure, "HTTPRoute", "otlp-http").inputs["spec"]["parentRefs"]] == [
+        "otlp-http"]
+    assert not [r for r in plan.resources if r.is_kubernetes_object and r.kind == "HTTPRoute"
+                and "RequestRedirect" in json.dumps(r.inputs)]
+
+
+def test_a_route_serving_on_port_80_beside_https_is_a_finding(tmp_path_factory: pytest.TempPathFactory) -> None:
+    plan = harness_plan(tmp_path_factory, HTTPS)
+    grafana = k8s_object(plan, "HTTPRoute", "grafana")
+    grafana.inputs["spec"]["parentRefs"].append({**grafana.inputs["spec"]["parentRefs"][0], "sectionName": "http"})
+    finding = only_finding(plan, "gateway-https-redirect", "HTTPRoute istio-system/grafana answers on port 80")
+    assert finding.urn == grafana.urn
+
+
+def test_a_host_left_out_of_the_redirect_is_a_finding(tmp_path_factory: pytest.TempPathFactory) -> None:
+    plan = harness_plan(tmp_path_factory, HTTPS)
+    k8s_object(plan, "HTTPRoute", "https-redirect").inputs["spec"]["hostnames"].remove("tempo.local")
+    only_finding(plan, "gateway-https-redirect", "tempo.local is served over HTTPS", "does not redirect it")
+
+
 def test_certificate_waits_for_cert_manager(tmp_path_factory: pytest.TempPathFactory) -> None:
-    plan = harness_plan(tmp_path_factory, {"gateway.https.enabled": "true"}, "# NO_CERT_MANAGER_WAIT\n")
+    plan = harness_plan(tmp_path_factory, HTTPS, "# NO_CERT_MANAGER_WAIT\n")
     findings = gateway_findings(plan)
     assert {(f.check, f.message.split(" needs")[0]) for f in findings} == {
         ("gateway-cert-manager-first", "ClusterIssuer platform-selfsigned"),
@@ -349,12 +390,23 @@ def test_certificate_waits_for_cert_manager(tmp_path_factory: pytest.TempPathFac
     }
 
 
-def test_acme_issuer_when_email_given(tmp_path_factory: pytest.TempPathFactory) -> None:
-    plan = harness_plan(tmp_path_factory, {"gateway.https.enabled": "true", "gateway.baseDomain": "lab.example.com",
-                                           "gateway.https.acmeEmail": "ops@example.com"})
-    acme = k8s_object(plan, "ClusterIssuer", "platform-acme").inputs["spec"]["acme"]
-    assert acme["email"] == "ops@example.com"
-    assert acme["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["sectionName"] == "http"
+@pytest.mark.parametrize("environment", ["staging", "production", None])
+def test_acme_issuer_pair_and_the_selected_one(tmp_path_factory: pytest.TempPathFactory,
+                                               environment: str | None) -> None:
+    chosen = {"gateway.https.acmeEnvironment": environment} if environment else {}
+    plan = harness_plan(tmp_path_factory, {**ACME, **chosen})
+    servers = {}
+    for name in ("staging", "production"):
+        acme = k8s_object(plan, "ClusterIssuer", f"platform-acme-{name}").inputs["spec"]["acme"]
+        assert acme["email"] == "ops@example.com"
+        assert acme["privateKeySecretRef"] == {"name": f"platform-acme-{name}-account"}
+        assert acme["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"][0]["sectionName"] == "http"
+        servers[name] = acme["server"]
+    assert servers == {"staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+                       "production": "https://acme-v02.api.letsencrypt.org/directory"}
+    issuer = k8s_object(plan, "Certificate", "platform-gateway").inputs["spec"]["issuerRef"]["name"]
+    assert issuer == f"platform-acme-{environment or 'staging'}", "staging unless production is asked for"
+    assert not [r for r in plan.resources if r.kind == "ClusterIssuer" and r.k8s_name == "platform-selfsigned"]
     assert gateway_findings(plan) == []
 
 
@@ -398,7 +450,7 @@ def _schema_errors(plan: Plan, version: str) -> dict[str, list[str]]:
 def test_harness_objects_validate_against_pinned_schemas(tmp_path_factory: pytest.TempPathFactory) -> None:
     import versions
 
-    plan = harness_plan(tmp_path_factory, {"gateway.https.enabled": "true"})
+    plan = harness_plan(tmp_path_factory, HTTPS)
     errors = _schema_errors(plan, versions.GATEWAY_API)
     assert len(errors) >= 12
     assert {k: v for k, v in errors.items() if v} == {}

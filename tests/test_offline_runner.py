@@ -150,6 +150,18 @@ def test_real_stacks_preview_cleanly(stack: str, capsys: pytest.CaptureFixture[s
     assert f"summary: stack={stack}" in output.splitlines()[-1]
 
 
+def test_a_stack_with_https_and_acme_previews_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    """HTTPS on (redirecting port 80, the issuer pair, verification over TLS) leaves no mandatory finding."""
+    from offline.__main__ import main
+
+    https = ["gateway.https.enabled=true", "gateway.baseDomain=lab.example.com",
+             "gateway.https.acmeEmail=ops@example.com"]
+    code = main(["preview", "--stack", "cluster", *(arg for key in https for arg in ("--set", key))])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "HTTPRoute istio-system/https-redirect" in output and "mandatory=0" in output.splitlines()[-1]
+
+
 def test_istiod_waits_for_gateway_api_crds(any_plan: Plan) -> None:
     crds = next(r for r in any_plan.resources if "gateway" in r.name.lower() and r.type.startswith("kubernetes:yaml"))
     istiod = next(r for r in any_plan.charts() if "istiod" in str(r.inputs.get("chart", "")))

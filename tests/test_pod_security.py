@@ -40,8 +40,8 @@ def test_levels_follow_the_components_and_the_mesh(gpu_plan: Plan) -> None:
     levels = _levels(gpu_plan)
     # Injected by default (istio-init needs NET_ADMIN/NET_RAW) or host-level agents: privileged.
     assert {levels[n] for n in ("tracing", "monitoring", "llm", "nvidia-gpu")} == {"privileged"}
-    assert levels["litellm"] == levels["langfuse"] == levels["istio-system"] == "baseline"
-    assert levels["cert-manager"] == levels["clickhouse-operator"] == "restricted"
+    assert levels["langfuse"] == levels["istio-system"] == "baseline"
+    assert levels["litellm"] == levels["cert-manager"] == levels["clickhouse-operator"] == "restricted"
 
 
 def test_without_injection_the_engines_namespace_is_restricted_and_its_pods_meet_it() -> None:
@@ -56,12 +56,12 @@ def test_both_stacks_pass(any_plan: Plan) -> None:
     assert _psa_findings(any_plan) == []
 
 
-def test_litellm_is_the_documented_baseline_exception(dev_plan: Plan) -> None:
+def test_litellm_meets_restricted_in_its_restricted_namespace(dev_plan: Plan) -> None:
     spec = pod_spec(one(dev_plan, ":Deployment", "litellm"))
-    assert list(pod_security_level.baseline_problems(spec)) == []
-    assert any("runAsNonRoot" in p for p in pod_security_level.restricted_problems(spec))
+    assert list(pod_security_level.restricted_problems(spec)) == []
     plan = copy.deepcopy(dev_plan)
-    one(plan, ":Namespace", "litellm").metadata["labels"][f"{PREFIX}/enforce"] = "restricted"
+    del pod_spec(one(plan, ":Deployment", "litellm"))["containers"][0]["securityContext"]["runAsNonRoot"]
+    del pod_spec(one(plan, ":Deployment", "litellm"))["securityContext"]["runAsNonRoot"]
     (message,) = _psa_findings(plan)
     assert "Deployment 'litellm' in namespace 'litellm' (Pod Security 'restricted') would be refused" in message
 

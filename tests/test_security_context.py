@@ -1,9 +1,9 @@
 """What the serving containers run as, read from the plan (the pod and container securityContext).
 
 The effective user of a container is its own ``runAsUser``/``runAsNonRoot`` when set, else the
-pod's. The engines (vLLM, SGLang) and the mock engine promise not to run as root; LiteLLM's
-stock image runs as root (components/litellm.py says so), so for it only the hardening the
-component does set is held here.
+pod's. The engines (vLLM, SGLang), the mock engine and LiteLLM promise not to run as root;
+LiteLLM's stock image would (its user is root), so its pod names a numeric user and runs on a
+read-only root with emptyDirs where the proxy writes.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def sglang_plan() -> Plan:
     return run_program("gpu", SGLANG_CANARY)
 
 
-NON_ROOT_ENGINES = [("gpu", "vllm"), ("sglang", "vllm"), ("sglang", "sglang"), ("dev", "mock-llm")]
+NON_ROOT_ENGINES = [("gpu", "vllm"), ("sglang", "vllm"), ("sglang", "sglang"), ("dev", "mock-llm"),
+                    ("dev", "litellm")]
 
 
 @pytest.mark.parametrize(("stack", "name"), NON_ROOT_ENGINES, ids=[f"{s}-{n}" for s, n in NON_ROOT_ENGINES])
@@ -83,9 +84,14 @@ def test_serving_containers_drop_privileges(name: str, sglang_plan: Plan) -> Non
         assert not context.get("privileged"), f"{name}/{container['name']}"
 
 
-def test_litellm_runs_as_its_image_user_today() -> None:
-    """LiteLLM's stock image runs as root and writes its UI at start: no user is forced (issue 19 may change it)."""
+def test_litellm_writes_only_to_its_emptydirs() -> None:
+    """Read-only root; the proxy's writes (HOME, /tmp, the admin UI it lays out) land on emptyDirs."""
     resource = deployment(stack_plan("dev"), "litellm")
-    main = containers(resource)[0]
-    assert effective(resource, main, "runAsNonRoot") is None and effective(resource, main, "runAsUser") is None
-    assert (main.get("securityContext") or {}).get("readOnlyRootFilesystem") is False
+    (main,) = containers(resource)
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = {v["name"]: v for v in pod_spec(resource)["volumes"]}
+    writable = {m["mountPath"]: m["name"] for m in main["volumeMounts"] if not m.get("readOnly")}
+    assert writable == {"/tmp": "tmp", "/var/lib/litellm": "ui"}
+    assert all("emptyDir" in volumes[name] for name in writable.values())
+    env = {e["name"]: e.get("value") for e in main["env"]}
+    assert env["HOME"] == "/tmp" and env["LITELLM_NON_ROOT"] == "true"

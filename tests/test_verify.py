@@ -13,6 +13,7 @@ import base64
 import http.client
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -32,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from offline.plan import SECRET, Plan, Resource
 from offline.runner import run_program
 from tests.conftest import free_port
+from tests.support import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 MOCK_ENGINE = ROOT / "apps" / "mock_engine" / "mock_engine_server.py"
@@ -211,9 +213,12 @@ class Stack:
     otlp_grpc_port: int
 
 
-def serve(handler: type[BaseHTTPRequestHandler], platform: Platform) -> ThreadingHTTPServer:
+def serve(handler: type[BaseHTTPRequestHandler], platform: Platform,
+          tls: ssl.SSLContext | None = None) -> ThreadingHTTPServer:
     bound = type(handler.__name__, (handler,), {"platform": platform})
     server = ThreadingHTTPServer(("127.0.0.1", 0), bound)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
     return server
 
@@ -253,6 +258,29 @@ def wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"mock engine not up on port {port} within {timeout}s")
 
 
+class RedirectHandler(BaseHTTPRequestHandler):
+    """Port 80 with HTTPS on: every host gets a 301 to the same path over https."""
+
+    platform: Platform
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(301)
+        self.send_header("Location", f"https://{self.headers.get('Host', '').split(':')[0]}{self.path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@dataclass
+class Tls:
+    port: int
+    redirect_port: int
+    server_names: set[str]
+    """SNI names the TLS stand-in was asked for."""
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     platform = Platform()
@@ -281,6 +309,25 @@ def stack() -> Iterator[Stack]:
         gateway.shutdown()
         otlp_http.shutdown()
         grpc_server.stop(grace=None).wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def tls(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tls]:
+    """The gateway stand-in behind TLS (a throwaway self-signed certificate), beside a redirecting port 80."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run([require_tool("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=*.local", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    names: set[str] = set()
+    context.sni_callback = lambda _socket, name, _context: names.add(name) if name else None
+    secure, redirect = serve(GatewayHandler, stack.platform, context), serve(RedirectHandler, stack.platform)
+    try:
+        yield Tls(secure.server_address[1], redirect.server_address[1], names)
+    finally:
+        secure.shutdown()
+        redirect.shutdown()
 
 
 @pytest.fixture
@@ -322,6 +369,26 @@ def test_healthy_platform_passes_every_check(stack: Stack, platform: Platform) -
     assert "model mock-llm answered" in passed
     assert "0 failed, 0 skipped" in result.stdout
     assert "401 without credentials, 200 with them" in passed
+
+
+def test_with_https_every_check_goes_over_tls_and_port_80_redirects(stack: Stack, platform: Platform,
+                                                                    tls: Tls) -> None:
+    result = run_verify(stack, "--http-port", str(tls.redirect_port), "--https-port", str(tls.port), timeout=20)
+    assert result.returncode == 0, result.stdout + result.stderr
+    passed = "\n".join(lines_for(result.stdout, "PASS"))
+    for host in HOSTS:
+        assert f"GET https://127.0.0.1:{tls.port}" in passed and f"route {host}" in passed
+    assert "auth litellm.local" in passed and "model mock-llm answered" in passed
+    assert set(HOSTS) <= tls.server_names, "each route's hostname in SNI, as the gateway selects by it"
+
+
+def test_with_https_a_port_80_that_serves_fails(stack: Stack, platform: Platform, tls: Tls) -> None:
+    result = run_verify(stack, "--https-port", str(tls.port), "--skip", "otlp-http", "--skip", "otlp-grpc",
+                        "--skip", "litellm", "--skip", "prometheus", "--skip", "grafana", "--skip", "auth")
+    assert result.returncode == 1
+    failed = lines_for(result.stdout, "FAIL")
+    assert len(failed) == len(HOSTS), result.stdout
+    assert all("-> 200" in line and "want 301 to https://" in line for line in failed), failed
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -498,3 +565,9 @@ def test_gpu_stack_checks_vllm_and_dcgm_targets(gpu_plan: Plan) -> None:
 def test_verification_can_be_switched_off() -> None:
     plan = run_program("dev", {"verification.enabled": "false"})
     assert not any("verification" in r.name for r in plan.resources)
+
+
+def test_with_https_the_checks_use_the_https_listener(dev_plan: Plan) -> None:
+    assert "--https-port" not in checks_command(dev_plan).inputs["create"]
+    checks = checks_command(run_program("dev", {"gateway.https.enabled": "true"}))
+    assert checks.inputs["create"].endswith(" --https-port 443") and checks.inputs["triggers"][-1] == 443

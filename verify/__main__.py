@@ -20,9 +20,11 @@ Grafana's datasources (``--datasource UID``, default: all) pass their health che
 
 Secrets come from environment variables named by ``--litellm-key-env`` and
 ``--grafana-password-env``, never from the command line. Every port can be pointed elsewhere
-(``--http-port``, ``--otlp-http-port``, ``--otlp-grpc-port``), which is how the tests run it
-against local stand-ins. A guarded route (Grafana's API, LiteLLM's) must refuse a caller without
-credentials (401/403) and answer one with them; an open route passes on 2xx/3xx only.
+(``--http-port``, ``--https-port``, ``--otlp-http-port``, ``--otlp-grpc-port``), which is how the
+tests run it against local stand-ins. A guarded route (Grafana's API, LiteLLM's) must refuse a
+caller without credentials (401/403) and answer one with them; an open route passes on 2xx/3xx
+only. With ``--https-port`` (a stack with ``gateway.https.enabled``) every check goes over TLS
+and port 80 must answer each host with a 301 to https.
 
 Exit codes: 0 all passed (skips only those asked for with ``--skip`` or accepted with
 ``--allow-skip``), 1 a check failed or was skipped without being accepted, 2 bad usage.
@@ -53,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", action="append", dest="hosts", metavar="HOSTNAME",
                         help=f"a route hostname to check (repeat; default: {', '.join(DEFAULT_HOSTS)} .<domain>)")
     parser.add_argument("--http-port", type=int, default=80)
+    parser.add_argument("--https-port", type=int, metavar="PORT",
+                        help="the gateway terminates HTTPS there (gateway.https.enabled): the routes are checked "
+                        "over TLS, and --http-port must answer each host with a 301 to https")
     parser.add_argument("--otlp-http-port", type=int, default=4318)
     parser.add_argument("--otlp-grpc-port", type=int, default=4317)
     parser.add_argument("--target", action="append", type=_target, default=[], metavar="NAME=MATCH",
@@ -77,7 +82,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     hosts = args.hosts or [f"{host}.{args.domain}" for host in DEFAULT_HOSTS]
     return Settings(
         gateway=args.gateway, domain=args.domain, hostnames=tuple(hosts),
-        http_port=args.http_port, otlp_http_port=args.otlp_http_port, otlp_grpc_port=args.otlp_grpc_port,
+        http_port=args.http_port, https_port=args.https_port,
+        otlp_http_port=args.otlp_http_port, otlp_grpc_port=args.otlp_grpc_port,
         targets=tuple(args.target), datasources=tuple(args.datasource),
         grafana_user=args.grafana_user, grafana_password=os.environ.get(args.grafana_password_env) or None,
         litellm_key=os.environ.get(args.litellm_key_env) or None, model=args.model,

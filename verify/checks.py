@@ -62,6 +62,8 @@ class Settings:
     domain: str
     hostnames: tuple[str, ...]
     http_port: int = 80
+    https_port: int | None = None
+    """Set when the gateway terminates HTTPS: routes are checked there, and port 80 must only redirect."""
     otlp_http_port: int = 4318
     otlp_grpc_port: int = 4317
     targets: tuple[tuple[str, str], ...] = ()
@@ -108,7 +110,10 @@ def poll_all(keys: Iterable[str], attempt: Attempt, timeout: float, interval: fl
 class Verifier:
     def __init__(self, settings: Settings) -> None:
         self.s = settings
-        self.web = Gateway(settings.gateway, settings.http_port, settings.request_timeout)
+        self.plain = Gateway(settings.gateway, settings.http_port, settings.request_timeout)
+        https = settings.https_port is not None
+        self.web = Gateway(settings.gateway, settings.https_port or settings.http_port, settings.request_timeout,
+                           tls=https) if https else self.plain
         self.results: list[Result] = []
         self._completion = ""
         self._listed: dict[str, str] = {}
@@ -152,6 +157,12 @@ class Verifier:
 
         def probe(host: str) -> tuple[bool, str]:
             path = PROBE_PATHS.get(host.split(".")[0], "/")
+            if self.web is not self.plain:
+                redirect = self.plain.request("GET", host, path)
+                location = redirect.headers.get("location", "")
+                if redirect.status != 301 or not location.startswith(f"https://{host}"):
+                    return False, (f"GET {self.plain.url(host, path)} -> {redirect.status} {location} "
+                                   f"(want 301 to https://{host}: with HTTPS on, port 80 only redirects)")
             response = self.web.request("GET", host, path)
             ok = 200 <= response.status < 400  # an open path: a 401/403 is a refusal, never a pass
             return ok, f"GET {self.web.url(host, path)} -> {response.status}{_route_hint(response.status)}"

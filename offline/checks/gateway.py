@@ -2,7 +2,8 @@
 
 What a cluster would only tell us after ``pulumi up`` (a route not ``Accepted``, a backend
 ``RefNotPermitted`` or ``BackendNotFound``, istiod started before the CRDs it watches), proved
-on the captured plan instead. All findings are mandatory: each one is a route that would not serve.
+on the captured plan instead. All findings are mandatory: each one is a route that would not serve,
+or (``gateway-https-redirect``) a port 80 that serves in clear text beside an HTTPS listener.
 
 Backends resolve against the Services the plan holds: ``Service`` objects the program creates,
 and the Services that charts render. Charts are provider-side components, so their objects are
@@ -337,6 +338,57 @@ def check_route_backends(plan: Plan) -> list[Finding]:
     return findings
 
 
+def _redirects_to_https(rule: dict[str, Any]) -> bool:
+    """The rule only redirects to HTTPS: a ``RequestRedirect`` with scheme https, and no backend to reach."""
+    redirects = [f for f in rule.get("filters") or [] if f.get("type") == "RequestRedirect"]
+    return not rule.get("backendRefs") and any((f.get("requestRedirect") or {}).get("scheme") == "https"
+                                               for f in redirects)
+
+
+def check_https_redirect(plan: Plan) -> list[Finding]:
+    """With an HTTPS listener on a Gateway, its port 80 only redirects, and every HTTPS host is redirected.
+
+    A route serving a backend on port 80 would let a client (or a downgrade) skip TLS; a host
+    missing from the redirects would answer 404 on port 80 instead of sending the client to 443.
+    """
+    findings: list[Finding] = []
+    gateways = {(_ns(g), g.k8s_name): g for g in _gateway_api(plan, "Gateway")}
+    served: dict[tuple[str, str], set[str]] = {}
+    redirected: dict[tuple[str, str], set[str]] = {}
+    for route in _gateway_api(plan, "HTTPRoute"):
+        spec = _spec(route)
+        for ref in spec.get("parentRefs") or []:
+            key = (str(ref.get("namespace") or _ns(route)), str(ref.get("name")))
+            gateway = gateways.get(key)
+            listeners = (_spec(gateway).get("listeners") or []) if gateway else []
+            if not any(lst.get("protocol") == "HTTPS" for lst in listeners):
+                continue
+            attached = [lst for lst in listeners if ref.get("sectionName") in (None, lst.get("name"))
+                        and ref.get("port") in (None, lst.get("port"))]
+            hosts = set(spec.get("hostnames") or [])
+            if any(lst.get("protocol") == "HTTPS" for lst in attached):
+                served.setdefault(key, set()).update(hosts)
+            if not any(lst.get("protocol") == "HTTP" and lst.get("port") == 80 for lst in attached):
+                continue
+            rules = spec.get("rules") or []
+            if not all(_redirects_to_https(rule) for rule in rules):
+                findings.append(Finding(
+                    "gateway-https-redirect", "mandatory", route.urn,
+                    f"HTTPRoute {_ns(route)}/{route.k8s_name} answers on port 80 of Gateway {key[0]}/{key[1]}, "
+                    "which terminates HTTPS, with more than a redirect: port 80 must only redirect to https "
+                    "(a RequestRedirect filter with scheme https and no backendRefs)",
+                ))
+            elif rules:
+                redirected.setdefault(key, set()).update(hosts)
+    for key, hosts in sorted(served.items()):
+        for host in sorted(hosts - redirected.get(key, set())):
+            findings.append(Finding(
+                "gateway-https-redirect", "mandatory", gateways[key].urn,
+                f"{host} is served over HTTPS by Gateway {key[0]}/{key[1]} but port 80 does not redirect it",
+            ))
+    return findings
+
+
 def _is_gateway_api_bundle(resource: Resource) -> bool:
     sources = json.dumps([resource.inputs.get("file"), resource.inputs.get("files")])
     named = "gateway-api" in sources or resource.name.endswith("gateway-api-crds")
@@ -437,6 +489,7 @@ def check_mtls_plaintext_clients(plan: Plan) -> list[Finding]:
 CHECKS = [
     check_route_parents,
     check_route_backends,
+    check_https_redirect,
     check_gateway_api_crds_first,
     check_cert_manager_first,
     check_mtls_plaintext_clients,

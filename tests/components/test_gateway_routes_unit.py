@@ -67,3 +67,25 @@ def test_admin_restriction_and_canary_follow_the_settings(build: Build) -> None:
     assert [p.k8s_name for p in of_kind(open_plan, "AuthorizationPolicy")] == ["ingress-guards"]
     closed = routes(build, {"directEngineRoute": {"enabled": False}})
     assert not [r for r in of_kind(closed, "HTTPRoute") if r.k8s_name == "llm"]
+
+
+def _port_80_rules(plan: Plan) -> dict[str, list[dict[str, object]]]:
+    """Hostname -> the rules of the routes attached to the ``http`` (port 80) listener for it."""
+    rules: dict[str, list[dict[str, object]]] = {}
+    for route in of_kind(plan, "HTTPRoute"):
+        spec = route.inputs["spec"]
+        if any(p["sectionName"] == "http" for p in spec["parentRefs"]):
+            for host in spec.get("hostnames", []):
+                rules.setdefault(host, []).extend(spec["rules"])
+    return rules
+
+
+def test_https_turns_port_80_into_a_redirect_for_every_host(build: Build) -> None:
+    redirect = {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+    plan = routes(build, {"baseDomain": "example.test", "https": {"enabled": True}})
+    port_80 = _port_80_rules(plan)
+    assert sorted(port_80) == sorted(f"{h}.example.test" for h in ("grafana", "prometheus", "tempo", "llm"))
+    assert all(rules == [{"filters": [redirect]}] for rules in port_80.values()), port_80
+    plain = routes(build, {"baseDomain": "example.test"})
+    assert all("filters" not in rule and rule["backendRefs"] for rules in _port_80_rules(plain).values()
+               for rule in rules)

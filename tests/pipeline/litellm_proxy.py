@@ -8,6 +8,10 @@ OpenTelemetry SDK and OTLP exporters, ``prometheus`` needs prometheus_client).
 ``generated(plan)`` is LiteLLM's ``config.yaml`` and container environment as the plan deploys
 them; ``localize`` changes only addresses: each engine's ``api_base`` to a local mock engine, the
 OTLP endpoint to a local collector.
+
+``read_only_root=True`` runs the proxy as the pod does: on a read-only root filesystem, with
+tmpfs stand-ins for the pod's emptyDirs (``/tmp``, ``/var/lib/litellm``) and the config mounted
+read-only, in a user and mount namespace of its own (``unshare``; nothing outside it changes).
 """
 
 from __future__ import annotations
@@ -30,6 +34,24 @@ import versions
 from offline.plan import Plan
 from tools.paths import tool_cache
 
+READ_ONLY_ROOT = r"""
+root=$1 config=$2 venv=$3; shift 3
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+mount --rbind / "$root"
+for target in $(findmnt -rn -o TARGET | grep "^$root" | sort -u); do
+  case "$target" in "$root"/proc*|"$root"/sys*|"$root"/dev*) continue;; esac
+  mount -o remount,bind,ro "$target"
+done
+for probe in "$root/.write-probe" "$root$venv/.write-probe"; do
+  if touch "$probe" 2>/dev/null; then echo "$probe is writable: not a read-only root" >&2; exit 97; fi
+done
+mount -t tmpfs -o size=256m tmpfs "$root/tmp"
+mount -t tmpfs -o size=64m tmpfs "$root/var/lib" && mkdir "$root/var/lib/litellm"
+mount --bind "$config" "$root/mnt" && mount -o remount,bind,ro "$root/mnt"
+exec chroot "$root" "$@"
+"""
+"""Run ``"$@"`` chrooted into a read-only bind of ``/``: tmpfs on /tmp and /var/lib (the pod's emptyDirs),
+the config directory read-only on /mnt. Fails (exit 97) rather than run on a root that stayed writable."""
 PROMETHEUS_CLIENT = "prometheus_client==0.20.0"
 """LiteLLM's own requirements.txt pin for the proxy's /metrics (not an install extra of the package)."""
 
@@ -93,6 +115,7 @@ class LiteLlmProxy:
     env: dict[str, str]
     port: int
     workdir: Path
+    read_only_root: bool = False
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,16 +127,24 @@ class LiteLlmProxy:
         return self.workdir / "litellm.log"
 
     def start(self, timeout: float = 240) -> LiteLlmProxy:
-        config_path = self.workdir / "config.yaml"
-        config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        config_dir = self.workdir / "config"
+        config_dir.mkdir(exist_ok=True)
+        (config_dir / "config.yaml").write_text(yaml.safe_dump(self.config, sort_keys=False))
+        config_path = "/mnt/config.yaml" if self.read_only_root else str(config_dir / "config.yaml")
         command = [
-            str(self.python.parent / "litellm"), "--config", str(config_path),
+            str(self.python.parent / "litellm"), "--config", config_path,
             "--host", "127.0.0.1", "--port", str(self.port), "--num_workers", "1",
         ]
+        if self.read_only_root:
+            root = self.workdir / "root"
+            root.mkdir(exist_ok=True)
+            venv = str(self.python.parent.parent)
+            command = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-euc", READ_ONLY_ROOT, "sh",
+                       str(root), str(config_dir), venv, *command]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, env={"PATH": os.environ.get("PATH", ""), "HOME": str(self.workdir), **self.env},
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+                stdout=log, stderr=subprocess.STDOUT, cwd="/" if self.read_only_root else self.workdir,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -295,3 +295,47 @@ def test_the_live_collector_exposes_only_contract_names(under_test: ProxyUnderTe
           f"{sorted(live - table.metrics)}")
     assert counters <= live, sorted(live)
     assert sorted(live - table.metrics) == []
+
+
+def require_mount_namespaces() -> None:
+    """``unshare`` with user and mount namespaces works here; skip with the reason outside CI, fail in CI."""
+    try:
+        probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
+                               capture_output=True, text=True, timeout=30)
+        reason = "" if probe.returncode == 0 else probe.stderr.strip()
+    except FileNotFoundError:
+        reason = "unshare is not installed (util-linux)"
+    if reason:
+        message = f"no user and mount namespaces for a read-only root: {reason}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must run this check")
+        pytest.skip(message)
+
+
+def test_the_generated_deployment_runs_on_a_read_only_root(tmp_path: Path) -> None:
+    """LiteLLM with the Deployment's config and environment, on a read-only root: it serves a completion,
+    its metrics and its admin UI (laid out on the /var/lib/litellm emptyDir), and never meets the read-only
+    filesystem (LiteLLM logs and carries on where a write fails, so its log is what tells)."""
+    require_mount_namespaces()
+    python = proxy_python()
+    config, env = generated(run_program("dev"))
+    assert env["HOME"] == "/tmp" and env["LITELLM_NON_ROOT"] == "true", env
+    model = config["model_list"][0]["model_name"]
+    engine = start_mock(tmp_path, "mock", model, {"MOCK_TOKENS_PER_SECOND": "1000", "MOCK_MAX_TOKENS": "2"})
+    proxy_env = {**env, "OTEL_ENDPOINT": f"http://127.0.0.1:{free_port()}", "LITELLM_MASTER_KEY": MASTER_KEY,
+                 "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    proxy = LiteLlmProxy(python, localize(config, {"mock": f"{engine.url}/v1"}), proxy_env, free_port(), tmp_path,
+                         read_only_root=True)
+    try:
+        proxy.start()
+        answer = client(proxy).chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content
+        headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+        assert httpx.get(f"{proxy.url}/metrics/", headers=headers, timeout=10).status_code == 200
+        assert httpx.get(f"{proxy.url}/ui/login/", timeout=10).status_code == 200
+    finally:
+        proxy.stop()
+        stop_mock(engine)
+    log = proxy.log_path.read_text(errors="replace")
+    print(f"\n[litellm read-only root] {len(log.splitlines())} log lines; last: {proxy.log_tail(3)}")
+    assert "Read-only file system" not in log and "PermissionError" not in log, proxy.log_tail(60)
