@@ -16,6 +16,7 @@ import config
 from components import alert_rules, litellm, logging_stack, serving, sglang_server, tracing_pipeline, vllm_server
 from components.autoscaling import Autoscaling, AutoscalingArgs
 from components.cert_manager import CertManager, CertManagerArgs
+from components.contracts import with_otlp_auth
 from components.dcgm import Dcgm, DcgmArgs
 from components.gateway_routes import Backends, GatewayRoutes, GatewayRoutesArgs
 from components.istio_mesh import IstioMesh, IstioMeshArgs
@@ -66,7 +67,7 @@ on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_
 
 # Endpoints each component will serve, known before it exists: peers wire to these, never to
 # retyped names, and the wiring checks prove that each one is a Service the program creates.
-tracing_endpoints = tracing_pipeline.endpoints(cfg.namespaces.tracing)
+tracing_endpoints = tracing_pipeline.endpoints(cfg.namespaces.tracing, otlp_auth=cfg.tracing.otlp_auth.enabled)
 logging_endpoints = logging_stack.endpoints(cfg.namespaces.logging)
 
 # Mesh first: Gateway API CRDs -> istio base -> istiod, and the platform's namespaces.
@@ -75,7 +76,7 @@ mesh = IstioMesh(
     IstioMeshArgs(
         settings=cfg.istio, namespaces=cfg.namespaces, istio_version=cfg.versions.istio,
         gateway_api_bundle=config.gateway_api_bundle(cfg), charts=charts, retain_data_namespaces=retain,
-        collector=tracing_endpoints.otlp_grpc,
+        collector=tracing_endpoints.mesh_spans,
     ),
     on_cluster,
 )
@@ -138,6 +139,7 @@ tracing = TracingPipeline(
         langfuse=observer.connection if observer and cfg.tracing.collector.export_to_langfuse else None,
         langfuse_self_reporting=(litellm.NAME,),
         placement=cfg.placement, autoscaling=cfg.autoscaling.collector if cfg.autoscaling.enabled else None,
+        generated_secrets=cfg.generated_secrets, otlp_token=secrets.get("otlpBearerToken"),
     ),
     ready_in("tracing"),
 )
@@ -276,6 +278,7 @@ if cfg.verification.enabled:
             ),
             grafana_admin_password=monitoring.grafana_admin_password,
             litellm_master_key=proxy.master_key if proxy else None,
+            otlp_token=tracing.endpoints.auth.token if tracing.endpoints.auth else None,
         ),
         # Last: the checks reach every component through the gateway, on a host that is fully ready.
         pulumi.ResourceOptions(
@@ -292,8 +295,9 @@ pulumi.export("hostnames", routes.hostnames)
 pulumi.export("etcHostsLine", routes.etc_hosts_line)
 pulumi.export("gatewayAddress", routes.address)
 # OTLP for both kinds of app: on the host through the Gateway's listeners, in the cluster to the
-# collector's Service. otlp*Endpoint and appOtelEnvironment keep their in-cluster meaning (compatibility).
-pulumi.export("hostOtelEnvironment", routes.host_otel_environment("my-llm-app"))
+# collector's Service; with OTLP auth both carry the token (and are secret). otlp*Endpoint and
+# appOtelEnvironment keep their in-cluster meaning (compatibility).
+pulumi.export("hostOtelEnvironment", with_otlp_auth(routes.host_otel_environment("my-llm-app"), tracing.endpoints.auth))
 pulumi.export("hostOtlpGrpcEndpoint", routes.otlp_grpc_url)
 pulumi.export("hostOtlpHttpEndpoint", routes.otlp_http_url)
 pulumi.export("clusterOtelEnvironment", tracing.app_environment("my-llm-app"))
@@ -302,6 +306,8 @@ pulumi.export("otlpHttpEndpoint", tracing.endpoints.otlp_http.url())
 pulumi.export("appOtelEnvironment", tracing.app_environment("my-llm-app"))
 pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
 pulumi.export("engines", {e.engine: e.service.url(path="/v1") for e in engines})
+if tracing.endpoints.auth:
+    pulumi.export("otlpBearerToken", tracing.endpoints.auth.token)
 if proxy:
     pulumi.export("litellmMasterKey", proxy.master_key)
     pulumi.export("litellmUrl", proxy.endpoint.url(path="/v1"))

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components import _k8s
 from components._k8s import labels
-from components.contracts import CrdReadiness, EngineEndpoint, GpuRuntime, NamespaceRef, ServiceRef
+from components.contracts import CrdReadiness, EngineEndpoint, GpuRuntime, NamespaceRef, OtlpAuth, ServiceRef
 from config.capacity import Placement
 from config.sections import GpuEngineSettings
 from config.types import PROJECT, Resources, Toleration
@@ -331,15 +331,20 @@ def serve_gpu_engine(
     monitoring_crds: CrdReadiness,
     autoscaled: bool = False,
     placement: Placement | None = None,
+    otlp_auth: OtlpAuth | None = None,
 ) -> EngineEndpoint:
-    """One GPU-served model (vLLM or SGLang): workload, Service and ServiceMonitor; its endpoint."""
+    """One GPU-served model (vLLM or SGLang): workload, Service and ServiceMonitor; its endpoint.
+
+    With OTLP auth its OTel SDK exporter reads the token from ``OTEL_EXPORTER_OTLP_HEADERS``.
+    """
     served = endpoint(app, namespace.name, settings.served_model_name, settings.model)
+    token_env = _k8s.otlp_headers_env(name, auth=otlp_auth, namespace=namespace.output, app=app, parent=parent)
     spec = GpuEngine(
         app=app,
         image=image,
         command=command,
         args=args,
-        env=env,
+        env=[*env, *token_env],
         gpus=gpus,
         resources=settings.resources,
         cache_size=settings.cache_size,

@@ -7,7 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.contracts import CrdReadiness
+from components.contracts import CrdReadiness, OtlpAuth
 from config.capacity import Placement
 
 TOKEN_PREFIX = "llm-tracing-infra"
@@ -62,6 +62,30 @@ def service_monitor(
         # The ServiceMonitor kind exists once kube-prometheus-stack has installed its CRDs.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[crds.resource]),
     )
+
+
+def otlp_headers_env(
+    name: str,
+    *,
+    auth: OtlpAuth | None,
+    namespace: pulumi.Input[str],
+    app: str,
+    parent: pulumi.Resource,
+    variable: str = "OTEL_EXPORTER_OTLP_HEADERS",
+    headers: pulumi.Output[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The OTLP token of one sender: a Secret ``<app>-otlp-auth`` in its namespace, and the env entry
+    that reads it into ``variable`` (``headers``, the SDK form by default). Nothing without OTLP auth."""
+    if auth is None:
+        return []
+    secret = k8s.core.v1.Secret(
+        f"{name}-otlp-auth",
+        metadata={"name": f"{app}-otlp-auth", "namespace": namespace, "labels": labels(app, "auth")},
+        type="Opaque",
+        string_data={"headers": headers if headers is not None else auth.sdk_headers()},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return [{"name": variable, "valueFrom": {"secretKeyRef": {"name": secret.metadata["name"], "key": "headers"}}}]
 
 
 def topology_spread(placement: Placement, selector: dict[str, str], *, deployment: bool = True) -> list[dict[str, Any]]:

@@ -65,15 +65,51 @@ class CrdReadiness:
 
 
 @dataclass(frozen=True)
+class OtlpAuth:
+    """The bearer token the collector's OTLP receivers ask for (``tracing.otlpAuth``); a secret Output."""
+
+    token: pulumi.Output[str]
+
+    def authorization(self) -> pulumi.Output[str]:
+        """The ``Authorization`` header value, ``Bearer <token>`` (secret)."""
+        return pulumi.Output.secret(self.token.apply(lambda t: f"Bearer {t}"))
+
+    def sdk_headers(self) -> pulumi.Output[str]:
+        """``OTEL_EXPORTER_OTLP_HEADERS`` carrying the token (secret), see ``sdk_headers``."""
+        return pulumi.Output.secret(self.token.apply(sdk_headers))
+
+
+OTLP_AUTH_HEADER = "authorization"
+"""The header the collector's bearertokenauth extension reads (HTTP headers and gRPC metadata alike)."""
+
+
+def sdk_headers(token: str) -> str:
+    """``OTEL_EXPORTER_OTLP_HEADERS`` for ``token``: lower-case key (gRPC metadata keys must be), value
+    URL-encoded as the OTLP exporter specification asks (the space as ``%20``)."""
+    return f"{OTLP_AUTH_HEADER}=Bearer%20{token}"
+
+
+@dataclass(frozen=True)
 class TracingEndpoints:
     otlp_grpc: ServiceRef
-    """The collector's OTLP/gRPC port: applications and Istio's tracing provider send here."""
+    """The collector's OTLP/gRPC port: applications send here (with the token when ``auth`` is set)."""
     otlp_http: ServiceRef
     """The collector's OTLP/HTTP port (``/v1/traces``), for clients without gRPC."""
     tempo_http: ServiceRef
     """Tempo's HTTP API (query, search, metrics): Grafana's datasource and the tempo.<domain> route."""
     tempo_otlp_grpc: ServiceRef
     """Tempo's OTLP/gRPC receiver: the collector's exporter target (port name ``grpc-tempo-otlp``)."""
+    mesh: ServiceRef | None = None
+    """With OTLP auth: the collector's receiver without a token for Istio's proxies, which cannot send one
+    (NetworkPolicies admit only the meshed namespaces to it). None: the proxies use ``otlp_grpc``."""
+    auth: OtlpAuth | None = None
+    """The token senders must present on ``otlp_grpc``/``otlp_http``; None when OTLP auth is off (or not
+    known yet: the endpoints peers wire before the pipeline exists)."""
+
+    @property
+    def mesh_spans(self) -> ServiceRef:
+        """Where Istio's sidecars and gateway export their spans."""
+        return self.mesh or self.otlp_grpc
 
 
 @dataclass(frozen=True)
@@ -163,6 +199,16 @@ def otel_sdk_environment(endpoint: str, service_name: str, protocol: str = "grpc
         "OTEL_LOGS_EXPORTER": "none",
         "OTEL_PROPAGATORS": "tracecontext,baggage",
     }
+
+
+def with_otlp_auth(
+    environment: pulumi.Input[dict[str, str]], auth: OtlpAuth | None
+) -> pulumi.Output[dict[str, str]]:
+    """``environment`` plus ``OTEL_EXPORTER_OTLP_HEADERS`` carrying the token, as a secret; as is without auth."""
+    if auth is None:
+        return pulumi.Output.from_input(environment)
+    both = pulumi.Output.all(environment, auth.sdk_headers())
+    return pulumi.Output.secret(both.apply(lambda pair: {**pair[0], "OTEL_EXPORTER_OTLP_HEADERS": pair[1]}))
 
 
 ANYWHERE = "*"

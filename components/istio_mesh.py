@@ -63,7 +63,8 @@ class IstioMeshArgs(BaseModel):
     retain_data_namespaces: bool
     """Namespaces holding data volumes outlive `pulumi destroy` (``storage.retainOnDestroy``)."""
     collector: ServiceRef
-    """OTLP/gRPC port of the collector: the mesh exports its spans there."""
+    """The collector's OTLP/gRPC receiver for the mesh's spans (``TracingEndpoints.mesh_spans``: without a
+    token, since the mesh config could carry one only in clear)."""
 
 
 def mtls_mode(istio: Istio, key: str) -> str:

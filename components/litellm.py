@@ -8,9 +8,10 @@ which also keeps its configuration and secrets under the program's control:
   LiteLLM with it;
 - the master key comes from the ``litellmMasterKey`` secret config or is generated (``sk-``
   prefixed), lives in a Secret, reaches the pod through ``secretKeyRef`` and is exported secret;
-- every request is traced to the OpenTelemetry collector (LiteLLM's ``otel`` callback, OTLP/gRPC)
-  and, when Langfuse is on, also logged to Langfuse (``langfuse`` callback, project keys from a
-  Secret in this namespace);
+- every request is traced to the OpenTelemetry collector (LiteLLM's ``otel`` callback, OTLP/gRPC,
+  with the collector's bearer token from a Secret when ``tracing.otlpAuth`` is on) and, when
+  Langfuse is on, also logged to Langfuse (``langfuse`` callback, project keys from a Secret in
+  this namespace);
 - ``/metrics`` (the ``prometheus`` callback, open source since LiteLLM 1.80; Enterprise-only
   before) is scraped by a ServiceMonitor that authenticates with the master key, because
   LiteLLM 1.85+ protects ``/metrics`` by default.
@@ -40,6 +41,7 @@ from components._k8s import TOKEN_PREFIX, labels
 from components._secrets import generated_secret
 from components.autoscaling import resource_hpa
 from components.contracts import (
+    OTLP_AUTH_HEADER,
     CrdReadiness,
     EngineEndpoint,
     LangfuseConnection,
@@ -86,6 +88,16 @@ class LiteLlmArgs(BaseModel):
     """Spreading of the replicas over nodes (``placement``)."""
     autoscaling: ResourceScaling | None = None
     """An HPA on CPU/memory owns the replica count (``autoscaling.enabled``); None: ``litellm.replicas``."""
+
+
+def otel_headers(authorization: str) -> str:
+    """LiteLLM's ``OTEL_HEADERS`` for the collector's token.
+
+    LiteLLM splits it on ``,`` and the first ``=`` and passes the pairs to the exporter as they are
+    (``OpenTelemetry._get_headers_dictionary``): no URL-decoding, so the space stays a space, and the
+    key is lower-case because gRPC refuses upper-case metadata keys.
+    """
+    return f"{OTLP_AUTH_HEADER}={authorization}"
 
 
 def proxy_config(engines: list[EngineEndpoint], *, langfuse: bool, prometheus: bool) -> dict[str, Any]:
@@ -149,6 +161,11 @@ class LiteLlm(pulumi.ComponentResource):
             {"name": "OTEL_SERVICE_NAME", "value": NAME},
             *({"name": k, "value": v} for k, v in RUNTIME_ENV.items()),
         ]
+        auth = args.tracing.auth
+        env += _k8s.otlp_headers_env(
+            name, auth=auth, namespace=ns, app=NAME, parent=self, variable="OTEL_HEADERS",
+            headers=auth.authorization().apply(otel_headers) if auth else None,
+        )
         if args.langfuse is not None:
             secrets.append(
                 k8s.core.v1.Secret(

@@ -2,7 +2,8 @@
 
 The server is ``apps/mock_engine/mock_engine_server.py`` (standard library only), mounted from a ConfigMap into
 the stock pinned Python image: no image to build or push. It exports its spans as OTLP/HTTP
-JSON to the collector's HTTP ServiceRef and serves vLLM-named metrics, so traces, dashboards
+JSON to the collector's HTTP ServiceRef (with the OTLP token from a Secret when ``tracing.otlpAuth``
+is on) and serves vLLM-named metrics, so traces, dashboards
 and alerts behave as on the GPU stack. A checksum of the script rolls the pods when it changes.
 """
 
@@ -16,7 +17,14 @@ import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
 from components import _engine
-from components._k8s import TOKEN_PREFIX, disruption_budget, labels, pod_spread, restricted_security_context
+from components._k8s import (
+    TOKEN_PREFIX,
+    disruption_budget,
+    labels,
+    otlp_headers_env,
+    pod_spread,
+    restricted_security_context,
+)
 from components.contracts import CrdReadiness, EngineEndpoint, NamespaceRef, TracingEndpoints
 from config.capacity import Placement
 from config.sections import MockEngine as MockEngineSettings
@@ -63,6 +71,7 @@ class MockEngine(pulumi.ComponentResource):
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
+        token_env = otlp_headers_env(name, auth=args.tracing.auth, namespace=ns, app=APP, parent=self)
         pod_labels = labels(APP, "engine")
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
@@ -85,7 +94,7 @@ class MockEngine(pulumi.ComponentResource):
                                 "name": "mock-engine",
                                 "image": args.image,
                                 "command": ["python", f"/app/{SCRIPT.name}"],
-                                "env": [{"name": k, "value": v} for k, v in env.items()],
+                                "env": [{"name": k, "value": v} for k, v in env.items()] + token_env,
                                 "ports": [{"name": "http", "containerPort": _engine.PORT, "protocol": "TCP"}],
                                 "resources": m.resources.as_k8s(),
                                 "readinessProbe": _engine.http_probe("/health", 5, 3, timeout=2),

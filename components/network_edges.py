@@ -126,8 +126,9 @@ def platform_edges(w: Wiring) -> list[Edge]:
     add(Edge("webhook-istiod", ANYWHERE, w.istio, (ISTIOD_WEBHOOK_PORT,), "the API server calls istiod's webhooks"))
     for ns in w.injected:
         add(Edge(f"sidecars-{ns}-to-istiod", ns, w.istio, (ISTIOD_XDS_PORT,), "sidecar configuration, certificates"))
+    # With OTLP auth their spans go to the collector's receiver without a token (the proxies cannot send one).
     for ns in sorted({*w.injected, w.istio}):
-        add(Edge.to_service(f"mesh-spans-{ns}", ns, w.tracing.otlp_grpc, "sidecars and gateways export spans"))
+        add(Edge.to_service(f"mesh-spans-{ns}", ns, w.tracing.mesh_spans, "sidecars and gateways export spans"))
     for ref in sorted(set(w.routed), key=lambda r: (r.namespace, r.name, r.port)):
         # named by what it reaches, not by position: another route must not rename (replace) this policy
         name = f"gateway-{ref.namespace}-{ref.name}-{ref.port}"[:63]

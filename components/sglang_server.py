@@ -79,5 +79,6 @@ class SglangServer(pulumi.ComponentResource):
             monitoring_crds=args.monitoring_crds,
             autoscaled=args.autoscaled,
             placement=args.placement,
+            otlp_auth=args.tracing.auth,
         )
         self.register_outputs({})

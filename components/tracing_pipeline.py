@@ -23,10 +23,19 @@ ReadWriteOnce claim and lock each other out of the queue file).
 
 Neither the collector nor Tempo carries an Istio sidecar: ``k8s_attributes`` tells which pod sent
 a span by the connection's source address, which a sidecar would replace with its own.
+
+OTLP auth (``tracing.otlpAuth``): both OTLP receivers ask for a bearer token (the contrib
+``bearertokenauth`` extension), read from a Secret into the collector's environment, never from
+the values. Senders that the platform wires and that can send a header do (the engines' and
+LiteLLM's OTel exporters, from a Secret of their own namespace). Istio's proxies cannot: the
+mesh config takes only literal header values (istiod's ConfigMap, readable in clear), so their
+spans go to a second gRPC receiver without auth (``MESH_PORT``), which NetworkPolicies open to
+the meshed namespaces only (``network_edges``: ``mesh-spans-*``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -38,18 +47,21 @@ from pydantic import BaseModel, ConfigDict
 import versions
 from components import _k8s
 from components._k8s import NO_SIDECAR_LABELS, TOKEN_PREFIX, labels, restricted_security_context
+from components._secrets import generated_secret
 from components.autoscaling import collector_chart_values
 from components.charts import helm_chart
 from components.contracts import (
     CrdReadiness,
     LangfuseConnection,
     NamespaceRef,
+    OtlpAuth,
     ServiceRef,
     TracingEndpoints,
     otel_sdk_environment,
+    with_otlp_auth,
 )
 from config.capacity import Placement, ResourceScaling
-from config.sections import Charts, Collector, Tempo, Tracing
+from config.sections import Charts, Collector, GeneratedSecrets, Tempo, Tracing
 
 COLLECTOR_FULLNAME = "otel-collector"
 """Collector chart ``fullnameOverride``: its Service is ``otel-collector``."""
@@ -64,6 +76,13 @@ QUEUE_VOLUME = "queue"
 LANGFUSE_SECRET = "otel-collector-langfuse"
 """Secret (tracing namespace) holding the Langfuse OTLP ``Authorization`` header."""
 LANGFUSE_AUTH_ENV = "LANGFUSE_OTLP_AUTHORIZATION"
+AUTH_SECRET = "otel-collector-otlp-auth"
+"""Secret (tracing namespace) holding the OTLP bearer token the receivers ask for."""
+AUTH_TOKEN_ENV = "OTLP_BEARER_TOKEN"
+AUTHENTICATOR = "bearertokenauth/otlp"
+MESH_PORT = 4319
+"""The receiver without a token, for Istio's proxies (OTLP/gRPC); only with OTLP auth on."""
+MESH_RECEIVER = "otlp/mesh"
 METRICS_PORT = 8888
 PROMETHEUS_SUFFIXES = {"without_type_suffix": False, "without_units": False}
 """The self-metrics endpoint's naming: Prometheus' suffixes. Collector 0.158 defaults both flags to true on
@@ -77,8 +96,8 @@ LLM_SPAN_ATTRIBUTES = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.request
 """A span carrying any of these (OpenTelemetry GenAI semantic conventions) is an LLM span."""
 
 
-def endpoints(namespace: str) -> TracingEndpoints:
-    """Services as the charts render them.
+def endpoints(namespace: str, *, otlp_auth: bool = False) -> TracingEndpoints:
+    """Services as the charts render them (without the token, which only the component knows).
 
     Collector 0.170.0 ``templates/service.yaml``: ``<fullname>``, one port per enabled ``ports.*``
     with its ``appProtocol`` (``otlp``: grpc). Tempo 2.2.4 ``templates/service.yaml`` and
@@ -90,6 +109,7 @@ def endpoints(namespace: str) -> TracingEndpoints:
         otlp_http=ServiceRef(COLLECTOR_FULLNAME, ns, 4318),
         tempo_http=ServiceRef(TEMPO_FULLNAME, ns, 3200),
         tempo_otlp_grpc=ServiceRef(TEMPO_FULLNAME, ns, 4317),
+        mesh=ServiceRef(COLLECTOR_FULLNAME, ns, MESH_PORT, "grpc") if otlp_auth else None,
     )
 
 
@@ -132,12 +152,15 @@ def collector_config(
     tempo: ServiceRef,
     langfuse: LangfuseConnection | None = None,
     self_reporting: tuple[str, ...] = (),
+    *,
+    otlp_auth: bool = False,
 ) -> dict[str, Any]:
     """The collector's whole configuration (otelcol-contrib 0.158.0 component names).
 
     Pipeline ``traces``: memory_limiter (first, so pressure is refused before anything is
     buffered), k8s_attributes, then OTLP/gRPC to Tempo. With Langfuse, ``traces/langfuse`` fans
-    the same receiver out to Langfuse's OTLP/HTTP endpoint, LLM spans only.
+    the same receiver out to Langfuse's OTLP/HTTP endpoint, LLM spans only. With ``otlp_auth``
+    both OTLP protocols ask for the bearer token, and ``otlp/mesh`` takes the proxies' spans without.
 
     No batch processor: it acknowledges spans to the client while holding them in memory, in
     front of the persistent queue, so a crash loses them (the pipeline fault tests proved it on
@@ -212,6 +235,10 @@ def collector_config(
             },
         },
     }
+    if otlp_auth:
+        _require_token(config_)
+    receivers = list(config_["receivers"])
+    config_["service"]["pipelines"]["traces"]["receivers"] = receivers
     if langfuse is not None:
         config_["processors"]["filter/langfuse"] = _langfuse_filter(self_reporting)
         config_["exporters"]["otlp_http/langfuse"] = {
@@ -221,11 +248,20 @@ def collector_config(
             **_exporter_reliability(collector),
         }
         config_["service"]["pipelines"]["traces/langfuse"] = {
-            "receivers": ["otlp"],
+            "receivers": receivers,
             "processors": ["memory_limiter", "filter/langfuse", "k8s_attributes"],
             "exporters": ["otlp_http/langfuse"],
         }
     return config_
+
+
+def _require_token(config_: dict[str, Any]) -> None:
+    """Bearer-token auth on both OTLP protocols; ``otlp/mesh`` (gRPC, no token) for Istio's proxies."""
+    config_["extensions"][AUTHENTICATOR] = {"token": f"${{env:{AUTH_TOKEN_ENV}}}"}
+    config_["service"]["extensions"].append(AUTHENTICATOR)
+    for protocol in config_["receivers"]["otlp"]["protocols"].values():
+        protocol["auth"] = {"authenticator": AUTHENTICATOR}
+    config_["receivers"][MESH_RECEIVER] = {"protocols": {"grpc": {"endpoint": f"${{env:MY_POD_IP}}:{MESH_PORT}"}}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,12 +291,17 @@ def collector_values(
     langfuse: bool,
     placement: Placement | None = None,
     autoscaling: ResourceScaling | None = None,
+    otlp_auth: bool = False,
 ) -> dict[str, Any]:
     repository, tag = _image(image)
     env = []
     if langfuse:
         secret_ref = {"secretKeyRef": {"name": LANGFUSE_SECRET, "key": "authorization"}}
         env.append({"name": LANGFUSE_AUTH_ENV, "valueFrom": secret_ref})
+    if otlp_auth:
+        env.append({"name": AUTH_TOKEN_ENV, "valueFrom": {"secretKeyRef": {"name": AUTH_SECRET, "key": "token"}}})
+    mesh_port = {"enabled": True, "containerPort": MESH_PORT, "servicePort": MESH_PORT, "protocol": "TCP",
+                 "appProtocol": "grpc"}
     disabled = {"enabled": False}
     return {
         "fullnameOverride": COLLECTOR_FULLNAME,
@@ -279,6 +320,7 @@ def collector_values(
         "ports": {
             "otlp": {"enabled": True, "containerPort": 4317, "servicePort": 4317, "appProtocol": "grpc"},
             "otlp-http": {"enabled": True, "containerPort": 4318, "servicePort": 4318},
+            **({"otlp-mesh": mesh_port} if otlp_auth else {}),
             "jaeger-compact": disabled,
             "jaeger-thrift": disabled,
             "jaeger-grpc": disabled,
@@ -447,13 +489,17 @@ class TracingPipelineArgs(BaseModel):
     """Spreading of the collector's replicas over nodes (``placement``)."""
     autoscaling: ResourceScaling | None = None
     """An HPA on CPU/memory owns the collector's replica count (``autoscaling.enabled``)."""
+    generated_secrets: GeneratedSecrets = GeneratedSecrets()
+    """How the OTLP token is generated when ``otlp_token`` is unset."""
+    otlp_token: pulumi.Output[str] | None = None
+    """The ``otlpBearerToken`` secret (with ``settings.otlpAuth.enabled``); generated when None."""
 
 
 class TracingPipeline(pulumi.ComponentResource):
     """Tempo and the OpenTelemetry Collector, wired: collector -> Tempo -> Prometheus."""
 
     endpoints: TracingEndpoints
-    """Where to send spans (collector) and where to read them (Tempo)."""
+    """Where to send spans (collector, with the token senders present) and where to read them (Tempo)."""
     collector_config: dict[str, Any]
     """The exact collector configuration handed to the chart (``alternateConfig``)."""
     metrics: ServiceRef
@@ -462,8 +508,10 @@ class TracingPipeline(pulumi.ComponentResource):
     def __init__(self, name: str, args: TracingPipelineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TOKEN_PREFIX}:tracing_pipeline:TracingPipeline", name, None, opts)
         settings, ns = args.settings, args.namespace.output
-        self.endpoints = endpoints(args.namespace.name)
+        auth = settings.otlp_auth.enabled
+        self.endpoints = endpoints(args.namespace.name, otlp_auth=auth)
         self.metrics = ServiceRef(self.endpoints.otlp_grpc.name, args.namespace.name, METRICS_PORT)
+        child = pulumi.ResourceOptions(parent=self)
 
         tempo = helm_chart(
             f"{name}-tempo", args.tempo_chart, args.charts, namespace=ns,
@@ -472,6 +520,18 @@ class TracingPipeline(pulumi.ComponentResource):
         )
 
         collector_deps: list[pulumi.Resource] = []
+        if auth:
+            token = args.otlp_token or generated_secret(f"{name}-otlp-token", args.generated_secrets, length=48,
+                                                        opts=child)
+            self.endpoints = dataclasses.replace(self.endpoints, auth=OtlpAuth(token))
+            collector_deps.append(
+                k8s.core.v1.Secret(
+                    f"{name}-otlp-auth",
+                    metadata={"name": AUTH_SECRET, "namespace": ns, "labels": labels(COLLECTOR_FULLNAME, "auth")},
+                    string_data={"token": token},
+                    opts=child,
+                )
+            )
         if args.langfuse is not None:
             collector_deps.append(
                 k8s.core.v1.Secret(
@@ -482,13 +542,15 @@ class TracingPipeline(pulumi.ComponentResource):
                 )
             )
         self.collector_config = collector_config(
-            settings.collector, self.endpoints.tempo_otlp_grpc, args.langfuse, args.langfuse_self_reporting
+            settings.collector, self.endpoints.tempo_otlp_grpc, args.langfuse, args.langfuse_self_reporting,
+            otlp_auth=auth,
         )
         helm_chart(
             f"{name}-collector", args.collector_chart, args.charts, namespace=ns,
             values=collector_values(
                 settings.collector, self.collector_config, image=args.collector_image, retain=args.retain,
                 langfuse=args.langfuse is not None, placement=args.placement, autoscaling=args.autoscaling,
+                otlp_auth=auth,
             ),
             # Tempo first: the exporter's target exists when the collector starts (the queue covers the rest).
             opts=pulumi.ResourceOptions(parent=self, depends_on=[tempo, *collector_deps]),
@@ -505,12 +567,13 @@ class TracingPipeline(pulumi.ComponentResource):
         )
         self.register_outputs({"otlpGrpc": self.endpoints.otlp_grpc.url(), "tempo": self.endpoints.tempo_http.url()})
 
-    def app_environment(self, service_name: str) -> dict[str, str]:
-        """OpenTelemetry SDK environment for an application that sends its spans to the collector."""
-        return app_environment(self.endpoints, service_name)
+    def app_environment(self, service_name: str) -> pulumi.Output[dict[str, str]]:
+        """OpenTelemetry SDK environment for an application that sends its spans to the collector
+        (with ``OTEL_EXPORTER_OTLP_HEADERS``, and secret, when OTLP auth is on)."""
+        return with_otlp_auth(app_environment(self.endpoints, service_name), self.endpoints.auth)
 
 
 def app_environment(endpoints_: TracingEndpoints, service_name: str) -> dict[str, str]:
-    """SDK settings for an app in the cluster (OTLP/gRPC to the collector's Service); pure, so peers
-    can use it before the component exists."""
+    """SDK settings for an app in the cluster (OTLP/gRPC to the collector's Service), without the token;
+    pure, so peers can use it before the component exists."""
     return otel_sdk_environment(endpoints_.otlp_grpc.url(), service_name)

@@ -25,6 +25,7 @@ from config.sections import Verification as VerificationSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_KEY_ENV = "LITELLM_MASTER_KEY"
+OTLP_TOKEN_ENV = "OTLP_BEARER_TOKEN"
 GRAFANA_PASSWORD_ENV = "GRAFANA_ADMIN_PASSWORD"
 DCGM_TARGET = "dcgm-exporter"
 """Substring of the DCGM exporter's scrape job (the chart's Service is ``<release>-dcgm-exporter``)."""
@@ -64,6 +65,8 @@ def verify_command(address: str, args: VerificationArgs) -> str:
     argv += ["--litellm-key-env", LITELLM_KEY_ENV, "--grafana-password-env", GRAFANA_PASSWORD_ENV]
     if args.https_port is not None:
         argv += ["--https-port", str(args.https_port)]
+    if args.otlp_token is not None:
+        argv += ["--otlp-token-env", OTLP_TOKEN_ENV]
     if args.litellm_master_key is None:
         argv += ["--skip", "litellm"]
     return shlex.join(argv)
@@ -88,6 +91,8 @@ class VerificationArgs(BaseModel):
     grafana_admin_password: pulumi.Output[str] | str
     litellm_master_key: pulumi.Output[str] | str | None = None
     """None when LiteLLM is off: the chat-completion check is skipped."""
+    otlp_token: pulumi.Output[str] | str | None = None
+    """The collector's OTLP bearer token (``tracing.otlpAuth``): the test spans carry it. None: auth is off."""
 
 
 class Verification(pulumi.ComponentResource):
@@ -100,6 +105,8 @@ class Verification(pulumi.ComponentResource):
         environment = {GRAFANA_PASSWORD_ENV: pulumi.Output.secret(args.grafana_admin_password)}
         if args.litellm_master_key is not None:
             environment[LITELLM_KEY_ENV] = pulumi.Output.secret(args.litellm_master_key)
+        if args.otlp_token is not None:
+            environment[OTLP_TOKEN_ENV] = pulumi.Output.secret(args.otlp_token)
         command.local.Command(
             f"{name}-checks",
             create=self.command_line,

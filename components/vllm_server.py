@@ -89,5 +89,6 @@ class VllmServer(pulumi.ComponentResource):
             monitoring_crds=args.monitoring_crds,
             autoscaled=args.autoscaled,
             placement=args.placement,
+            otlp_auth=args.tracing.auth,
         )
         self.register_outputs({})

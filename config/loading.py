@@ -38,6 +38,8 @@ SECRET_KEYS: dict[str, str] = {
     "k3sSshPrivateKey": "SSH private key for k3s.host (PEM/OpenSSH); the SSH agent is used when unset",
     "langfuseCredentialSeed": "Seed of Langfuse's generated credentials (e.g. `openssl rand -hex 32`): with it a "
     "`pulumi up` after `pulumi destroy` opens the retained Langfuse data again; random when unset",
+    "otlpBearerToken": "Bearer token OTLP clients send to the collector (tracing.otlpAuth.enabled); generated when "
+    "unset",
 }
 
 
@@ -55,6 +57,22 @@ def _seed_bytes(text: str) -> bytes | None:
         return base64.b64decode(text.translate(str.maketrans("-_", "+/")), validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+TOKEN_KEYS = ("otlpBearerToken",)
+"""Secrets sent as HTTP header values and in ``OTEL_EXPORTER_OTLP_HEADERS``: URL-safe characters only."""
+_TOKEN = re.compile(r"[A-Za-z0-9._~-]{32,}")
+
+
+def token_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` is no usable bearer token, or None (never shows the value)."""
+    if isinstance(value, str) and _TOKEN.fullmatch(value):
+        return None
+    return (
+        f"{PROJECT}:{key}: must be at least 32 characters of A-Z a-z 0-9 . _ ~ - (it travels unencoded in "
+        f"OTEL_EXPORTER_OTLP_HEADERS; value not shown: it is a secret); set one with "
+        f'`pulumi config set --secret {key} "$(openssl rand -hex 32)"`'
+    )
 
 
 def seed_problem(key: str, value: Any) -> str | None:
@@ -151,6 +169,13 @@ def validate(raw: dict[str, Any], secret_keys: set[str], rules: Sequence[Rule] =
         problems.extend(rule(stack))
     problems.extend(_missing_secrets(stack, set(raw)))
     problems.extend(p for key in SEED_KEYS if key in raw and (p := seed_problem(key, raw[key])) is not None)
+    problems.extend(p for key in TOKEN_KEYS if key in raw and (p := token_problem(key, raw[key])) is not None)
+    if "otlpBearerToken" in raw and not stack.tracing.otlp_auth.enabled:
+        problems.append(
+            f"{PROJECT}:otlpBearerToken: is set but {PROJECT}:tracing.otlpAuth.enabled is false, so the collector "
+            "would accept spans without it; enable it (pulumi config set --path tracing.otlpAuth.enabled true) or "
+            "remove the secret"
+        )
     if problems:
         raise ConfigError(problems)
     return stack

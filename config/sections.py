@@ -339,9 +339,26 @@ class Collector(_Model):
         return self
 
 
+class OtlpAuth(_Model):
+    """A bearer token on the collector's OTLP receivers (gRPC 4317, HTTP 4318).
+
+    On by default: OTLP is the one way in that takes data from whoever reaches it (the Gateway's
+    4317/4318 answer ``gateway.otlpAllowedCidrs``, every private range by default, and a LAN is no
+    trust boundary), so a stack asks for the token unless it says otherwise. ``dev`` says so in its
+    stack file: on a laptop the SDK quick start sends without a header, and the ranges still apply.
+    The token is the ``otlpBearerToken`` secret, else generated; apps read it from the secret
+    ``hostOtelEnvironment``/``clusterOtelEnvironment`` outputs (``OTEL_EXPORTER_OTLP_HEADERS``).
+    """
+
+    enabled: bool = Field(
+        default=True, description="Receivers refuse spans without the token (gRPC Unauthenticated, HTTP 401)."
+    )
+
+
 class Tracing(_Model):
     tempo: Tempo = Tempo()
     collector: Collector = Collector()
+    otlp_auth: OtlpAuth = OtlpAuth()
 
 
 class Alertmanager(_Model):

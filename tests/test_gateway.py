@@ -527,9 +527,11 @@ def test_stack_waves_crds_base_istiod_gateway(any_plan: Plan) -> None:
     assert crds < base < istiod < gateway < route
 
 
-def test_host_otel_environment_points_at_the_gateway_listeners(any_plan: Plan) -> None:
+def test_host_otel_environment_points_at_the_gateway_listeners(dev_plan: Plan) -> None:
     """An app on the host sends to the Gateway's address on the OTLP listeners; one in the cluster to
-    the collector's Service. Both come from the components' outputs, each names a real port."""
+    the collector's Service. Both come from the components' outputs, each names a real port. (dev: with
+    OTLP auth the environments are secret, tests/test_otlp_auth.py reads them.)"""
+    any_plan = dev_plan
     out = any_plan.outputs
     address = out["gatewayAddress"]
     assert address, "the mock runtime gives the Gateway an address"

@@ -41,6 +41,7 @@ class OtlpReceiver:
     spans: list[dict[str, Any]] = field(default_factory=list)
     resources: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    authorizations: list[str | None] = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
@@ -65,6 +66,7 @@ def receiver() -> Iterator[OtlpReceiver]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received = holder["r"]
             received.paths.append(self.path)
+            received.authorizations.append(self.headers.get("Authorization"))
             for resource_spans in body["resourceSpans"]:
                 received.resources.append(resource_spans["resource"])
                 for scope in resource_spans["scopeSpans"]:
@@ -137,6 +139,8 @@ def mock_url(receiver: OtlpReceiver) -> Iterator[str]:
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
             "OTEL_SERVICE_NAME": "mock-under-test",
             "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=test",
+            # As the platform sets it with tracing.otlpAuth: the SDK form, value URL-encoded.
+            "OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20test-token",
         }
     )
     try:
@@ -314,6 +318,7 @@ def test_span_carries_genai_attributes_and_parent_trace(client: openai.OpenAI, r
     assert attrs["gen_ai.provider.name"] == "mock"
     assert int(span["endTimeUnixNano"]) > int(span["startTimeUnixNano"])
     assert "/v1/traces" in receiver.paths
+    assert set(receiver.authorizations) == {"Bearer test-token"}, "the collector's token goes with every export"
     resource = {a["key"]: a["value"]["stringValue"] for a in receiver.resources[0]["attributes"]}
     assert resource["service.name"] == "mock-under-test"
     assert resource["deployment.environment"] == "test"

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CREDENTIALS = {
     "dev": ("grafanaAdminPassword", "litellmMasterKey"),
-    "gpu": ("grafanaAdminPassword", "litellmMasterKey", "langfuseAdmin"),
+    "gpu": ("grafanaAdminPassword", "litellmMasterKey", "langfuseAdmin", "otlpBearerToken"),
 }
 """The credential outputs each stack exports (a credential that vanished fails too)."""
 

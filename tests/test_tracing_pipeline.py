@@ -203,7 +203,7 @@ def test_langfuse_exporter_takes_its_credentials_from_a_secret() -> None:
     assert exporter["headers"] == {"Authorization": f"${{env:{tracing_pipeline.LANGFUSE_AUTH_ENV}}}"}
     env = values(plan, "opentelemetry-collector")["extraEnvs"]
     reference = {"secretKeyRef": {"name": tracing_pipeline.LANGFUSE_SECRET, "key": "authorization"}}
-    assert env == [{"name": tracing_pipeline.LANGFUSE_AUTH_ENV, "valueFrom": reference}]
+    assert {"name": tracing_pipeline.LANGFUSE_AUTH_ENV, "valueFrom": reference} in env
     secret = next(r for r in plan.k8s("Secret") if r.k8s_name == tracing_pipeline.LANGFUSE_SECRET)
     assert secret.namespace == "tracing" and secret.inputs["stringData"] == SECRET
     pipeline = config_["service"]["pipelines"]["traces/langfuse"]

@@ -72,6 +72,8 @@ class Platform:
     datasource_health: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
     unguarded: set[str] = field(default_factory=set)
     """Hosts whose API answers without credentials (a guard that was lost)."""
+    otlp_token: str | None = None
+    """The receivers ask for this bearer token (the collector with ``tracing.otlpAuth``)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -81,6 +83,7 @@ class Platform:
         self.targets = healthy_targets()
         self.datasource_health.clear()
         self.unguarded.clear()
+        self.otlp_token = None
 
     def record(self, trace_ids: list[str]) -> None:
         with self.lock:
@@ -193,6 +196,11 @@ class OtlpHttpHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        if self.platform.otlp_token and self.headers.get("Authorization") != f"Bearer {self.platform.otlp_token}":
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         trace_ids = [span["traceId"] for rs in payload.get("resourceSpans", [])
                      for ss in rs.get("scopeSpans", []) for span in ss.get("spans", [])]
         if not self.platform.drop_http_spans:
@@ -225,6 +233,9 @@ def serve(handler: type[BaseHTTPRequestHandler], platform: Platform,
 
 def grpc_receiver(platform: Platform) -> tuple[grpc.Server, int]:
     def export(request: Any, context: Any) -> Any:
+        if platform.otlp_token and dict(context.invocation_metadata()).get("authorization") != \
+                f"Bearer {platform.otlp_token}":
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or empty authorization header: authorization")
         platform.record([span.trace_id.hex() for rs in request.resource_spans
                          for ss in rs.scope_spans for span in ss.spans])
         return trace_service_pb2.ExportTraceServiceResponse()
@@ -457,6 +468,20 @@ def test_span_that_never_arrives_fails_within_the_deadline(stack: Stack, platfor
     # the mock engine exports over OTLP/HTTP too: the LiteLLM trace is lost the same way
     assert "litellm" in failed
     assert any(line.split()[1] == "otlp-grpc" for line in lines_for(result.stdout, "PASS"))
+
+
+def test_test_spans_carry_the_collectors_token(stack: Stack, platform: Platform) -> None:
+    """With ``tracing.otlpAuth`` the receivers refuse spans without the token: the checks send it."""
+    platform.otlp_token = "t0ken-for-the-verify-test"
+    only_spans = ("--skip", "routes", "--skip", "auth", "--skip", "litellm", "--skip", "prometheus",
+                  "--skip", "grafana")
+    refused = run_verify(stack, *only_spans, timeout=1, env={"OTLP_BEARER_TOKEN": ""})
+    failed = {line.split()[1]: line for line in lines_for(refused.stdout, "FAIL")}
+    assert refused.returncode == 1 and "answered 401" in failed["otlp-http"], refused.stdout
+    assert "UNAUTHENTICATED" in failed["otlp-grpc"], refused.stdout
+    accepted = run_verify(stack, *only_spans, timeout=20, env={"OTLP_BEARER_TOKEN": platform.otlp_token})
+    assert accepted.returncode == 0, accepted.stdout
+    assert {line.split()[1] for line in lines_for(accepted.stdout, "PASS")} >= {"otlp-http", "otlp-grpc"}
 
 
 def test_target_down_fails_with_the_scrape_error(stack: Stack, platform: Platform) -> None:

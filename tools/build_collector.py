@@ -72,6 +72,7 @@ COMPONENT_MODULES: dict[tuple[str, str], str] = {
     ("extensions", "health_check"): f"{CONTRIB}/extension/healthcheckextension",
     ("extensions", "healthcheckv2"): f"{CONTRIB}/extension/healthcheckv2extension",
     ("extensions", "pprof"): f"{CONTRIB}/extension/pprofextension",
+    ("extensions", "bearertokenauth"): f"{CONTRIB}/extension/bearertokenauthextension",
     ("extensions", "zpages"): f"{CORE}/extension/zpagesextension",
     ("connectors", "spanmetrics"): f"{CONTRIB}/connector/spanmetricsconnector",
     ("connectors", "servicegraph"): f"{CONTRIB}/connector/servicegraphconnector",

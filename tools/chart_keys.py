@@ -42,7 +42,9 @@ FREE_FORM: dict[str, tuple[str, ...]] = {
     # Configuration files the chart passes through as they are, though their defaults are not empty.
     # podDisruptionBudget/autoscaling: keys its values.yaml documents commented out and templates/pdb.yaml
     # and hpa.yaml read (maxUnavailable, targetMemoryUtilizationPercentage).
-    "opentelemetry-collector": ("config", "alternateConfig", "podDisruptionBudget", "autoscaling"),
+    # ports.otlp-mesh: a port of the program's own (OTLP auth's receiver for the mesh); the templates render
+    # every enabled ports.* entry (_config.tpl servicePortsConfig/podPortsConfig).
+    "opentelemetry-collector": ("config", "alternateConfig", "podDisruptionBudget", "autoscaling", "ports.otlp-mesh"),
     "tempo": ("config",),
     "loki": (
         "loki.limits_config", "loki.schemaConfig", "loki.compactor", "loki.storage_config", "loki.structuredConfig",

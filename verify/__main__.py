@@ -4,6 +4,7 @@
 
     GRAFANA_ADMIN_PASSWORD="$(pulumi stack output grafanaAdminPassword --show-secrets)" \\
     LITELLM_MASTER_KEY="$(pulumi stack output litellmMasterKey --show-secrets)" \\
+    OTLP_BEARER_TOKEN="$(pulumi stack output otlpBearerToken --show-secrets)" \\
     .venv/bin/python -m verify --gateway "$(pulumi stack output gatewayAddress)" --domain local \\
         --target mock=mock-llm --target collector=otel-collector --target tempo=tempo \\
         --datasource prometheus --datasource tempo --datasource loki
@@ -18,8 +19,9 @@ chat completion through LiteLLM answers and its trace reaches Tempo; each ``--ta
 has Prometheus targets (job/service/pod/container label or scrape pool containing MATCH), all up;
 Grafana's datasources (``--datasource UID``, default: all) pass their health checks.
 
-Secrets come from environment variables named by ``--litellm-key-env`` and
-``--grafana-password-env``, never from the command line. Every port can be pointed elsewhere
+Secrets come from environment variables named by ``--litellm-key-env``, ``--grafana-password-env``
+and ``--otlp-token-env`` (the collector's bearer token, when ``tracing.otlpAuth`` is on), never from
+the command line. Every port can be pointed elsewhere
 (``--http-port``, ``--https-port``, ``--otlp-http-port``, ``--otlp-grpc-port``), which is how the
 tests run it against local stand-ins. A guarded route (Grafana's API, LiteLLM's) must refuse a
 caller without credentials (401/403) and answer one with them; an open route passes on 2xx/3xx
@@ -67,6 +69,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--grafana-user", default="admin")
     parser.add_argument("--grafana-password-env", default="GRAFANA_ADMIN_PASSWORD", metavar="VAR")
     parser.add_argument("--litellm-key-env", default="LITELLM_MASTER_KEY", metavar="VAR")
+    parser.add_argument("--otlp-token-env", default="OTLP_BEARER_TOKEN", metavar="VAR",
+                        help="variable holding the collector's OTLP bearer token (test spans go without when unset)")
     parser.add_argument("--model", help="model for the chat completion (default: the first LiteLLM lists)")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds each waiting check retries for (default: 120)")
@@ -87,6 +91,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         targets=tuple(args.target), datasources=tuple(args.datasource),
         grafana_user=args.grafana_user, grafana_password=os.environ.get(args.grafana_password_env) or None,
         litellm_key=os.environ.get(args.litellm_key_env) or None, model=args.model,
+        otlp_token=os.environ.get(args.otlp_token_env) or None,
         timeout=args.timeout, interval=args.interval, request_timeout=args.request_timeout,
         skip=frozenset(args.skip), allow_skip=frozenset(args.allow_skip),
     )

@@ -71,6 +71,8 @@ class Settings:
     grafana_user: str = "admin"
     grafana_password: str | None = None
     litellm_key: str | None = None
+    otlp_token: str | None = None
+    """The collector's bearer token (``tracing.otlpAuth``); test spans go without one when None."""
     model: str | None = None
     timeout: float = 120.0
     interval: float = 2.0
@@ -204,7 +206,7 @@ class Verifier:
     def send_http_span(self) -> str | None:
         trace_id = otlp.new_trace_id()
         gateway = Gateway(self.s.gateway, self.s.otlp_http_port, self.s.request_timeout)
-        error = otlp.send_http(gateway, trace_id, "verify otlp-http")
+        error = otlp.send_http(gateway, trace_id, "verify otlp-http", self.s.otlp_token)
         if error:
             self.add("FAIL", "otlp-http", error)
             return None
@@ -216,7 +218,8 @@ class Verifier:
             self.add("SKIP", "otlp-grpc", reason)
             return None
         trace_id = otlp.new_trace_id()
-        error = sender(self.s.gateway, self.s.otlp_grpc_port, trace_id, "verify otlp-grpc", self.s.request_timeout)
+        error = sender(self.s.gateway, self.s.otlp_grpc_port, trace_id, "verify otlp-grpc", self.s.request_timeout,
+                       self.s.otlp_token)
         if error:
             self.add("FAIL", "otlp-grpc", error)
             return None

@@ -49,10 +49,16 @@ def span_json(trace_id: str, span_id: str, name: str) -> dict[str, object]:
     }
 
 
-def send_http(gateway: Gateway, trace_id: str, name: str) -> str | None:
-    """POST one span to ``/v1/traces``; None when accepted, else why not."""
+def auth_headers(token: str | None) -> dict[str, str]:
+    """The collector's bearer token (``tracing.otlpAuth``) as the header it asks for; none without one."""
+    return {"authorization": f"Bearer {token}"} if token else {}
+
+
+def send_http(gateway: Gateway, trace_id: str, name: str, token: str | None = None) -> str | None:
+    """POST one span to ``/v1/traces`` (with the collector's token when given); None when accepted, else why not."""
     try:
-        response = gateway.json_request("POST", gateway.address, "/v1/traces", span_json(trace_id, new_span_id(), name))
+        response = gateway.json_request("POST", gateway.address, "/v1/traces", span_json(trace_id, new_span_id(), name),
+                                        auth_headers(token))
     except OSError as exc:
         return f"cannot reach {gateway.url(gateway.address, '/v1/traces')}: {exc}"
     if response.status != 200:
@@ -60,7 +66,7 @@ def send_http(gateway: Gateway, trace_id: str, name: str) -> str | None:
     return None
 
 
-GrpcSender = Callable[[str, int, str, str, float], str | None]
+GrpcSender = Callable[[str, int, str, str, float, str | None], str | None]
 
 
 def grpc_sender() -> tuple[GrpcSender | None, str]:
@@ -74,7 +80,7 @@ def grpc_sender() -> tuple[GrpcSender | None, str]:
     except ImportError as exc:
         return None, f"grpcio and opentelemetry-proto are needed for OTLP/gRPC ({exc})"
 
-    def send(address: str, port: int, trace_id: str, name: str, timeout: float) -> str | None:
+    def send(address: str, port: int, trace_id: str, name: str, timeout: float, token: str | None) -> str | None:
         end = time.time_ns()
         span = trace_pb2.Span(
             trace_id=bytes.fromhex(trace_id), span_id=bytes.fromhex(new_span_id()), name=name,
@@ -93,7 +99,7 @@ def grpc_sender() -> tuple[GrpcSender | None, str]:
                 response_deserializer=trace_service_pb2.ExportTraceServiceResponse.FromString,
             )
             try:
-                export(request, timeout=timeout)
+                export(request, timeout=timeout, metadata=tuple(auth_headers(token).items()))
             except grpc.RpcError as exc:
                 return f"OTLP/gRPC export to {target} failed: {exc.code().name} {exc.details()}"
         return None

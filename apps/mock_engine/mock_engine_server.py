@@ -12,7 +12,9 @@ whole platform (gateway, LiteLLM, tracing, dashboards, alerts) works without a G
 * One OpenTelemetry SERVER span per inference request with the GenAI semantic conventions
   (``gen_ai.provider.name``/``gen_ai.system`` = ``mock``, request/response model, usage), exported as OTLP/HTTP
   JSON to ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/traces``
-  (no export when neither is set), service name from ``OTEL_SERVICE_NAME``. An incoming W3C
+  (no export when neither is set), with the headers of ``OTEL_EXPORTER_OTLP_TRACES_HEADERS`` or
+  ``OTEL_EXPORTER_OTLP_HEADERS`` (``key=value`` pairs, comma-separated, values URL-encoded: e.g. the
+  collector's bearer token), service name from ``OTEL_SERVICE_NAME``. An incoming W3C
   ``traceparent`` makes the span its child, so a caller's trace continues here.
 
 Metric names are vLLM's (``vllm:`` prefix, ``model_name`` label) for the series the mock can
@@ -36,6 +38,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -209,6 +212,17 @@ def traces_endpoint() -> str | None:
     return base.rstrip("/") + "/v1/traces" if base else None
 
 
+def export_headers() -> dict[str, str]:
+    """The OTLP exporter headers of the environment, decoded as the OTLP exporter specification says."""
+    raw = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or os.environ.get("OTEL_EXPORTER_OTLP_HEADERS", "")
+    headers = {}
+    for pair in raw.split(","):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip():
+            headers[urllib.parse.unquote(key.strip()).lower()] = urllib.parse.unquote(value.strip())
+    return headers
+
+
 def resource_attributes() -> dict[str, Any]:
     attributes: dict[str, Any] = {}
     for pair in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
@@ -230,6 +244,7 @@ class SpanExporter:
         self.interval = interval
         self.spans: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=2048)
         self.resource = {"attributes": otlp_attributes(resource_attributes())}
+        self.headers = {**export_headers(), "Content-Type": "application/json"}
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name="otlp-exporter", daemon=True)
         if endpoint:
@@ -271,7 +286,7 @@ class SpanExporter:
             ]
         }
         request = urllib.request.Request(
-            self.endpoint, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+            self.endpoint, data=json.dumps(body).encode(), headers=self.headers, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=5) as response:

@@ -163,6 +163,20 @@ class LocalConfig:
         return f"http://{health['endpoint']}{health.get('path', '/')}"
 
     @property
+    def client_headers(self) -> dict[str, str]:
+        """What a sender must add when the receivers ask for a bearer token (``tracing.otlpAuth``); else nothing.
+
+        The token is whatever this run gives the extension's ``${env:...}`` reference.
+        """
+        for name, extension in (self.config.get("extensions") or {}).items():
+            if name.split("/", 1)[0] == "bearertokenauth":
+                reference = ENV_REFERENCE.fullmatch(str(extension.get("token", "")))
+                if reference is None:
+                    raise AssertionError(f"{name}: the token is not an ${{env:...}} reference: {extension}")
+                return {"authorization": f"Bearer {self.env[reference.group(1)]}"}
+        return {}
+
+    @property
     def metrics_url(self) -> str | None:
         for reader in self.config["service"].get("telemetry", {}).get("metrics", {}).get("readers", []):
             prometheus = reader.get("pull", {}).get("exporter", {}).get("prometheus")
@@ -267,12 +281,13 @@ class CollectorProcess:
         self.peak_rss_kib = 0
         self.cpu_seconds = 0.0
 
-    def receiver_endpoint(self, protocol: str) -> str:
-        """``host:port`` of the first OTLP receiver's ``grpc`` or ``http`` protocol."""
+    def receiver_endpoint(self, protocol: str, receiver_name: str | None = None) -> str:
+        """``host:port`` of a receiver's ``grpc`` or ``http`` protocol (``receiver_name``, else the first OTLP one)."""
         for name, receiver in self.local.config["receivers"].items():
-            if name.split("/", 1)[0] == "otlp" and protocol in (receiver.get("protocols") or {}):
+            if receiver_name in (None, name) and name.split("/", 1)[0] == "otlp" \
+                    and protocol in (receiver.get("protocols") or {}):
                 return str(receiver["protocols"][protocol]["endpoint"])
-        raise AssertionError(f"no OTLP {protocol} receiver in the config")
+        raise AssertionError(f"no OTLP {protocol} receiver {receiver_name or ''} in the config")
 
     @property
     def otlp_grpc(self) -> str:

@@ -30,6 +30,7 @@ import httpx
 import openai
 import pytest
 
+from components import litellm
 from offline import metric_contract
 from offline.runner import run_program
 from tests.pipeline.collector import Pipeline, chart_values, effective_config, running_pipeline
@@ -177,9 +178,12 @@ def under_test(collector_binary: Path, tmp_path_factory: pytest.TempPathFactory)
         slow_entry["litellm_params"].pop("weight", None)
         slow_entry["litellm_params"]["api_base"] = f"{slow.url}/v1"
         local["model_list"].append(slow_entry)
+        token = pipeline.local.client_headers  # the collector's bearer token, when the stack asks for one
         proxy_env = {
             **env,
             "OTEL_ENDPOINT": f"http://{pipeline.collector.otlp_grpc}",
+            # the Deployment's secretKeyRef (litellm-otlp-auth), in the form components/litellm.py writes
+            **({"OTEL_HEADERS": litellm.otel_headers(token["authorization"])} if token else {}),
             "LITELLM_MASTER_KEY": MASTER_KEY,  # the Deployment's secretKeyRef
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of the cost map from GitHub: no internet here
         }

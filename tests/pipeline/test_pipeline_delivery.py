@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from components import litellm
+from components.contracts import sdk_headers
 from components.tracing_pipeline import LLM_SPAN_ATTRIBUTES
 from offline.plan import Plan
 from tests.pipeline.collector import (
@@ -138,11 +139,13 @@ def test_every_span_arrives_with_its_attributes(
         assert pipeline.sinks, "the generated config has no OTLP traces exporter"
         sent = Sent()
         for protocol, endpoint in (("grpc", pipeline.collector.otlp_grpc), ("http", pipeline.collector.otlp_http)):
-            client = OtlpClient(protocol, endpoint, service=f"pipeline-test-{protocol}")
+            client = OtlpClient(protocol, endpoint, service=f"pipeline-test-{protocol}",
+                                headers=pipeline.local.client_headers)
             client.send(sent, 500, run=f"{stack}-{protocol}-llm")
             client.send(sent, 500, run=f"{stack}-{protocol}-plain", llm=False)
             client.close()
-        self_reporting = OtlpClient("grpc", pipeline.collector.otlp_grpc, service=litellm.NAME)
+        self_reporting = OtlpClient("grpc", pipeline.collector.otlp_grpc, service=litellm.NAME,
+                                    headers=pipeline.local.client_headers)
         self_reporting.send(sent, 100, run=f"{stack}-self-reporting")
         self_reporting.close()
         for name, sink in pipeline.sinks.items():
@@ -158,11 +161,18 @@ def test_every_span_arrives_with_its_attributes(
             assert outcome.lost == 0 and outcome.wrong_attributes == [] and outcome.leaked == 0
 
 
-def test_mock_engine_spans_arrive(collector_binary: Path, tmp_path: Path, dev_plan: Plan) -> None:
-    """The serving path: the mock engine exports OTLP/HTTP JSON to the collector's 4318 like in the cluster."""
+@pytest.mark.parametrize("stack", ["dev", "gpu"])
+def test_mock_engine_spans_arrive(
+    stack: str, collector_binary: Path, tmp_path: Path, dev_plan: Plan, gpu_plan: Plan
+) -> None:
+    """The serving path: the mock engine exports OTLP/HTTP JSON to the collector's 4318 like in the cluster
+    (on gpu, where the collector asks for its token, with the token in the form the engine's Secret holds)."""
     if not MOCK_ENGINE.exists():
         pytest.skip("apps/mock_engine/mock_engine_server.py is not there yet")
-    with running_pipeline(collector_binary, stack_config(dev_plan), tmp_path) as pipeline:
+    config = stack_config(dev_plan if stack == "dev" else gpu_plan)
+    with running_pipeline(collector_binary, config, tmp_path) as pipeline:
+        token = pipeline.local.client_headers.get("authorization", "").removeprefix("Bearer ")
+        assert bool(token) == (stack == "gpu")
         port = free_port()
         env = {
             **os.environ,
@@ -172,6 +182,7 @@ def test_mock_engine_spans_arrive(collector_binary: Path, tmp_path: Path, dev_pl
             "MOCK_TOKENS_PER_SECOND": "1000",
             "OTEL_SERVICE_NAME": "mock-engine",
             "OTEL_EXPORTER_OTLP_ENDPOINT": pipeline.collector.otlp_http,
+            **({"OTEL_EXPORTER_OTLP_HEADERS": sdk_headers(token)} if token else {}),
         }
         engine = subprocess.Popen(
             [sys.executable, str(MOCK_ENGINE)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

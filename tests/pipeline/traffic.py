@@ -86,12 +86,13 @@ class OtlpClient:
         export_timeout: float = 30,
         batch_size: int = 512,
         resend: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> None:
         exporter: SpanExporter
         if protocol == "grpc":
-            exporter = GrpcSpanExporter(endpoint=endpoint, insecure=True, timeout=export_timeout)
+            exporter = GrpcSpanExporter(endpoint=endpoint, insecure=True, timeout=export_timeout, headers=headers)
         else:
-            exporter = HttpSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=export_timeout)
+            exporter = HttpSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=export_timeout, headers=headers)
         self.resending = Resending(exporter) if resend else None
         exporter = self.resending or exporter
         self.service = service
