@@ -19,7 +19,7 @@ from components.cert_manager import CertManager, CertManagerArgs
 from components.contracts import with_otlp_auth
 from components.dcgm import Dcgm, DcgmArgs
 from components.gateway_routes import Backends, GatewayRoutes, GatewayRoutesArgs
-from components.istio_mesh import IstioMesh, IstioMeshArgs
+from components.istio_mesh import NEVER_INJECTED, IstioMesh, IstioMeshArgs
 from components.k3s_host import K3sHost, K3sHostArgs
 from components.karpenter import ENGINE_SELECTOR, GpuCapacity, GpuCapacityArgs
 from components.langfuse import Langfuse, LangfuseArgs, public_url
@@ -27,6 +27,7 @@ from components.litellm import LiteLlm, LiteLlmArgs
 from components.logging_stack import LoggingStack, LoggingStackArgs
 from components.mock_engine import MockEngineArgs
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from components.mtls import MeshMtls, MeshMtlsArgs
 from components.network_edges import Wiring, platform_edges
 from components.network_policies import NetworkPolicies, NetworkPoliciesArgs
 from components.sglang_server import SglangServerArgs
@@ -266,6 +267,15 @@ edges = platform_edges(
     )
 )
 NetworkPolicies("network", NetworkPoliciesArgs(namespaces=platform_namespaces, edges=edges), on_cluster)
+# mTLS from the same edges: STRICT wherever every client has a sidecar, port exceptions where not.
+MeshMtls(
+    "mesh-mtls",
+    MeshMtlsArgs(
+        namespaces={key: mesh.namespace(key) for key in mesh.namespaces if key not in NEVER_INJECTED},
+        injected=mesh.injected, edges=edges, overrides={str(k): v for k, v in cfg.istio.mtls.items()}, mesh=mesh,
+    ),
+    on_cluster,
+)
 
 if cfg.verification.enabled:
     checks = Verification(

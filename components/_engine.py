@@ -51,8 +51,10 @@ ISTIO_PROXY_UID = 1337
 
 
 def endpoint(engine: str, namespace: str, served_model_name: str, model: str) -> EngineEndpoint:
-    """Where ``engine`` answers, known before it exists (the Service name is fixed here)."""
-    return EngineEndpoint(engine, ServiceRef(SERVICE_NAMES[engine], namespace, PORT, "http"), served_model_name, model)
+    """Where ``engine`` answers, known before it exists (the Service name and pod labels are fixed here)."""
+    app = SERVICE_NAMES[engine]
+    service = ServiceRef(app, namespace, PORT, "http")
+    return EngineEndpoint(engine, service, served_model_name, model, pods=tuple(sorted(selector(app).items())))
 
 
 def owned_flag_problems(section: str, extra_args: list[str], owned: tuple[str, ...]) -> list[str]:

@@ -168,6 +168,8 @@ class EngineEndpoint:
     service: ServiceRef
     served_model_name: str
     model: str
+    pods: tuple[tuple[str, str], ...] = ()
+    """The labels its Service selects the engine's pods by (an mTLS port exception selects them too)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,11 @@ class Edge:
     addresses the program does not know, and clients outside the cluster). ``ports`` are the pods'
     ports (what a NetworkPolicy matches); empty means every port, kept for chart-internal peers.
     ``service_ports`` are the Service ports the wiring names, so the edge check can match both.
+
+    mTLS: ``plaintext_client`` says why the client has no sidecar (so it cannot speak mTLS), empty
+    when it has one; ``plaintext_server`` why the server has none (PeerAuthentication, which acts on
+    the server's sidecar, then has nothing to enforce); ``server_pods`` the labels of the one workload
+    the edge reaches, when known (a port-level exception can select it).
     """
 
     name: str
@@ -232,14 +239,30 @@ class Edge:
     why: str
     protocol: str = "TCP"
     service_ports: tuple[int, ...] = ()
+    plaintext_client: str = ""
+    plaintext_server: str = ""
+    server_pods: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
-    def to_service(name: str, source: str, service: ServiceRef, why: str) -> Edge:
+    def to_service(
+        name: str, source: str, service: ServiceRef, why: str, *, plaintext_client: str = "",
+        plaintext_server: str = "", server_pods: tuple[tuple[str, str], ...] = (),
+    ) -> Edge:
         """``source`` calls ``service``: the pods behind it on their port."""
-        return Edge(name, source, service.namespace, (service.pod_port,), why, service_ports=(service.port,))
+        return Edge(
+            name, source, service.namespace, (service.pod_port,), why, service_ports=(service.port,),
+            plaintext_client=plaintext_client, plaintext_server=plaintext_server, server_pods=server_pods,
+        )
+
+    @property
+    def needs_plaintext(self) -> bool:
+        """A client without a sidecar reaches a server with one: mTLS STRICT there would refuse it."""
+        return bool(self.plaintext_client) and not self.plaintext_server
 
     def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name, "source": self.source, "target": self.target, "ports": list(self.ports),
             "protocol": self.protocol, "servicePorts": list(self.service_ports), "why": self.why,
+            "plaintextClient": self.plaintext_client, "plaintextServer": self.plaintext_server,
+            "serverPods": dict(self.server_pods),
         }

@@ -5,17 +5,10 @@ Install order is the point of this component, and each step names its predecesso
 Istio ``base`` (Istio CRDs, validation webhook) -> ``istiod``. istiod watches the Gateway API
 kinds that exist when it starts; registered before the CRDs, it would not program the Gateway.
 
-mTLS. Every workload namespace gets a namespace-wide ``PeerAuthentication`` from
-``istio.mtls`` (PERMISSIVE unless set), and the root namespace a mesh-wide PERMISSIVE baseline.
-Workloads without a sidecar are the exceptions STRICT would break:
-
-* hostNetwork DaemonSets (node-exporter, DCGM) and Jobs carry ``sidecar.istio.io/inject=false``:
-  they have no mesh identity, so as *clients* they can only speak plain text. A STRICT
-  namespace rejects them. The offline check ``check_mtls_plaintext_clients`` fails the preview
-  when such a workload calls a Service in a STRICT namespace, naming both.
-* The ``gpu`` namespace (device plugin, DCGM: host-level, privileged) is never injected and gets
-  no PeerAuthentication: with no sidecars there, a policy would have nothing to act on.
-* As servers, sidecar-less pods are unaffected: PeerAuthentication acts on sidecars only.
+mTLS. The root namespace gets the mesh-wide PERMISSIVE baseline here; each platform namespace's
+own ``PeerAuthentication`` comes later, from the edge list (``components.mtls``: STRICT wherever
+no client without a sidecar remains). The ``gpu`` namespace (device plugin, DCGM: host-level,
+privileged) is never injected and gets none: with no sidecars there, a policy has nothing to act on.
 """
 
 from __future__ import annotations
@@ -65,12 +58,6 @@ class IstioMeshArgs(BaseModel):
     collector: ServiceRef
     """The collector's OTLP/gRPC receiver for the mesh's spans (``TracingEndpoints.mesh_spans``: without a
     token, since the mesh config could carry one only in clear)."""
-
-
-def mtls_mode(istio: Istio, key: str) -> str:
-    """The namespace's PeerAuthentication mode: ``istio.mtls.<key>``, PERMISSIVE when unset."""
-    modes: dict[str, str] = {str(k): v for k, v in istio.mtls.items()}
-    return modes.get(key, "PERMISSIVE")
 
 
 def istiod_values(istio: Istio, version: str, namespace: str, collector: ServiceRef) -> dict[str, Any]:
@@ -161,7 +148,15 @@ class IstioMesh(pulumi.ComponentResource):
             },
             opts=after_istiod,
         )
-        self._peer_authentications(name, istio, istio_ns.metadata.name, after_istiod)
+        # In the root namespace and without a selector, this is the mesh-wide default.
+        k8s.apiextensions.CustomResource(
+            f"{name}-mtls-mesh",
+            api_version="security.istio.io/v1",
+            kind="PeerAuthentication",
+            metadata={"name": "default", "namespace": istio_ns.metadata.name},
+            spec={"mtls": {"mode": "PERMISSIVE"}},
+            opts=after_istiod,
+        )
         self._injected = {key for key in NAMESPACE_KEYS if key in istio.inject_namespaces}
         self.injected = tuple(
             str(getattr(names, key)) for key in NAMESPACE_KEYS if key in self._injected and key not in NEVER_INJECTED
@@ -199,26 +194,3 @@ class IstioMesh(pulumi.ComponentResource):
         )
         return namespace.metadata.name
 
-    def _peer_authentications(
-        self, name: str, istio: Istio, root: pulumi.Input[str], opts: pulumi.ResourceOptions
-    ) -> None:
-        # In the root namespace and without a selector, this is the mesh-wide default.
-        k8s.apiextensions.CustomResource(
-            f"{name}-mtls-mesh",
-            api_version="security.istio.io/v1",
-            kind="PeerAuthentication",
-            metadata={"name": "default", "namespace": root},
-            spec={"mtls": {"mode": "PERMISSIVE"}},
-            opts=opts,
-        )
-        for key in NAMESPACE_KEYS:
-            if key in NEVER_INJECTED:
-                continue
-            k8s.apiextensions.CustomResource(
-                f"{name}-mtls-{key}",
-                api_version="security.istio.io/v1",
-                kind="PeerAuthentication",
-                metadata={"name": "default", "namespace": self.namespaces[key]},
-                spec={"mtls": {"mode": mtls_mode(istio, key)}},
-                opts=opts,
-            )

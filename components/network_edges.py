@@ -11,12 +11,19 @@ ports the charts own (kube-prometheus-stack's operator and exporters, Langfuse's
 ClickHouse, Redis and S3, Istio's gateway and istiod, cert-manager's webhook and cainjector).
 ``ANYWHERE`` ends are addresses the program cannot know: clients outside the cluster, the API
 server (webhook calls in, watches out) and the nodes (kubelet, hostNetwork exporters).
+
+Each edge also says whether it can be mTLS (``components.mtls`` derives the PeerAuthentications
+from that): a client without a sidecar is ``plaintext_client`` (with the reason), a server without
+one ``plaintext_server``. What runs without a sidecar in the injected namespaces is the components'
+choice, restated here with where it is made: Prometheus, its operator and exporters
+(``monitoring_stack.chart_values``), the collector and Tempo (``tracing_pipeline``), Alloy
+(``logging_stack``). Chart-internal peers are plain text unless every pod is known to have a sidecar.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from components.contracts import (
     ANYWHERE,
@@ -46,6 +53,18 @@ OPERATOR_WEBHOOK_PORTS = {"monitoring": (10250,), "cert-manager": (10250,), "cli
 HTTPS_OUT = (443,)
 KEDA_API_PORTS = (6443, 9443)
 """KEDA's metrics API server (the external metrics APIService) and its admission webhook."""
+
+PROMETHEUS = "Prometheus runs without a sidecar, to scrape pod addresses across the mesh"
+COLLECTOR = "the collector runs without a sidecar, so that k8s_attributes sees the sender's address"
+TEMPO = "Tempo runs without a sidecar, out of the mesh like the collector, its only writer"
+ENVOY_PORTS = "the sidecar's own metrics ports, which it never redirects through its mTLS listener"
+OUTSIDE = "the API server, a node or a client outside the cluster: no sidecar"
+INTERNAL_PLAINTEXT = {
+    "monitoring": "Prometheus, its operator, kube-state-metrics and node-exporter run without sidecars",
+    "tracing": "the collector and Tempo run without sidecars",
+    "logging": "Alloy (a node DaemonSet) runs without a sidecar",
+}
+"""Why chart-internal peers of a namespace include clients without a sidecar (others: not known to have one)."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +101,37 @@ def _ns(ref: ServiceRef) -> str:
 
 
 def platform_edges(w: Wiring) -> list[Edge]:
-    """Every edge of the platform, in a stable order (names are unique DNS labels)."""
+    """Every edge of the platform, in a stable order (names are unique DNS labels), mTLS ends marked."""
+    return [_plaintext_ends(edge, w) for edge in _edges(w)]
+
+
+def _plaintext_ends(edge: Edge, w: Wiring) -> Edge:
+    """Mark the clients no sidecar sits in front of: outside the mesh, or in a namespace without injection."""
+    if edge.plaintext_client:
+        return edge
+    if edge.source == ANYWHERE:
+        return replace(edge, plaintext_client=OUTSIDE)
+    if edge.source not in {*w.injected, w.istio}:
+        return replace(edge, plaintext_client=f"namespace {edge.source} has no sidecar injection")
+    return edge
+
+
+def _edges(w: Wiring) -> list[Edge]:
     edges: list[Edge] = []
     add = edges.append
     monitoring, tracing = w.monitoring.prometheus.namespace, w.tracing.otlp_grpc.namespace
+    sidecarless = {  # servers without a sidecar: PeerAuthentication has nothing to enforce on them
+        **{ref: COLLECTOR for ref in (w.tracing.otlp_grpc, w.tracing.otlp_http, w.tracing.mesh_spans,
+                                       w.collector_metrics)},
+        w.tracing.tempo_http: TEMPO, w.tracing.tempo_otlp_grpc: TEMPO, w.monitoring.prometheus: PROMETHEUS,
+    }
+    pods = {e.service: e.pods for e in w.engines}
+
+    def to(name: str, source: str, ref: ServiceRef, why: str, client: str = "") -> Edge:
+        """``source`` calls the Service ``ref`` (``client``: why that client has no sidecar, if it has none)."""
+        return Edge.to_service(name, source, ref, why, plaintext_client=client,
+                               plaintext_server=sidecarless.get(ref, ""), server_pods=pods.get(ref, ()))
+
     llm_ns = sorted({e.service.namespace for e in w.engines})
 
     # Every pod resolves names; charts with operators, watchers and webhooks talk to the API server.
@@ -107,7 +153,8 @@ def platform_edges(w: Wiring) -> list[Edge]:
         target = {"monitoring": monitoring, "cert-manager": w.cert_manager,
                   "clickhouse-operator": w.clickhouse_operator}[ns]
         if target:
-            add(Edge(f"webhook-{target}", ANYWHERE, target, ports, "the API server calls the admission webhook"))
+            add(Edge(f"webhook-{target}", ANYWHERE, target, ports, "the API server calls the admission webhook",
+                     plaintext_server=("prometheus-operator runs without a sidecar" if target == monitoring else "")))
 
     # Chart-internal peers (operators, databases, exporters) talk inside their namespace on ports the
     # charts own: every port, within the namespace only.
@@ -116,7 +163,9 @@ def platform_edges(w: Wiring) -> list[Edge]:
     internal += [w.langfuse.namespace] if w.langfuse else []
     internal += [ns for ns in (w.cert_manager, w.clickhouse_operator, w.keda) if ns]
     for ns in internal:
-        add(Edge(f"internal-{ns}", ns, ns, (), "chart-internal peers (ports owned by the charts)"))
+        client = INTERNAL_PLAINTEXT.get(ns, "chart-internal pods (operators, databases, jobs) may run without one")
+        add(Edge(f"internal-{ns}", ns, ns, (), "chart-internal peers (ports owned by the charts)",
+                 plaintext_client=client, plaintext_server=client if ns == tracing else ""))
     if w.clickhouse_operator and w.langfuse:
         add(Edge("clickhouse-operator-to-langfuse", w.clickhouse_operator, w.langfuse.namespace, (),
                  "the operator manages ClickHouse and Keeper pods (ports owned by the chart)"))
@@ -128,54 +177,55 @@ def platform_edges(w: Wiring) -> list[Edge]:
         add(Edge(f"sidecars-{ns}-to-istiod", ns, w.istio, (ISTIOD_XDS_PORT,), "sidecar configuration, certificates"))
     # With OTLP auth their spans go to the collector's receiver without a token (the proxies cannot send one).
     for ns in sorted({*w.injected, w.istio}):
-        add(Edge.to_service(f"mesh-spans-{ns}", ns, w.tracing.mesh_spans, "sidecars and gateways export spans"))
+        add(to(f"mesh-spans-{ns}", ns, w.tracing.mesh_spans, "sidecars and gateways export spans"))
     for ref in sorted(set(w.routed), key=lambda r: (r.namespace, r.name, r.port)):
         # named by what it reaches, not by position: another route must not rename (replace) this policy
         name = f"gateway-{ref.namespace}-{ref.name}-{ref.port}"[:63]
-        add(Edge.to_service(name, w.istio, ref, "a Gateway route backend"))
+        add(to(name, w.istio, ref, "a Gateway route backend"))
 
     # Traces and LLM spans.
     for ns in sorted({*llm_ns, *([w.litellm.namespace] if w.litellm else [])}):
-        add(Edge.to_service(f"otlp-{ns}", ns, w.tracing.otlp_grpc, "OTel SDK spans (gRPC)"))
-        add(Edge.to_service(f"otlp-http-{ns}", ns, w.tracing.otlp_http, "OTel SDK spans (HTTP)"))
-    add(Edge.to_service("collector-to-tempo", tracing, w.tracing.tempo_otlp_grpc, "the collector's exporter"))
+        add(to(f"otlp-{ns}", ns, w.tracing.otlp_grpc, "OTel SDK spans (gRPC)"))
+        add(to(f"otlp-http-{ns}", ns, w.tracing.otlp_http, "OTel SDK spans (HTTP)"))
+    add(to("collector-to-tempo", tracing, w.tracing.tempo_otlp_grpc, "the collector's exporter", COLLECTOR))
     if w.langfuse:
-        add(Edge.to_service("collector-to-langfuse", tracing, w.langfuse, "LLM spans to Langfuse's OTLP endpoint"))
-    add(Edge.to_service("tempo-remote-write", tracing, w.monitoring.prometheus,
-                        "Tempo's metrics-generator remote-writes span metrics"))
+        add(to("collector-to-langfuse", tracing, w.langfuse, "LLM spans to Langfuse's OTLP endpoint", COLLECTOR))
+    add(to("tempo-remote-write", tracing, w.monitoring.prometheus,
+           "Tempo's metrics-generator remote-writes span metrics", TEMPO))
 
     # Serving: LiteLLM in front of the engines, with its callback to Langfuse.
     if w.litellm:
         for engine in w.engines:
-            add(Edge.to_service(f"litellm-to-{engine.engine}", w.litellm.namespace, engine.service,
-                                "LiteLLM's upstream"))
+            add(to(f"litellm-to-{engine.engine}", w.litellm.namespace, engine.service, "LiteLLM's upstream"))
         if w.langfuse:
-            add(Edge.to_service("litellm-to-langfuse", w.litellm.namespace, w.langfuse, "LiteLLM's Langfuse callback"))
+            add(to("litellm-to-langfuse", w.litellm.namespace, w.langfuse, "LiteLLM's Langfuse callback"))
     if w.model_downloads:
         for ns in llm_ns:
             add(Edge(f"model-download-{ns}", ns, ANYWHERE, HTTPS_OUT, "engines download weights (Hugging Face)"))
 
     # Observability: Grafana's datasources, Prometheus' scrapes, Alloy's pushes.
-    add(Edge.to_service("grafana-to-tempo", monitoring, w.tracing.tempo_http, "Grafana's Tempo datasource"))
+    add(to("grafana-to-tempo", monitoring, w.tracing.tempo_http, "Grafana's Tempo datasource"))
     scrapes = [w.collector_metrics, w.tracing.tempo_http, *(e.service for e in w.engines)]
     scrapes += [w.litellm] if w.litellm else []
     scrapes += [w.dcgm] if w.dcgm else []
     for ref in scrapes:
-        add(Edge.to_service(f"scrape-{ref.namespace}-{ref.name}"[:63], monitoring, ref, "a ServiceMonitor"))
+        add(to(f"scrape-{ref.namespace}-{ref.name}"[:63], monitoring, ref, "a ServiceMonitor", PROMETHEUS))
     for ns in sorted({*w.injected, w.istio} - {monitoring}):
-        add(Edge(f"scrape-envoy-{ns}", monitoring, ns, ENVOY_METRICS_PORTS, "sidecar and gateway metrics"))
+        add(Edge(f"scrape-envoy-{ns}", monitoring, ns, ENVOY_METRICS_PORTS, "sidecar and gateway metrics",
+                 plaintext_client=PROMETHEUS, plaintext_server=ENVOY_PORTS))
     add(Edge("scrape-nodes", monitoring, ANYWHERE, (*NODE_PORTS, *API_SERVER_PORTS),
-             "node-exporter and kubelet (hostNetwork, node addresses) and the API server's metrics"))
-    add(Edge(f"scrape-dns-{monitoring}", monitoring, DNS_NAMESPACE, (9153,), "CoreDNS metrics"))
+             "node-exporter and kubelet (hostNetwork, node addresses) and the API server's metrics",
+             plaintext_client=PROMETHEUS))
+    add(Edge(f"scrape-dns-{monitoring}", monitoring, DNS_NAMESPACE, (9153,), "CoreDNS metrics",
+             plaintext_client=PROMETHEUS))
     if w.logging:
-        add(Edge.to_service("grafana-to-loki", monitoring, w.logging.loki, "Grafana's Loki datasource"))
+        add(to("grafana-to-loki", monitoring, w.logging.loki, "Grafana's Loki datasource"))
     if w.alertmanager_webhook:
         add(Edge("alertmanager-receiver", monitoring, ANYWHERE, HTTPS_OUT, "Alertmanager's webhook receiver"))
     if w.keda:
         add(Edge("webhook-keda", ANYWHERE, w.keda, KEDA_API_PORTS,
                  "the API server calls KEDA's admission webhook and external metrics API"))
-        add(Edge.to_service("keda-to-prometheus", w.keda, w.monitoring.prometheus,
-                            "KEDA's ScaledObject triggers query Prometheus"))
+        add(to("keda-to-prometheus", w.keda, w.monitoring.prometheus, "KEDA's ScaledObject triggers query Prometheus"))
     if w.cert_manager:
         add(Edge("acme", w.cert_manager, ANYWHERE, (80, *HTTPS_OUT), "ACME directory and HTTP-01 self-check"))
     return edges

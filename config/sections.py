@@ -172,7 +172,11 @@ class Istio(_Model):
     inject_namespaces: list[NamespaceKey] = Field(
         default_factory=lambda: list[NamespaceKey](("tracing", "monitoring", "llm"))
     )
-    mtls: dict[NamespaceKey, MtlsMode] = Field(default_factory=dict, description="Per namespace; PERMISSIVE if unset.")
+    mtls: dict[NamespaceKey, MtlsMode] = Field(
+        default_factory=dict,
+        description="Per namespace, overriding the mode derived from the edge list (components/mtls.py: STRICT "
+        "unless a client without a sidecar remains); the offline preview fails a STRICT one facing such a client.",
+    )
     tracing_sampling_percent: float = Field(default=100.0, ge=0.0, le=100.0)
     proxy_resources: Resources = Field(
         default=resources("20m", "64Mi", "1", "256Mi"),

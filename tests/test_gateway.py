@@ -61,13 +61,6 @@ k8s.core.v1.ConfigMap("exposure", metadata={"name": "exposure", "namespace": ns.
                       data={"etcHosts": routes.etc_hosts_line, "address": routes.address})
 '''
 
-JOB_CALLING_ENGINE = '''
-k8s.batch.v1.Job("probe", metadata={"name": "probe", "namespace": ns.monitoring}, spec={"template": {
-    "metadata": {"labels": {"sidecar.istio.io/inject": "false"}},
-    "spec": {"restartPolicy": "Never", "containers": [{"name": "curl", "image": "curlimages/curl:8.10.1",
-             "args": ["http://mock-llm.llm.svc.cluster.local:8000/v1/models"]}]}}}, opts=after)
-'''
-
 _HARNESS_PLANS: dict[tuple[str, str], Plan] = {}
 DIRECT_ROUTE = {"gateway.directEngineRoute": '{"enabled": true, "allowedCidrs": ["192.168.0.0/16"]}'}
 """The harness opts into ``llm.<domain>`` (off by default) so the engine routes are under test too."""
@@ -225,13 +218,6 @@ def test_istiod_order_in_a_program(tmp_path: Path, depends_on: str, expected: li
     program.write_text("import pulumi\n" + MISORDERED.replace("DEPENDS_ON", depends_on))
     plan = run_program("dev", program=program)
     assert [f.check for f in checks.check_gateway_api_crds_first(plan)] == expected
-
-
-def test_plaintext_job_into_strict_namespace(tmp_path_factory: pytest.TempPathFactory) -> None:
-    strict = harness_plan(tmp_path_factory, {"istio.mtls": '{"llm": "STRICT"}'}, JOB_CALLING_ENGINE)
-    only_finding(strict, "mesh-mtls-plaintext-clients", "Job monitoring/probe", "mock-llm.llm.svc", "STRICT")
-    permissive = harness_plan(tmp_path_factory, None, JOB_CALLING_ENGINE)
-    assert gateway_findings(permissive) == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_install_order(tmp_path: Path) -> None:
     assert crds in resource_named(plan, "mesh-base").dependencies
     assert base in resource_named(plan, "mesh-istiod").dependencies
     assert plan.depends_on(istiod, crds)
-    for istio_object in ("mesh-tracing", "mesh-mtls-mesh", "mesh-mtls-llm"):
+    for istio_object in ("mesh-tracing", "mesh-mtls-mesh"):
         assert istiod in resource_named(plan, istio_object).dependencies
 
 
@@ -77,13 +77,9 @@ def test_gpu_namespace_cannot_be_injected(tmp_path: Path) -> None:
         mesh_plan(tmp_path, {"istio.injectNamespaces": '["gpu"]'})
 
 
-def test_mtls_permissive_by_default_and_per_namespace(tmp_path: Path) -> None:
-    modes = peer_authentications(mesh_plan(tmp_path))
-    assert modes == {ns: "PERMISSIVE" for ns in
-                     ("istio-system", "tracing", "monitoring", "llm", "litellm", "langfuse", "logging")}
-    modes = peer_authentications(mesh_plan(tmp_path, {"istio.mtls": '{"llm": "STRICT", "logging": "DISABLE"}'}))
-    assert (modes["llm"], modes["logging"], modes["tracing"]) == ("STRICT", "DISABLE", "PERMISSIVE")
-    assert "nvidia-gpu" not in modes
+def test_the_mesh_sets_only_the_mesh_wide_permissive_baseline(tmp_path: Path) -> None:
+    """The namespaces' own policies come from the edge list (components/mtls.py, tests/test_mtls.py)."""
+    assert peer_authentications(mesh_plan(tmp_path)) == {"istio-system": "PERMISSIVE"}
 
 
 def test_istiod_values(tmp_path: Path) -> None:

@@ -90,9 +90,3 @@ def test_policies_beyond_the_edges_fail_the_check(dev_plan: Plan, mutation: str)
         expected = "no NetworkPolicies component"
     messages = [f.message for f in network_edges.check_network_edges(plan)]
     assert any(expected in m for m in messages), messages
-
-
-def test_the_plan_names_plaintext_clients_of_meshed_namespaces(gpu_plan: Plan) -> None:
-    messages = [f.message for f in network_edges.plaintext_clients(gpu_plan)]
-    assert all(f.level == "info" for f in network_edges.plaintext_clients(gpu_plan))
-    assert any(m.startswith("litellm -> llm:8000 (litellm-to-vllm") for m in messages), messages

@@ -430,67 +430,10 @@ def check_cert_manager_first(plan: Plan) -> list[Finding]:
     return findings
 
 
-# ---------------------------------------------------------------------------------------------
-# mTLS: sidecar-less workloads are plain-text clients
-# ---------------------------------------------------------------------------------------------
-
-_WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
-
-
-def _pod_template(workload: Resource) -> dict[str, Any]:
-    spec = _spec(workload)
-    if workload.kind == "Pod":
-        return {"metadata": workload.metadata, "spec": spec}
-    if workload.kind == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    template = spec.get("template")
-    return template if isinstance(template, dict) else {}
-
-
-def _strict_namespaces(plan: Plan) -> set[str]:
-    strict = set()
-    for policy in plan.k8s("PeerAuthentication", "security.istio.io/"):
-        spec = _spec(policy)
-        if not spec.get("selector") and (spec.get("mtls") or {}).get("mode") == "STRICT":
-            strict.add(_ns(policy))
-    return strict
-
-
-def check_mtls_plaintext_clients(plan: Plan) -> list[Finding]:
-    """No sidecar-less workload (hostNetwork, injection off, uninjected namespace) calls into a STRICT namespace."""
-    strict = _strict_namespaces(plan)
-    if not strict:
-        return []
-    ns_labels = _namespace_labels(plan)
-    findings = []
-    for workload in plan.resources:
-        if not (workload.is_kubernetes_object and workload.kind in _WORKLOADS):
-            continue
-        template = _pod_template(workload)
-        meta, pod = template.get("metadata") or {}, template.get("spec") or {}
-        opted_out = "false" in ((meta.get("labels") or {}).get("sidecar.istio.io/inject"),
-                                (meta.get("annotations") or {}).get("sidecar.istio.io/inject"))
-        injected = ns_labels.get(_ns(workload), {}).get("istio-injection") == "enabled"
-        if not (pod.get("hostNetwork") or opted_out or not injected):
-            continue
-        text = json.dumps(pod.get("containers", []) + pod.get("initContainers", []))
-        for namespace in sorted(strict):
-            hosts = sorted(set(re.findall(rf"[a-z0-9][-a-z0-9]*\.{re.escape(namespace)}\.svc", text)))
-            if hosts:
-                findings.append(Finding(
-                    "mesh-mtls-plaintext-clients", "mandatory", workload.urn,
-                    f"{workload.kind} {_ns(workload)}/{workload.k8s_name} has no sidecar and calls {', '.join(hosts)}, "
-                    f"but namespace {namespace} is mTLS STRICT and would refuse it; keep that namespace PERMISSIVE "
-                    "(istio.mtls)",
-                ))
-    return findings
-
-
 CHECKS = [
     check_route_parents,
     check_route_backends,
     check_https_redirect,
     check_gateway_api_crds_first,
     check_cert_manager_first,
-    check_mtls_plaintext_clients,
 ]

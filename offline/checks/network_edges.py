@@ -214,27 +214,4 @@ def check_network_edges(plan: Plan) -> list[Finding]:
     return findings
 
 
-def plaintext_clients(plan: Plan) -> list[Finding]:
-    """Edges into a namespace with sidecars from a client without one: they stay plain text.
-
-    mTLS STRICT there would refuse them, which is why the mesh stays PERMISSIVE by default; the
-    plan names each one (info), so turning STRICT on is a decision made with the list in hand.
-    """
-    injected = {ns.k8s_name for ns in plan.k8s("Namespace")
-                if (ns.metadata.get("labels") or {}).get("istio-injection") == "enabled"}
-    istio = {ns.k8s_name for ns in plan.k8s("Namespace")
-             if (ns.metadata.get("labels") or {}).get("app.kubernetes.io/name") == "istio"}
-    findings = []
-    for edge in edge_list(plan) or []:
-        meshed = edge["source"] in injected or edge["source"] in istio
-        if edge["target"] in injected and not meshed and edge["source"] != edge["target"]:
-            ports = ",".join(str(p) for p in edge.get("ports") or []) or "any"
-            findings.append(Finding(
-                check="mtls-plaintext-clients", level="info", urn=None,
-                message=f"{edge['source']} -> {edge['target']}:{ports} ({edge['name']}: {edge['why']}) has no sidecar "
-                        "on the client side: plain text, refused under mTLS STRICT",
-            ))
-    return findings
-
-
-CHECKS = [check_network_edges, plaintext_clients]
+CHECKS = [check_network_edges]

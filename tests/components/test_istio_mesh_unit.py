@@ -1,4 +1,4 @@
-"""IstioMesh alone: namespaces from its inputs, install order, mTLS and tracing through the given collector."""
+"""IstioMesh alone: namespaces from its inputs, install order, mesh-wide mTLS, tracing through the collector."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from components.istio_mesh import IstioMesh, IstioMeshArgs
 from config.sections import Charts, Istio, Namespaces
 
 IstioMesh("mesh", IstioMeshArgs(
-    settings=Istio(inject_namespaces=["tracing"], mtls={{"llm": "STRICT"}}, tracing_sampling_percent=5),
+    settings=Istio(inject_namespaces=["tracing"], tracing_sampling_percent=5),
     namespaces=Namespaces(istio="mesh-system", tracing="traces", llm="models"),
     istio_version=versions.ISTIO, gateway_api_bundle=["https://example.invalid/gateway-api.yaml"],
     charts=Charts(), retain_data_namespaces={retain},
@@ -48,11 +48,10 @@ def test_crds_then_base_then_istiod(build: Build) -> None:
     assert not plan.depends_on(crds.urn, istiod.urn)
 
 
-def test_mtls_per_namespace_and_tracing_to_the_collector(build: Build) -> None:
+def test_mesh_wide_mtls_and_tracing_to_the_collector(build: Build) -> None:
     plan = mesh(build)
     modes = {r.namespace: r.inputs["spec"]["mtls"]["mode"] for r in of_kind(plan, "PeerAuthentication")}
-    assert modes["models"] == "STRICT" and modes["traces"] == "PERMISSIVE" and modes["mesh-system"] == "PERMISSIVE"
-    assert "nvidia-gpu" not in modes
+    assert modes == {"mesh-system": "PERMISSIVE"}, "namespaces get theirs from MeshMtls (the edge list)"
     (telemetry,) = of_kind(plan, "Telemetry")
     assert telemetry.inputs["spec"]["tracing"][0]["randomSamplingPercentage"] == 5
     values = named(plan, "mesh-istiod").inputs["values"]
