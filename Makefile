@@ -16,7 +16,7 @@ preview: $(VENV)/.installed
 	$(VENV)/bin/python -m offline preview --stack $(STACK) --out $(OUT)
 
 test: $(VENV)/.installed
-	$(VENV)/bin/pytest -q --ignore=tests/pipeline
+	$(VENV)/bin/pytest -q -n auto --ignore=tests/pipeline
 
 # The real-collector pipeline tests (issue 7): build otelcol with ocb (cached under ~/.cache), then run.
 test-pipeline: $(VENV)/.installed
