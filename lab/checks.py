@@ -158,6 +158,37 @@ def node_exporter_opt_out(get: Get) -> dict[str, Any]:
     return _check("node-exporter-sidecar-opt-out", bool(pods) and not bad, f"{len(pods)} pods, without opt-out: {bad}")
 
 
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def pod_security(get: Get) -> dict[str, Any]:
+    """Every platform namespace carries a Pod Security level the API server enforces, and no pod was refused.
+
+    The message lists each namespace's level (the lab report's record of them). A controller whose
+    pod the API server refused under the namespace's level leaves a ``FailedCreate`` event saying
+    ``violates PodSecurity``: any such event fails the check with the workload named.
+    """
+    levels = {
+        n["metadata"]["name"]: (n["metadata"].get("labels") or {}).get(PSA_ENFORCE)
+        for n in _items(get, "namespaces")
+        if n["metadata"]["name"] not in SYSTEM_NAMESPACES
+    }
+    if not levels:
+        return _check("pod-security-levels", False, "no platform namespace at all")
+    unlabelled = sorted(name for name, level in levels.items() if not level)
+    refused = sorted(
+        f"{e['involvedObject'].get('kind')}/{e['metadata']['namespace']}/{e['involvedObject'].get('name')}"
+        for e in _items(get, "events")
+        if e.get("reason") == "FailedCreate" and "violates PodSecurity" in (e.get("message") or "")
+    )
+    listed = ", ".join(f"{name}={level or 'NONE'}" for name, level in sorted(levels.items()))
+    problems = ([f"without an enforce level: {unlabelled}"] if unlabelled else []) + (
+        [f"pods refused by Pod Security: {refused}"] if refused else []
+    )
+    return _check("pod-security-levels", not problems, "; ".join([*problems, listed]))
+
+
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment"
@@ -361,6 +392,7 @@ def after_up_checks(gpu: bool, events: Path | None) -> list[tuple[str, Check]]:
         ("no-ingress-virtualservice-destinationrule", nothing_forbidden),
         ("no-pending-pods", no_pending_pods),
         ("node-exporter-sidecar-opt-out", node_exporter_opt_out),
+        ("pod-security-levels", pod_security),
         ("crds-before-istiod", crds_before_istiod(events)),
         ("pvcs-bound", pvcs_bound),
     ]

@@ -327,3 +327,38 @@ def test_every_platform_workload_must_exist() -> None:
     result = checks.workloads(gpu=False)(cluster(deployments=named(*dev[:-1]), statefulsets=named(*sets)))
     assert not result["ok"] and "mock-llm" in result["message"]
     assert not checks.workloads(gpu=True)(cluster(deployments=named(*dev), statefulsets=named(*sets)))["ok"]
+
+
+def namespace(name: str, level: str | None) -> dict[str, Any]:
+    labels = {checks.PSA_ENFORCE: level} if level else {}
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def test_pod_security_lists_each_namespace_level() -> None:
+    get = cluster(namespaces=[namespace("kube-system", None), namespace("llm", "restricted"),
+                              namespace("monitoring", "privileged")])
+    result = checks.pod_security(get)
+    assert result["ok"], result
+    assert "llm=restricted" in result["message"] and "monitoring=privileged" in result["message"]
+    assert "kube-system" not in result["message"], "system namespaces are not the platform's"
+
+
+def test_a_platform_namespace_without_a_level_fails() -> None:
+    result = checks.pod_security(cluster(namespaces=[namespace("llm", "restricted"), namespace("tracing", None)]))
+    assert not result["ok"] and "tracing" in result["message"] and "tracing=NONE" in result["message"]
+    only_system = cluster(namespaces=[namespace("default", None)])
+    assert not checks.pod_security(only_system)["ok"], "no platform namespace is no evidence"
+
+
+def test_a_pod_refused_by_pod_security_fails_with_its_workload() -> None:
+    refused = {
+        "metadata": {"name": "x.1", "namespace": "llm"},
+        "reason": "FailedCreate",
+        "involvedObject": {"kind": "ReplicaSet", "name": "litellm-5d9"},
+        "message": 'Error creating: pods "litellm-5d9-abc" is forbidden: violates PodSecurity "restricted:latest"',
+    }
+    other = {**refused, "message": "Error creating: exceeded quota"}
+    get = cluster(namespaces=[namespace("llm", "restricted")], events=[refused, other])
+    result = checks.pod_security(get)
+    assert not result["ok"] and "ReplicaSet/llm/litellm-5d9" in result["message"]
+    assert checks.pod_security(cluster(namespaces=[namespace("llm", "restricted")], events=[other]))["ok"]
