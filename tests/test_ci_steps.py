@@ -38,3 +38,27 @@ def test_every_step_shows_its_seconds_when_all_pass(tmp_path: Path) -> None:
     assert "== slow: " in done.stdout and "CI FAILED" not in done.stdout
     rows = table(done.stdout)
     assert int(rows["slow"][0]) >= 1 and int(rows["total"][0]) >= int(rows["slow"][0])
+
+
+def test_a_step_beside_another_gets_its_own_row_and_its_exit_status(tmp_path: Path) -> None:
+    steps = (
+        "beside waiter - waiter.log bash -c 'sleep 1.2; echo waited; exit 3'\n"
+        "step worker - true\n"
+        "step 'waiter: result' - joined\n"
+        "step never - true"
+    )
+    done = ci(steps, tmp_path)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "waited" in done.stdout, "the background step's output is printed when it is joined"
+    rows = table(done.stdout)
+    assert list(rows) == ["worker", "waiter (beside)", "waiter: result", "total"]
+    assert int(rows["waiter (beside)"][0]) >= 1 and rows["waiter (beside)"][1] == "-, FAILED"
+    assert "CI FAILED (exit 3)" in done.stdout
+
+
+def test_a_failing_step_still_waits_for_and_shows_the_one_beside_it(tmp_path: Path) -> None:
+    done = ci("beside waiter - waiter.log bash -c 'sleep 1; echo waited'\nstep worker - false", tmp_path)
+    assert done.returncode == 1
+    assert "waited" in done.stdout
+    rows = table(done.stdout)
+    assert rows["worker"][1] == "-, FAILED" and rows["waiter (beside)"][1] == "-"
