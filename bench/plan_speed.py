@@ -7,6 +7,7 @@ interpreter start to exit, plan.json and manifests written).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
@@ -91,6 +92,16 @@ class Process:
     cpu_median_s: float
     """User + system CPU seconds of the process: what its wall time is on an idle machine (the preview
     runs on one thread), and far less sensitive than wall time to other work on a shared machine."""
+    bytecode_cached: bool
+    """Whether the project's modules loaded from cached bytecode, as on a user's second run; without it
+    (``PYTHONDONTWRITEBYTECODE`` and no ``__pycache__``) every run compiles them first."""
+
+
+def bytecode_cached() -> bool:
+    """The preview's own module has bytecode no older than its source (what the runs could load)."""
+    source = ROOT / "offline" / "preview.py"
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    return cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
 
 
 def whole_process(stack: str, runs: int = 5) -> Process:
@@ -115,4 +126,7 @@ def whole_process(stack: str, runs: int = 5) -> Process:
             cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             if done.returncode not in (0, 1) or not plan.exists():  # 1: mandatory findings, outputs written
                 raise RuntimeError(f"offline preview of {stack} failed ({done.returncode}):\n{done.stdout[-2000:]}")
-    return Process(stack, runs, statistics.median(samples), min(samples), max(samples), load, statistics.median(cpu))
+    return Process(
+        stack, runs, statistics.median(samples), min(samples), max(samples), load, statistics.median(cpu),
+        bytecode_cached(),
+    )

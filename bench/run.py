@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {stack}: whole process {whole.median_s:.2f} s (`python -m offline preview --stack {stack} --out DIR`, "
             f"interpreter start to exit, outputs written; min {whole.min_s:.2f}, max {whole.max_s:.2f}, "
-            f"n={whole.runs}, load average {whole.load_before:.2f} at the start); CPU {whole.cpu_median_s:.2f} s"
+            f"n={whole.runs}, load average {whole.load_before:.2f} at the start); CPU {whole.cpu_median_s:.2f} s; "
+            + ("project bytecode cached" if whole.bytecode_cached else
+               "project bytecode NOT cached (PYTHONDONTWRITEBYTECODE?): each run compiled the project's modules")
         )
         print(
             f"  {stack}: in-process phases {s.total_s:.2f} s = import {s.import_s:.2f} + program {s.program_s:.2f} "

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from offline import diff_git
-from offline.diff import compare, render
 from offline.diff_git import DiffInputError
 from offline.runner import ROOT, known_stacks
 
@@ -78,6 +77,8 @@ def default_stacks(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from offline.diff import compare, render  # here: `python -m offline preview` builds this parser too
+
     stacks = args.stacks or default_stacks(args)
     try:
         if args.head_plan is not None and args.base_plan is None:

@@ -9,6 +9,7 @@ that in a subprocess whose ``sys.path`` holds only ``policies/``, as under the C
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,11 +18,12 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 from llm_policies import offline
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
+from offline.plan import Plan
 from tests.test_policies import EXPECTED, GOOD_DEPLOYMENT, POLICY_DIR
 
 LEVELS = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.DISABLED: "disabled"}
@@ -173,6 +175,48 @@ def test_retain_on_delete_option_reaches_the_pvc_policy() -> None:
     assert [v["policy"] for v in offline.evaluate([claim])] == ["k8s-pvc-retained-on-delete"]
     claim["options"] = {"retainOnDelete": True}
     assert offline.evaluate([claim]) == []
+
+
+def _violating_extras() -> list[dict[str, Any]]:
+    """Resources that several resource policies and a stack policy (node-exporter sidecar) flag."""
+    unpinned = deployment(spec={"template": {"spec": {"containers": [{"name": "x", "image": "nginx"}]}}})
+    unpinned["urn"] += "-unpinned"
+    return [
+        INGRESS,
+        unpinned,
+        plan_resource("kubernetes:core/v1:Secret", "s", {
+            "metadata": {"name": "s"}, "stringData": {"password": "Xk9mP2vL5nQ8wR4t"}}),
+        plan_resource("kubernetes:apps/v1:DaemonSet", "ne", {
+            "metadata": {"name": "node-exporter", "namespace": "[unknown]"}, "spec": {"template": {"spec": {}}}}),
+        plan_resource("kubernetes:core/v1:PersistentVolumeClaim", "models", {"metadata": {"name": "models"}},
+                      options={"retainOnDelete": False}),
+    ]
+
+
+def test_one_conversion_per_request_gives_the_sdks_verdicts(gpu_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sharing one conversion of a request among the policies changes no violation, level or message."""
+    resources = [{**r.to_json(), "custom": r.custom} for r in gpu_plan.resources] + _violating_extras()
+    shared = offline.evaluate(resources)
+    assert {"k8s-ingress-disallowed", "k8s-image-pinned", "k8s-secret-no-literal-data",
+            "k8s-pvc-retained-on-delete", "node-exporter-sidecar-opt-out"} <= {v["policy"] for v in shared}
+    monkeypatch.setattr(offline, "converted_once", contextlib.nullcontext)  # the SDK's own per-policy way
+    assert offline.evaluate(resources) == shared
+
+
+def test_each_request_is_converted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK names the offline host shares are still the ones its analyzer calls (else no sharing)."""
+    calls: list[Any] = []
+    real = json_format.MessageToDict
+
+    def counted(message: Any, *rest: Any, **options: Any) -> Any:
+        calls.append(message)
+        return real(message, *rest, **options)
+
+    monkeypatch.setattr(json_format, "MessageToDict", counted)
+    resources = _violating_extras()
+    offline.evaluate(resources)
+    # Configure reads each policy's config once; then once per resource (its Analyze and AnalyzeStack entries)
+    assert len(calls) == len(offline.POLICIES) + len(resources)
 
 
 def test_pack_imports_only_itself_the_sdk_and_the_standard_library() -> None:

@@ -200,8 +200,10 @@ def check_metric_contract(plan: Plan) -> list[Finding]:
     # A table proves something only at the version deployed: check those the expressions rely on.
     for table in tables:
         relied_on = used & (table.metrics | set(table.hidden))
+        if not relied_on:
+            continue
         pinned = metric_contract.pinned_version(table.pin, plan)
-        if relied_on and pinned != table.version:
+        if pinned != table.version:
             findings.append(Finding(
                 CHECK, "mandatory", None,
                 f"metrics/contract/{table.source}.yaml lists {table.source} {table.version}, but the platform pins "

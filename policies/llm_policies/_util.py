@@ -4,13 +4,16 @@ Python policy packs have no typed filter (``validate_resource_of_type``), so eac
 type token itself. Props arrive as the engine sends them: camelCase, possibly wrapped in the SDK's
 unknown-checking proxies. ``plain()`` turns them into dicts and lists once, with unknown values (not
 computable during preview) replaced by ``UNKNOWN``, so a policy decides what an unknown means instead
-of the first access aborting it.
+of the first access aborting it. Policies read these plain props and never change them, so a host that
+hands one props object to every policy may share one plain copy (``shared_plain_props``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +24,7 @@ from pulumi_policy import (
     StackValidationArgs,
     proxy,
 )
+from pulumi_policy.proxy import _DictProxy, _ListProxy
 
 SECRET_PLACEHOLDER = "[secret]"
 """What the offline preview substitutes for a value Pulumi marks secret (``pulumi preview`` sends plaintext)."""
@@ -66,7 +70,21 @@ def _item(container: Any, key: Any) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """Props as plain dicts/lists, unknowns as ``UNKNOWN`` (works on SDK proxies and on plain data)."""
+    """Props as plain dicts/lists, unknowns as ``UNKNOWN`` (works on SDK proxies and on plain data).
+
+    The common shapes are matched by exact type first: this runs over every prop of every resource.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
+    if kind is str:
+        return UNKNOWN if value in _UNKNOWN_SENTINELS else value
+    if kind is _DictProxy or kind is _ListProxy:
+        # The SDK's proxy refuses to hand out an unknown; its target (unwrapped with the key the SDK's
+        # own serializer uses) holds the engine's sentinel, which the str case reads as UNKNOWN.
+        return plain(value["__target"])
     if isinstance(value, Mapping):
         return {str(k): plain(_item(value, k)) for k in value}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
@@ -74,6 +92,37 @@ def plain(value: Any) -> Any:
     if isinstance(value, str) and value in _UNKNOWN_SENTINELS:
         return UNKNOWN
     return value
+
+
+_SHARED: ContextVar[dict[int, tuple[Any, Any]] | None] = ContextVar("llm_policies_shared_plain", default=None)
+
+
+@contextmanager
+def shared_plain_props() -> Iterator[None]:
+    """Inside, ``plain_props`` converts each props object once, however many policies read it.
+
+    For a host that hands the same props object to every policy judging a resource (the offline
+    preview does; the SDK's analyzer under ``pulumi preview`` builds a fresh one per policy, so there
+    nothing is shared and nothing changes). One copy can serve every policy because none changes it.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def plain_props(props: Any) -> Any:
+    """``plain(props)`` of a resource; once per props object inside ``shared_plain_props()``."""
+    memo = _SHARED.get()
+    if memo is None:
+        return plain(props)
+    hit = memo.get(id(props))
+    if hit is not None and hit[0] is props:
+        return hit[1]
+    converted = plain(props)
+    memo[id(props)] = (props, converted)  # holding props keeps its id from being reused meanwhile
+    return converted
 
 
 def dig(value: Any, *keys: str | int, default: Any = None) -> Any:
@@ -263,7 +312,7 @@ def resource_validator(check: Check) -> ResourceValidation:
     """The SDK validator that runs ``check`` on plain props and reports each message."""
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        for message in check(args.resource_type, plain(args.props), plain(args.get_config())):
+        for message in check(args.resource_type, plain_props(args.props), plain(args.get_config())):
             report_violation(message, None)
 
     validate.__name__ = check.__name__
@@ -291,7 +340,7 @@ def stack_nodes(args: StackValidationArgs) -> dict[str, Node]:
             urn=resource.urn,
             type=resource.resource_type,
             name=resource.name,
-            props=as_dict(plain(resource.props)),
+            props=as_dict(plain_props(resource.props)),
             parent=resource.parent.urn if resource.parent is not None else None,
             dependencies=[d.urn for d in resource.dependencies],
         )

@@ -11,23 +11,31 @@ re-implementation. Only two things differ from the engine, both documented where
   gets ``secretMarker: "[secret]"`` so it can tell them from literals.
 * ``retainOnDelete``, which the engine does not send to analyzers, is passed on
   ``args.opts.retain_on_delete`` from the plan's ``options``.
+
+One thing differs in cost, not in result: the SDK converts a request's properties (protobuf to dict,
+deserialize, unknown-checking proxy) once for every policy that judges it, and each policy copies
+them to plain data again; here each request is converted once and its plain copy shared
+(``converted_once``): those repeats were most of the preview's policy time. The policies and the
+SDK's analyzer code are the same under both hosts.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import struct_pb2
+import pulumi_policy.policy as sdk_policy
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel, Policy, PolicyResourceOptions
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from llm_policies import PACK_DEFAULT_LEVEL, PACK_NAME, POLICIES
-from llm_policies._util import SECRET_PLACEHOLDER
+from llm_policies._util import SECRET_PLACEHOLDER, shared_plain_props
 
 UNKNOWN_PLACEHOLDER = "[unknown]"
 """How the plan writes a value unknown at preview time; sent to the SDK as the engine's sentinel."""
@@ -59,6 +67,76 @@ class OfflineAnalyzer(_PolicyAnalyzerServicer):
         # Not a field of the engine's AnalyzerResourceOptions: policies read it with getattr.
         opts.retain_on_delete = self._retain_on_delete.get(request.urn)  # type: ignore[attr-defined]
         return opts
+
+
+# ---------------------------------------------------------------------------------------------
+# One conversion per request
+# ---------------------------------------------------------------------------------------------
+
+SDK_CONVERSIONS = ("deserialize_properties", "unknown_checking_proxy")
+"""Names ``_PolicyAnalyzerServicer.Analyze``/``AnalyzeStack`` call, per policy, on each request's
+properties after ``json_format.MessageToDict`` (pulumi_policy 1.21.0, ``policy.py``)."""
+
+
+def _once_per_object(convert: Callable[..., Any], memo: dict[int, tuple[Any, Any]]) -> Callable[..., Any]:
+    """``convert`` that answers a repeated call on the same object with its first result."""
+
+    def once(value: Any, *rest: Any, **options: Any) -> Any:
+        if rest or options:  # another use (the remediation path's secret proxies): not shared
+            return convert(value, *rest, **options)
+        hit = memo.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        result = convert(value)
+        memo[id(value)] = (value, result)  # holding value keeps its id from being reused meanwhile
+        return result
+
+    return once
+
+
+class _JsonFormatOnce:
+    """``json_format`` as the SDK's analyzer sees it inside ``converted_once``.
+
+    ``MessageToDict`` converts each message once, and answers a message equal to one already
+    converted (a resource's properties in its ``AnalyzeRequest`` and again in the
+    ``AnalyzeStackRequest``) with the first dict: comparing serialized bytes costs far less.
+    """
+
+    def __init__(self) -> None:
+        self._by_content: dict[bytes, Any] = {}
+        self.MessageToDict = _once_per_object(self._convert, {})
+
+    def _convert(self, message: Any, *rest: Any, **options: Any) -> Any:
+        if rest or options:
+            return json_format.MessageToDict(message, *rest, **options)
+        key = message.DESCRIPTOR.full_name.encode() + b"\0" + message.SerializeToString(deterministic=True)
+        if key not in self._by_content:
+            self._by_content[key] = json_format.MessageToDict(message)
+        return self._by_content[key]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json_format, name)
+
+
+@contextmanager
+def converted_once() -> Iterator[None]:
+    """Inside, the SDK's analyzer converts each request's properties once, not once per policy.
+
+    Every policy judging a resource then gets the same (read-only) props proxy, and the policies'
+    ``plain_props`` copies it once. The SDK's own functions still do each conversion; only repeats
+    of a conversion of the same message (or of an equal one) are answered from the first. Offline
+    only: the analyzer served to the CLI is untouched.
+    """
+    saved = {name: getattr(sdk_policy, name) for name in ("json_format", *SDK_CONVERSIONS)}
+    sdk_policy.json_format = _JsonFormatOnce()  # type: ignore[assignment]
+    for name in SDK_CONVERSIONS:
+        setattr(sdk_policy, name, _once_per_object(saved[name], {}))
+    try:
+        with shared_plain_props():
+            yield
+    finally:
+        for name, value in saved.items():
+            setattr(sdk_policy, name, value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,23 +243,25 @@ def evaluate(resources: list[dict[str, Any]], config: dict[str, Any] | None = No
         {r["urn"]: bool((r.get("options") or {}).get("retainOnDelete")) for r in analyzed}
     )
     analyzer.Configure(configure_request(config), None)
+    properties = [_properties(r) for r in analyzed]
 
     diagnostics: list[tuple[Any, str]] = []
-    for resource in analyzed:
-        request = proto.AnalyzeRequest(
-            type=resource["type"], properties=_properties(resource), urn=resource["urn"],
-            name=resource["name"], options=_options(resource),
-        )
-        diagnostics.extend((d, resource["urn"]) for d in analyzer.Analyze(request, None).diagnostics)
+    with converted_once():
+        for resource, props in zip(analyzed, properties, strict=True):
+            request = proto.AnalyzeRequest(
+                type=resource["type"], properties=props, urn=resource["urn"],
+                name=resource["name"], options=_options(resource),
+            )
+            diagnostics.extend((d, resource["urn"]) for d in analyzer.Analyze(request, None).diagnostics)
 
-    stack = proto.AnalyzeStackRequest(resources=[
-        proto.AnalyzerResource(
-            type=r["type"], properties=_properties(r), urn=r["urn"], name=r["name"], options=_options(r),
-            parent=r.get("parent") or "", dependencies=list(r.get("dependencies") or []),
-        )
-        for r in analyzed
-    ])
-    diagnostics.extend((d, "") for d in analyzer.AnalyzeStack(stack, None).diagnostics)
+        stack = proto.AnalyzeStackRequest(resources=[
+            proto.AnalyzerResource(
+                type=r["type"], properties=props, urn=r["urn"], name=r["name"], options=_options(r),
+                parent=r.get("parent") or "", dependencies=list(r.get("dependencies") or []),
+            )
+            for r, props in zip(analyzed, properties, strict=True)
+        ])
+        diagnostics.extend((d, "") for d in analyzer.AnalyzeStack(stack, None).diagnostics)
 
     order = {policy.name: index for index, policy in enumerate(POLICIES)}
     violations = [

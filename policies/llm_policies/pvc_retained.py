@@ -23,7 +23,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from llm_policies._util import as_dict, dig, k8s_objects, plain
+from llm_policies._util import as_dict, dig, k8s_objects, plain_props
 
 KEEP = ("helm.sh/resource-policy", "keep")
 FIX = "set retain_on_delete=cfg.storage.retain_on_destroy on it (charts: annotate it helm.sh/resource-policy: keep)"
@@ -51,7 +51,7 @@ def check_pvc_retained(resource_type: str, props: dict[str, Any], retain_on_dele
 def validate_pvc_retained(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     retain = getattr(args.opts, "retain_on_delete", None)
     try:
-        for message in check_pvc_retained(args.resource_type, plain(args.props), retain):
+        for message in check_pvc_retained(args.resource_type, plain_props(args.props), retain):
             report_violation(message, None)
     except LookupError as exc:
         args.not_applicable(str(exc))
