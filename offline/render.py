@@ -11,8 +11,12 @@ per Kubernetes object. The mock runtime has no provider, so two things happen he
 
 Helm templates are Go templates, which nothing here can execute: a chart contributes its static
 parts (``crds/``, which Helm never templates, and templates without template actions) and its
-values, which the policies walk (``valueYamlFiles`` merged in). Files and URLs that cannot be read
-offline are a mandatory finding naming the resource: the policies cannot judge what they cannot see.
+values, which the policies walk (``valueYamlFiles`` merged in) in place of the objects they would
+render. Under the real CLI a component chart reaches the pack with no properties at all, only its
+rendered objects do; so the pack is handed only the values the chart's templates read
+(``chart_reads``): a value Helm ignores renders nothing there, and decides nothing here. Files and
+URLs that cannot be read offline are a mandatory finding naming the resource: the policies cannot
+judge what they cannot see.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from offline.chart_reads import values_read_by
 from offline.plan import Finding, Resource
 from tools.paths import shared_dir
 
@@ -245,6 +250,10 @@ def expand(captured: list[Resource], stack_urn_prefix: str, session: Session) ->
                 "chart": opts.get("path") or opts.get("chart"), "version": opts.get("version"),
                 "namespace": opts.get("namespace"), "values": opts.get("values") or {},
             })
+        if resource.type in (CHART_V4, CHART_V3) and isinstance(resource.inputs.get("values"), dict):
+            read = values_read_by(session.chart_path(resource.inputs.get("chart")), resource.inputs["values"])
+            if read != resource.inputs["values"]:
+                resource.policy_inputs = {**resource.inputs, "values": read}
         if resource.type not in COMPONENTS:
             continue
         try:
