@@ -127,3 +127,27 @@ def test_a_credential_the_chart_renders_is_blocked(tmp_path: Path) -> None:
     code, output, _inputs = run_chart(tmp_path, '{"config": {"ADMIN_PASSWORD": "grafana123"}}')
     assert code == 1
     assert "no-credential-literals" in output and "values.config.ADMIN_PASSWORD" in output
+
+
+def test_a_v4_charts_static_objects_get_its_namespace_like_the_providers(tmp_path: Path) -> None:
+    """The provider puts the chart's namespace on namespaced objects that name none (seen in the lab)."""
+    chart = write_chart(tmp_path / "chart", templates={
+        "static.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\n---\n"
+                       "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: cr}\n---\n"
+                       "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n",
+    })
+    (chart / "crds").mkdir()
+    (chart / "crds" / "widget.yaml").write_text(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: widgets.example.com}\n"
+        "spec: {group: example.com, scope: Namespaced, names: {kind: Widget, plural: widgets}}\n"
+    )
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    program = tmp_path / "prog.py"
+    program.write_text('import pulumi_kubernetes as k8s\nk8s.helm.v4.Chart("c", chart="chart", namespace="apps")\n')
+    plan, _code = preview("dev", program=program, stream=io.StringIO(), root=tmp_path)
+    assert plan is not None
+    namespaces = {r.kind: r.namespace for r in plan.resources if r.parent}
+    assert namespaces == {
+        "ServiceAccount": "apps", "ClusterRole": None, "Widget": "apps", "CustomResourceDefinition": None,
+    }
