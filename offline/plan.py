@@ -29,6 +29,9 @@ class Resource:
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
     """Resource options the engine acts on (``retainOnDelete``, ``protect``)."""
+    policy_inputs: dict[str, Any] | None = None
+    """What the policy pack is handed instead of ``inputs`` (None: the inputs themselves): a chart's
+    values without those its templates never read (``offline/chart_reads.py``)."""
 
     @property
     def is_kubernetes_object(self) -> bool:

@@ -34,7 +34,10 @@ def evaluate(plan: Plan, config: dict[str, Any] | None = None) -> list[Finding]:
         return [Finding("policy-pack", "mandatory", None, f"policy pack does not load: {exc}")]
     except Exception as exc:  # a pack that raises while loading checks nothing: say why
         return [Finding("policy-pack", "mandatory", None, f"policy pack does not load: {type(exc).__name__}: {exc}")]
-    resources = [{**r.to_json(), "custom": r.custom} for r in plan.resources]
+    resources = [
+        {**r.to_json(), "inputs": r.inputs if r.policy_inputs is None else r.policy_inputs, "custom": r.custom}
+        for r in plan.resources
+    ]
     try:
         violations = adapter.evaluate(resources, config)
     except Exception as exc:

@@ -7,12 +7,17 @@ per Kubernetes object. The mock runtime has no provider, so two things happen he
   ``kubernetes:kustomize:directory`` for ``kustomize.Directory``, ``kubernetes:helm:template`` for
   ``helm.v3.Chart``) are answered with real rendering, and the SDK registers the children itself;
 * provider-side components (``yaml.v2.ConfigGroup``/``ConfigFile``, ``kustomize.v2.Directory``,
-  ``helm.v4.Chart``) arrive as one resource with inputs; ``expand`` adds their children to the plan.
+  ``helm.v4.Chart``) arrive as one resource with inputs; ``expand`` adds their children to the plan
+  (a chart's namespaced objects in the chart's namespace, as the provider normalizes them).
 
 Helm templates are Go templates, which nothing here can execute: a chart contributes its static
 parts (``crds/``, which Helm never templates, and templates without template actions) and its
-values, which the policies walk (``valueYamlFiles`` merged in). Files and URLs that cannot be read
-offline are a mandatory finding naming the resource: the policies cannot judge what they cannot see.
+values, which the policies walk (``valueYamlFiles`` merged in) in place of the objects they would
+render. Under the real CLI a component chart reaches the pack with no properties at all, only its
+rendered objects do; so the pack is handed only the values the chart's templates read
+(``chart_reads``): a value Helm ignores renders nothing there, and decides nothing here. Files and
+URLs that cannot be read offline are a mandatory finding naming the resource: the policies cannot
+judge what they cannot see.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from offline.chart_reads import values_read_by
 from offline.plan import Finding, Resource
 from tools.paths import shared_dir
 
@@ -212,6 +218,48 @@ def type_token(obj: dict[str, Any]) -> str:
     return f"kubernetes:{group_version}:{obj.get('kind')}"
 
 
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "Node", "PersistentVolume", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
+    "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass", "PriorityClass",
+    "RuntimeClass", "IngressClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding", "APIService", "CertificateSigningRequest", "ClusterTrustBundle",
+    "FlowSchema", "PriorityLevelConfiguration", "DeviceClass", "ResourceSlice", "IPAddress", "ServiceCIDR",
+})
+_BUILT_IN_GROUPS = frozenset({
+    "", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "rbac.authorization.k8s.io",
+    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "storage.k8s.io", "scheduling.k8s.io",
+    "node.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+    "certificates.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io",
+})
+
+
+def default_namespace(objects: list[dict[str, Any]], namespace: str) -> None:
+    """Put ``namespace`` on namespaced objects that name none, as the provider's ``Normalize`` does.
+
+    A kind's scope comes from the built-in API groups or a CRD among ``objects``; the provider asks
+    the API server about any other kind, which this preview cannot, so those stay as they are (as
+    they do under the provider when no cluster answers).
+    """
+    crd_scopes = {
+        (str(spec.get("group")), str(spec["names"].get("kind"))): spec.get("scope") == "Namespaced"
+        for spec in (o.get("spec") for o in objects if o.get("kind") == "CustomResourceDefinition")
+        if isinstance(spec, dict) and isinstance(spec.get("names"), dict)
+    }
+    for obj in objects:
+        metadata = obj.get("metadata")
+        if not isinstance(metadata, dict) or metadata.get("namespace"):
+            continue
+        api_version = str(obj.get("apiVersion") or "")
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        kind = str(obj.get("kind") or "")
+        namespaced = crd_scopes.get((group, kind))
+        if namespaced is None and group in _BUILT_IN_GROUPS:
+            namespaced = kind not in CLUSTER_SCOPED
+        if namespaced:
+            metadata["namespace"] = namespace
+
+
 def component_objects(resource: Resource, session: Session) -> list[dict[str, Any]]:
     inputs = resource.inputs
     if resource.type == CONFIG_GROUP:
@@ -226,8 +274,9 @@ def component_objects(resource: Resource, session: Session) -> list[dict[str, An
         return decode(read_source(str(inputs.get("file")), session.program_dir))
     if resource.type == KUSTOMIZE_DIR:
         return kustomize(session.path(str(inputs.get("directory"))))
-    source = inputs.get("chart")
-    return chart_static_objects(session.chart_path(source), inputs.get("skipCrds"))
+    objects = chart_static_objects(session.chart_path(inputs.get("chart")), inputs.get("skipCrds"))
+    default_namespace(objects, str(inputs.get("namespace") or "default"))  # the provider's default: "default"
+    return objects
 
 
 def expand(captured: list[Resource], stack_urn_prefix: str, session: Session) -> list[Resource]:
@@ -245,6 +294,10 @@ def expand(captured: list[Resource], stack_urn_prefix: str, session: Session) ->
                 "chart": opts.get("path") or opts.get("chart"), "version": opts.get("version"),
                 "namespace": opts.get("namespace"), "values": opts.get("values") or {},
             })
+        if resource.type in (CHART_V4, CHART_V3) and isinstance(resource.inputs.get("values"), dict):
+            read = values_read_by(session.chart_path(resource.inputs.get("chart")), resource.inputs["values"])
+            if read != resource.inputs["values"]:
+                resource.policy_inputs = {**resource.inputs, "values": read}
         if resource.type not in COMPONENTS:
             continue
         try:

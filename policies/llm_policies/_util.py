@@ -34,6 +34,12 @@ CHART_TYPES = frozenset({
     "kubernetes:helm.sh/v3:Release",
     "kubernetes:helm.sh/v3:Chart",
 })
+"""Where policies read chart ``values``. Which values arrive depends on the host: a ``helm.v3.Release``
+always carries its values (its inputs, stored with the release). Under ``pulumi preview`` a
+``helm.v4.Chart`` (and the SDK's ``helm.v3.Chart``) is a component registered with no properties:
+only the objects it renders reach the pack, as its children. Offline, where templates cannot run,
+its values stand in for those objects, limited to the keys its templates read
+(``offline/chart_reads.py``): a value Helm ignores decides nothing on either host."""
 YAML_TYPES = frozenset({
     "kubernetes:kustomize/v2:Directory",
     "kubernetes:yaml/v2:ConfigGroup",

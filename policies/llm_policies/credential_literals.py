@@ -11,6 +11,9 @@ Decides per key and per value:
 * a container's command line (after ``$(VAR)`` expansion) must not pass ``--password``/``--api-key``/
   ``--token``-style flags a literal; ``$(VAR)`` from a ``secretKeyRef`` env is fine.
 
+Chart values are judged where the host hands them over (see ``_util.CHART_TYPES``): a v4 chart's
+values under ``pulumi preview`` never are, the ConfigMaps, annotations and args it renders are.
+
 Messages name the place and the kind, never the value. Not scanned: a Secret's ``data``/``stringData``
 (``k8s-secret-no-literal-data``) and provider configuration (a kubeconfig carries its own client key).
 """

@@ -8,8 +8,10 @@ name. ``TOKENIZERS_PARALLELISM`` or ``SECRET_NAME``-style references do not.
 
 Where env is set: every container (init containers too) of a workload, and in chart values under
 every key charts use for env (``env``, ``extraEnv``, ``extraEnvVars``, ``additionalEnv``, ``envVars``,
-``*Env``...), as a list of ``{name, value}`` or a map ``{NAME: value}``. Judged per entry, like a
-Secret's data (see ``k8s-secret-no-literal-data`` for what each host can tell apart).
+``*Env``...), as a list of ``{name, value}`` or a map ``{NAME: value}`` (where the host hands values
+over, see ``_util.CHART_TYPES``; a v4 chart's rendered containers are judged as its children).
+Judged per entry, like a Secret's data (see ``k8s-secret-no-literal-data`` for what each host can
+tell apart).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 # expect: pass
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: Istio's ingress gateway enabled is not a Kubernetes Ingress
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: no-credential-literals
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: chart config rendered into a ConfigMap holds an API key
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

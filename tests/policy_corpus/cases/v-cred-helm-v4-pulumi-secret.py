@@ -1,6 +1,6 @@
 # expect: no-credential-literals
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: a Pulumi secret put into chart values (rendered in clear)
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: no-credential-literals
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: a salt as a plain string
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

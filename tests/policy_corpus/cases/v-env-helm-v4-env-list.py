@@ -1,6 +1,6 @@
 # expect: k8s-env-no-literal-credentials
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: the chart's env list with a literal password (rendered into the Deployment)
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: k8s-env-no-literal-credentials
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: extraEnvVars list with a literal token
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: k8s-ingress-disallowed
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: a list of ingresses, one enabled
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

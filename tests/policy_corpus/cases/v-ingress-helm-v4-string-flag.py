@@ -1,6 +1,6 @@
 # expect: k8s-ingress-disallowed
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: ingress enabled as the string "true" in a component subtree
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

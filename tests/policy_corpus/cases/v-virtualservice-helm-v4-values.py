@@ -1,6 +1,6 @@
 # expect: istio-routing-resources-disallowed
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: chart values create a VirtualService
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 

@@ -1,6 +1,6 @@
 # expect: vllm-gpu-memory-utilization-range
 # style: helm-v4
-# lab: no
+# lab: yes
 # why: chart values gpuMemoryUtilization 1.2
 """Policy corpus case (see tests/policy_corpus/README.md)."""
 
