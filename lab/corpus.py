@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,17 @@ from offline.corpus import CORPUS_DIR, Case, load_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "corpus"
+WORKERS = 2
+"""Programs previewed at once, each worker in its own project and stack: a preview spends much of its
+time starting processes (CLI, language host, policy analyzer, provider) and waiting on them."""
 NAMESPACES = ("apps", "monitoring", "istio-system")
 """Namespaces the programs deploy into without creating them (server-side dry runs need them to exist)."""
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\):(?:(?!KeyboardInterrupt).)*?\n(\w+Error[^\n]*)", re.S)
 
 
-def prepare(env: dict[str, str], workdir: Path) -> Path:
+def prepare(env: dict[str, str], workdir: Path, stack: str = STACK) -> Path:
     """A scratch project for the corpus programs, its stack and the namespaces they use."""
-    project = workdir / "corpus-project"
+    project = workdir / f"{stack}-project"
     if project.exists():
         shutil.rmtree(project)
     shutil.copytree(CORPUS_DIR / "cases" / "assets", project / "assets")
@@ -51,7 +55,7 @@ def prepare(env: dict[str, str], workdir: Path) -> Path:
         "description: policy corpus program (lab/corpus.py)\n"
         f"runtime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {venv}\n"
     )
-    _pulumi(env, project, "stack", "init", STACK)
+    _pulumi(env, project, "stack", "init", stack)
     _pulumi(env, project, "config", "set", "--secret", "corpusSecret", secrets.token_hex(24))
     for namespace in NAMESPACES:
         subprocess.run(["kubectl", "create", "namespace", namespace], env=env, capture_output=True, check=False)
@@ -102,20 +106,29 @@ def run_corpus_subset(
     state = workdir / "state"  # a throw-away file backend of its own, like each lab stack's
     state.mkdir(parents=True, exist_ok=True)
     env = {**env, "PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": "lab-corpus"}
-    project = prepare(env, workdir)
-    results = []
-    for case in cases:
-        shutil.copy2(case.path, project / "__main__.py")
-        start = time.monotonic()
-        done = _pulumi(env, project, "preview", "--stack", STACK, "--policy-pack", str(project / "policies"))
-        output = done.stdout + done.stderr
-        (workdir / f"corpus-{case.name}.log").write_text(output)
-        result, detail = verdict(case, done.returncode, output)
-        seconds = round(time.monotonic() - start, 1)
-        results.append({"case": case.name, "style": case.style, "expect": case.expect, "verdict": result,
-                        "detail": detail[:500], "seconds": seconds})
-        log(f"lab corpus: {case.name}: {result} in {seconds:.0f}s" + (f" ({detail[:200]})" if result not in
-                                                                        ("blocked", "passed") else ""))
+    stacks = [f"{STACK}-{index}" for index in range(min(WORKERS, len(cases)) or 1)]
+    projects = [prepare(env, workdir, stack) for stack in stacks]
+
+    def judge(index: int) -> list[dict[str, Any]]:
+        """Every ``len(stacks)``-th case, one after another in this worker's own project and stack."""
+        project, stack, judged = projects[index], stacks[index], []
+        for case in cases[index :: len(stacks)]:
+            shutil.copy2(case.path, project / "__main__.py")
+            start = time.monotonic()
+            done = _pulumi(env, project, "preview", "--stack", stack, "--policy-pack", str(project / "policies"))
+            output = done.stdout + done.stderr
+            (workdir / f"corpus-{case.name}.log").write_text(output)
+            result, detail = verdict(case, done.returncode, output)
+            seconds = round(time.monotonic() - start, 1)
+            judged.append({"case": case.name, "style": case.style, "expect": case.expect, "verdict": result,
+                           "detail": detail[:500], "seconds": seconds})
+            log(f"lab corpus: {case.name}: {result} in {seconds:.0f}s" + (f" ({detail[:200]})" if result not in
+                                                                            ("blocked", "passed") else ""))
+        return judged
+
+    with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
+        results = sorted((r for judged in pool.map(judge, range(len(stacks))) for r in judged),
+                         key=lambda r: r["case"])
     tally = {v: sum(r["verdict"] == v for r in results)
              for v in ("blocked", "slipped", "passed", "false-positive", "crash")}
     summary = {
