@@ -520,7 +520,8 @@ def stored_as_sent(name: str, sent: dict[str, dict[str, Any]], kinds: tuple[str,
                 if crd is None or not _established(crd):
                     problems.append(f"no Established CRD for {kind}.{group}")
                     continue
-                stored += _items(get, f"{crd['spec']['names']['plural']}.{group}")
+                listed = _items(get, f"{crd['spec']['names']['plural']}.{group}")
+                stored += [{**o, "kind": kind} for o in listed]  # a list's items may leave their kind out
         problems += placement.stored_as_sent(wanted, stored, kinds)
         return _check(name, not problems, "; ".join(problems) or f"stored with every field sent: {sorted(wanted)}")
 
