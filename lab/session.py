@@ -180,7 +180,7 @@ class Session:
             self.log(f"lab: {lab.stack}: {prepared['message']}")
         left_clean = False
         try:
-            left_clean = self.run_stack(lab, clean, gpu=cfg.gpu.enabled, pool=pool, cfg=cfg)
+            left_clean = self.run_stack(lab, clean, cfg, pool)
         finally:
             if edits and not self.keep:
                 restored = gpu_pool.restore(lab.kubectl, edits)
@@ -188,7 +188,7 @@ class Session:
                 left_clean = left_clean and restored["ok"]
         return left_clean
 
-    def run_stack(self, lab: Lab, clean: bool, *, gpu: bool, pool: GpuPool | None, cfg: StackConfig) -> bool:
+    def run_stack(self, lab: Lab, clean: bool, cfg: StackConfig, pool: GpuPool | None) -> bool:
         """up -> checks -> no-change preview -> mistakes -> destroy [-> up again -> destroy] -> reset."""
 
         get = kubectl_get(lab.kubectl)  # raises instead of answering "nothing" when the API server cannot be read
@@ -218,7 +218,7 @@ class Session:
             return self.reset(lab, objects, clean)
         lab.report.resources = lab.count_resources()
         events = event_log(lab.workdir, "up")  # the engine's numbered events: the apply order of CRDs and istiod
-        lab.report.checks += [*after_up(get, gpu=gpu, events=events), listeners.check()]
+        lab.report.checks += [*after_up(get, gpu=cfg.gpu.enabled, events=events), listeners.check()]
         if pool is not None:
             lab.report.checks += self.cluster_checks(lab, get, pool, cfg)
         lab.phase("preview-no-changes", "preview", "--expect-no-changes", "--diff")
