@@ -30,9 +30,10 @@ lab: $(VENV)/.installed
 mutation: $(VENV)/.installed
 	$(VENV)/bin/python tools/mutation_check.py
 
-# Every stack on one simulated cluster, reset between stacks; destroy -> up again -> destroy on gpu.
+# Every stack on one simulated cluster (3 CPU + 2 GPU nodes), reset between stacks; destroy -> up again
+# -> destroy on gpu; cluster last, on the GPU pool's label and taint (put on and taken off by the lab).
 lab-all: $(VENV)/.installed
-	$(VENV)/bin/python -m lab run --stack dev --stack gpu
+	$(VENV)/bin/python -m lab run --stack dev --stack gpu --stack cluster
 
 # The three Go builds (Pulumi CLI, simulated cluster, otelcol) on one shared Go cache, with a heartbeat.
 toolchain: $(VENV)/.installed

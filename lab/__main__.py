@@ -1,4 +1,4 @@
-"""``python -m lab run --stack dev [--stack gpu] [--report lab-report.json] [--keep]``.
+"""``python -m lab run --stack dev [--stack gpu] [--stack cluster] [--report lab-report.json] [--keep]``.
 
 Every named stack runs on ONE cluster (``lab/session.py``): ``KUBECONFIG``'s when set (your own
 cluster), otherwise the simulated cluster from ``../shared/toolchain``, started once and stopped by
@@ -19,7 +19,7 @@ from typing import Any
 from lab.runner import ROOT, Cluster, pulumi_env
 from lab.session import Session
 
-STACKS = ("dev", "gpu")
+STACKS = ("dev", "gpu", "cluster")
 
 
 def corpus(report_path: Path, only: str) -> int:
@@ -54,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         "--mistakes",
         choices=["auto", "on", "off"],
         default="auto",
-        help="preview program mistakes the CLI and API server must refuse (auto: on the dev stack)",
+        help="preview program mistakes the CLI and API server must refuse (auto: on dev; cluster: its Karpenter one)",
     )
     cmd.add_argument(
         "--cycle",
         choices=["auto", "none", *STACKS],
         default="auto",
-        help="the stack that runs destroy -> up again -> destroy (auto: gpu when in the run, else the first)",
+        help="the stack that runs destroy -> up again -> destroy (auto: gpu if in the run, else the first but cluster)",
 )
     cmd.add_argument("--parallel", type=int, help="pulumi --parallel for preview/up/destroy (CLI default: 4 x cores)")
     cor = sub.add_parser("corpus", help="the policy corpus's real-CLI subset: pulumi preview --policy-pack per case")

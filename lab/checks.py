@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lab import placement
+from lab.placement import GpuPool
 
 Get = Callable[..., dict[str, Any]]
 """``get("crd")`` -> the JSON of ``kubectl get crd -A -o json``; raises ``EvidenceError`` when unreadable."""
@@ -419,3 +424,203 @@ def after_up(get: Get, gpu: bool, events: Path | None = None) -> list[dict[str, 
 def event_log(workdir: Path, phase: str) -> Path:
     """Where the lab writes ``pulumi up --json``'s event stream the engine events of ``phase``."""
     return workdir / f"{phase}.events.jsonl"
+
+
+# ---------------------------------------------------------------------------------------------
+# A cluster of several nodes (a stack with a dedicated GPU pool: ``cluster``)
+# ---------------------------------------------------------------------------------------------
+
+AUTOSCALER_KINDS = ("HorizontalPodAutoscaler", "ScaledObject")
+AUTOSCALING_KINDS = ("ScaledObject",)
+KARPENTER_KINDS = ("NodePool", "EC2NodeClass")
+
+
+@dataclass(frozen=True)
+class ClusterExpectations:
+    """What a stack with a dedicated GPU pool must show after ``up``: from its configuration and state."""
+
+    pool: GpuPool
+    autoscalers: tuple[str, ...]
+    """``Kind/namespace/name`` of every HPA and ScaledObject in the stack's state."""
+    sent: dict[str, dict[str, Any]]
+    """``Kind/namespace/name`` -> inputs of each custom resource of ``custom_kinds`` in the state."""
+    custom_kinds: tuple[str, ...]
+    """What the configuration promises: ScaledObject (``autoscaling``), NodePool/EC2NodeClass (Karpenter)."""
+
+
+def expectations(pool: GpuPool, export: dict[str, Any], *, autoscaling: bool, karpenter: bool) -> ClusterExpectations:
+    """The expectations of a stack from its pool, its ``pulumi stack export`` and the two switches."""
+    kinds = (*(AUTOSCALING_KINDS if autoscaling else ()), *(KARPENTER_KINDS if karpenter else ()))
+    made = placement.sent_objects(export, AUTOSCALER_KINDS)
+    return ClusterExpectations(pool, tuple(sorted(made)), placement.sent_objects(export, kinds), kinds)
+
+
+def _workloads(get: Get) -> list[dict[str, Any]]:
+    """Deployments and StatefulSets, each with its ``kind`` (a list's items may leave it out)."""
+    return [
+        {**w, "kind": kind} for resource, kind in (("deployments", "Deployment"), ("statefulsets", "StatefulSet"))
+        for w in _items(get, resource)
+    ]  # fmt: skip
+
+
+def _made_scalers(get: Get, made: tuple[str, ...]) -> list[placement.Scaler]:
+    """The cluster's autoscalers; ScaledObjects only read when the stack made one (else KEDA's CRD may be absent)."""
+    scaled = _items(get, "scaledobjects.keda.sh") if any(m.startswith("ScaledObject/") for m in made) else []
+    return placement.scalers(_items(get, "hpa"), scaled)
+
+
+def gpu_pods_on_pool(pool: GpuPool) -> Check:
+    def check(get: Get) -> dict[str, Any]:
+        pods, nodes = _items(get, "pods"), _items(get, "nodes")
+        pool_nodes = placement.gpu_nodes(nodes, pool.label)
+        off = placement.gpu_pods_off_pool(pods, pool_nodes, pool.gpu_namespace)
+        gpu_pods = sorted(
+            f"{p['metadata']['name']}@{p['spec'].get('nodeName')}" for p in pods if placement.requests_gpu(p)
+        )
+        ok = bool(pool_nodes) and bool(gpu_pods) and not off
+        message = "; ".join(off) or f"GPU pods {gpu_pods} on the pool {sorted(pool_nodes)}"
+        return _check("gpu-pods-on-gpu-pool", ok, message if gpu_pods else "no pod asks for a GPU")
+
+    return check
+
+
+def nothing_else_on_pool(pool: GpuPool) -> Check:
+    def check(get: Get) -> dict[str, Any]:
+        pods, nodes = _items(get, "pods"), _items(get, "nodes")
+        pool_nodes = placement.gpu_nodes(nodes, pool.label)
+        others = placement.others_on_pool(pods, pool_nodes, pool.taint, pool.gpu_namespace)
+        agents = placement.node_agents_on(pods, pool_nodes, pool.gpu_namespace)
+        ok = bool(pool_nodes) and not others
+        message = "; ".join(others) or f"only GPU workloads on {sorted(pool_nodes)}; node agents excepted: {agents}"
+        return _check("nothing-else-on-gpu-pool", ok, message)
+
+    return check
+
+
+def replicas_spread(made: tuple[str, ...]) -> Check:
+    """Replicated workloads (``placement.replicated``) with two pods or more run them on two nodes or more."""
+
+    def check(get: Get) -> dict[str, Any]:
+        workloads, pods, nodes = _workloads(get), _items(get, "pods"), _items(get, "nodes")
+        chosen = placement.replicated(workloads, _made_scalers(get, made))
+        problems, spread = placement.unspread(workloads, set(chosen), pods, nodes)
+        ok = bool(spread) and not problems
+        idle = f"no replicated workload runs two pods ({chosen})"
+        message = "; ".join(problems) or (f"spread: {spread}" if spread else idle)
+        return _check("replicas-spread-over-nodes", ok, message)
+
+    return check
+
+
+def pdbs_for_replicated(made: tuple[str, ...]) -> Check:
+    def check(get: Get) -> dict[str, Any]:
+        workloads, scaling = _workloads(get), _made_scalers(get, made)
+        chosen = placement.replicated(workloads, scaling)
+        missing = placement.uncovered(workloads, set(chosen), _items(get, "pdb"))
+        single = placement.single_minimum(workloads, scaling)
+        ok = bool(chosen) and not missing
+        message = f"no PDB for {missing}" if missing else f"a PDB for each of {sorted(chosen)}"
+        return _check("pdbs-for-replicated-workloads", ok, f"{message}; at one replica by their minimum: {single}")
+
+    return check
+
+
+def autoscalers_made(made: tuple[str, ...]) -> Check:
+    def check(get: Get) -> dict[str, Any]:
+        workloads, scaling = _workloads(get), _made_scalers(get, made)
+        problems = placement.autoscaler_problems(scaling, workloads, list(made))
+        problems += placement.short_of_minimum(scaling, workloads)
+        ok = bool(made) and not problems
+        targets = sorted(f"{s.key} -> {s.target}" for s in scaling if s.key in made)
+        message = ("; ".join(problems) or f"{targets}") if made else "the stack's state has no autoscaler"
+        return _check("autoscalers-target-workloads", ok, message)
+
+    return check
+
+
+def stored_as_sent(name: str, sent: dict[str, dict[str, Any]], kinds: tuple[str, ...]) -> Check:
+    """Each custom resource of ``kinds`` the stack sent is stored, every field kept, under an Established CRD."""
+
+    def check(get: Get) -> dict[str, Any]:
+        wanted = {k: v for k, v in sent.items() if k.split("/", 1)[0] in kinds}
+        crds = {(c["spec"]["group"], c["spec"]["names"]["kind"]): c for c in _items(get, "crd")}
+        problems, stored = [], []
+        for kind in kinds:
+            groups = {v.get("apiVersion", "").rpartition("/")[0] for k, v in wanted.items() if k.startswith(f"{kind}/")}
+            for group in sorted(groups):
+                crd = crds.get((group, kind))
+                if crd is None or not _established(crd):
+                    problems.append(f"no Established CRD for {kind}.{group}")
+                    continue
+                listed = _items(get, f"{crd['spec']['names']['plural']}.{group}")
+                stored += [{**o, "kind": kind} for o in listed]  # a list's items may leave their kind out
+        problems += placement.stored_as_sent(wanted, stored, kinds)
+        return _check(name, not problems, "; ".join(problems) or f"stored with every field sent: {sorted(wanted)}")
+
+    return check
+
+
+def _established(crd: dict[str, Any]) -> bool:
+    conditions = crd.get("status", {}).get("conditions", [])
+    return any(x["type"] == "Established" and x["status"] == "True" for x in conditions)
+
+
+def cluster_checks(expected: ClusterExpectations) -> list[tuple[str, Check]]:
+    """(name, check) after ``up`` of a stack with a dedicated GPU pool."""
+    checks: list[tuple[str, Check]] = [
+        ("gpu-pods-on-gpu-pool", gpu_pods_on_pool(expected.pool)),
+        ("nothing-else-on-gpu-pool", nothing_else_on_pool(expected.pool)),
+        ("replicas-spread-over-nodes", replicas_spread(expected.autoscalers)),
+        ("pdbs-for-replicated-workloads", pdbs_for_replicated(expected.autoscalers)),
+        ("autoscalers-target-workloads", autoscalers_made(expected.autoscalers)),
+    ]
+    stored = (("scaledobjects-stored-as-sent", AUTOSCALING_KINDS), ("karpenter-stored-as-sent", KARPENTER_KINDS))
+    for name, kinds in stored:
+        if set(kinds) <= set(expected.custom_kinds):
+            checks.append((name, stored_as_sent(name, expected.sent, kinds)))
+    return checks
+
+
+def after_up_cluster(get: Get, expected: ClusterExpectations) -> list[dict[str, Any]]:
+    return [run_check(name, check, get) for name, check in cluster_checks(expected)]
+
+
+def wait_for_minimum(
+    get: Get, timeout: float, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+) -> tuple[float, list[str]]:
+    """Until the HPA controller has brought every HPA's target to ``minReplicas``: (seconds, what is still short).
+
+    The HPA controller acts on its own period (15 s), maybe after ``up`` returned; unreadable evidence stops the wait.
+    """
+    start = clock()
+    while True:
+        try:
+            short = placement.short_of_minimum(placement.scalers(_items(get, "hpa"), []), _workloads(get))
+        except EvidenceError as exc:
+            return clock() - start, [str(exc)]
+        if not short or clock() - start >= timeout:
+            return clock() - start, short
+        sleep(5)
+
+
+def not_provable(expected: ClusterExpectations) -> list[dict[str, str]]:
+    """What the simulated cluster cannot show, named with the reason (the lab fakes none of it)."""
+    found = []
+    for key, inputs in sorted(expected.sent.items()):
+        if key.startswith("ScaledObject/"):
+            hpa = placement.keda_hpa_name(inputs)
+            found.append({
+                "name": f"keda-creates-hpa {key}",
+                "why": f"KEDA's operator never runs here (kwok fakes kubelets; no container starts), so nothing "
+                f"turns {key} into its HPA {hpa}; the lab does not make one. Proven instead: the API server stored "
+                "the ScaledObject under KEDA's CRD with every field sent, its target exists and no other autoscaler "
+                "has it.",
+            })  # fmt: skip
+    if any(k.startswith("NodePool/") for k in expected.sent):
+        found.append({
+            "name": "karpenter-launches-gpu-nodes",
+            "why": "no Karpenter controller and no EC2 here: the NodePool and EC2NodeClass are only proven valid "
+            "(accepted by the API server under Karpenter's CRDs, CEL rules included); the lab labels its GPU nodes "
+            "as Karpenter would label the nodes it launches for the pool.",
+        })  # fmt: skip
+    return found

@@ -2,10 +2,11 @@
 
 Each mistake edits a copy of the lab's project, runs ``pulumi preview`` (or ``up``) on the lab's
 stack and passes only when it fails with the expected message: the API server's CEL rule for a
-route path, the policy pack for an Ingress that chart values switch on, and "no matches for kind"
-for a custom resource applied before its CRD.
+route path, the policy pack for an Ingress that chart values switch on, "no matches for kind"
+for a custom resource applied before its CRD, and (``cluster``, Karpenter on) the NodePool CRD's
+enum for a requirement operator Karpenter does not know.
 
-The last one is an ``up``: a preview cannot see it, because the provider lets a custom resource
+The CRD-order one is an ``up``: a preview cannot see it, because the provider lets a custom resource
 of an unknown kind through preview (its CRD may come in the same update). In the program such an
 ordering is caught earlier, by the offline preview's CRD-order check (offline/checks/crds.py).
 """
@@ -58,6 +59,19 @@ k8s.apiextensions.CustomResource(
 """
 
 
+NODE_POOL_OPERATOR = """
+
+# lab mistake: a NodePool requirement with an operator Karpenter does not know (its CRD's enum refuses it)
+_lab_node_pool_spec = node_pool_spec
+
+
+def node_pool_spec(*args, **kwargs):  # type: ignore[no-redef]
+    spec = _lab_node_pool_spec(*args, **kwargs)
+    spec["template"]["spec"]["requirements"][0]["operator"] = "Within"
+    return spec
+"""
+
+
 @dataclass(frozen=True)
 class Mistake:
     name: str
@@ -98,10 +112,35 @@ CUSTOM_RESOURCE_BEFORE_CRD = Mistake(
     command=("up", "--yes", "--skip-preview"),
 )
 
+NODE_POOL_INVALID_OPERATOR = Mistake(
+    "caught-nodepool-invalid-operator",
+    _append("components/karpenter.py", NODE_POOL_OPERATOR),
+    re.compile(r"requirements\[0\]\.operator: Unsupported value", re.IGNORECASE),
+)
+
 WHILE_UP = (INVALID_ROUTE_PATH, CHART_INGRESS)
 """Need the deployed stack (the CRDs must be in the cluster for the API server to validate)."""
 AFTER_DESTROY = (CUSTOM_RESOURCE_BEFORE_CRD,)
 """Need a cluster without the Gateway API CRDs."""
+
+
+CLUSTER_WHILE_UP = (NODE_POOL_INVALID_OPERATOR,)
+"""The ``cluster`` stack's one mistake: its NodePool exists, so preview's server-side dry run meets the CRD."""
+
+
+def for_stack(stack: str, choice: str) -> tuple[tuple[Mistake, ...], tuple[Mistake, ...]]:
+    """(while up, after destroy) for ``stack`` under ``--mistakes`` ``auto`` | ``on`` | ``off``.
+
+    ``cluster`` runs only its Karpenter mistake (the others need nothing a second stack adds, and CI
+    time is tight); ``auto`` runs the general ones on ``dev``, ``on`` on every other stack too.
+    """
+    if choice == "off":
+        return (), ()
+    if stack == "cluster":
+        return CLUSTER_WHILE_UP, ()
+    if choice == "on" or stack == "dev":
+        return WHILE_UP, AFTER_DESTROY
+    return (), ()
 
 
 def mutated_copy(project: Path, mistake: Mistake) -> Path:

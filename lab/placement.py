@@ -2,18 +2,42 @@
 
 What the ``cluster`` stack promises: every GPU workload runs on a node of the GPU pool, nothing else
 does (node agents, DaemonSets such as node-exporter and Alloy, excepted: they observe every node),
-only GPU workloads tolerate the pool's taint, and replicated workloads spread over nodes. The lab
-applies these to ``kubectl get pods,nodes -o json``; the tests apply ``tolerations_in`` and
-``tolerates`` to the offline plan. No I/O here, so every rule has a unit test.
+only GPU workloads tolerate the pool's taint, replicated workloads spread over nodes and each has
+a PodDisruptionBudget, and the autoscalers the program made target workloads that exist. The lab
+applies these to ``kubectl get ... -o json`` (``lab/checks.py`` reads, failing closed); the tests
+apply ``tolerations_in`` and ``tolerates`` to the offline plan. No I/O here, so every rule has a
+unit test.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 GPU_RESOURCE = "nvidia.com/gpu"
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GpuPool:
+    """The dedicated GPU pool as the stack's configuration names it (``lab/gpu_pool.py`` reads it)."""
+
+    label: tuple[str, str]
+    """The pool's label (key, value): what makes a node a GPU node."""
+    taint: dict[str, str]
+    """The pool's taint (key, value, effect): what keeps every other pod off."""
+    gpu_namespace: str
+    """Device plugin and DCGM exporter: GPU workloads without a GPU request."""
+    node_labels: dict[str, str] = field(default_factory=dict)
+    """Every label the GPU workloads select (the pool's, ``gpu.nodeLabel``, Karpenter's NodePool)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Tolerations, nodes and pods
+# ---------------------------------------------------------------------------------------------
 
 
 def tolerates(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
@@ -43,54 +67,221 @@ def tolerations_in(tree: Any) -> Iterator[dict[str, Any]]:
             yield from tolerations_in(item)
 
 
-def is_gpu_node(node: dict[str, Any], label_key: str, label_value: str) -> bool:
+def is_gpu_node(node: Obj, label_key: str, label_value: str) -> bool:
     return (node.get("metadata", {}).get("labels") or {}).get(label_key) == label_value
 
 
-def requests_gpu(pod: dict[str, Any]) -> bool:
+def gpu_nodes(nodes: list[Obj], label: tuple[str, str]) -> set[str]:
+    return {n["metadata"]["name"] for n in nodes if is_gpu_node(n, *label)}
+
+
+def requests_gpu(pod: Obj) -> bool:
     containers = pod.get("spec", {}).get("containers") or []
     return any(GPU_RESOURCE in ((c.get("resources") or {}).get("limits") or {}) for c in containers)
 
 
-def is_node_agent(pod: dict[str, Any]) -> bool:
-    """A DaemonSet's pod: it runs on every node it tolerates, by design."""
-    owners = pod.get("metadata", {}).get("ownerReferences") or []
-    return any(o.get("kind") == "DaemonSet" for o in owners)
-
-
-def _name(pod: dict[str, Any]) -> str:
+def daemon_set_of(pod: Obj) -> str | None:
+    """``namespace/name`` of the DaemonSet that owns the pod, if one does."""
     meta = pod.get("metadata", {})
+    owner = next((o for o in meta.get("ownerReferences") or [] if o.get("kind") == "DaemonSet"), None)
+    return f"{meta.get('namespace')}/{owner.get('name')}" if owner else None
+
+
+def is_node_agent(pod: Obj) -> bool:
+    """A DaemonSet's pod: it runs on every node it tolerates, by design."""
+    return daemon_set_of(pod) is not None
+
+
+def _name(obj: Obj) -> str:
+    meta = obj.get("metadata", {})
     return f"{meta.get('namespace')}/{meta.get('name')}"
 
 
-def placement_problems(
-    pods: list[dict[str, Any]],
-    nodes: list[dict[str, Any]],
-    *,
-    label: tuple[str, str],
-    taint: dict[str, Any],
-    gpu_namespace: str,
-) -> list[str]:
-    """GPU pods off the GPU pool, other pods on it, and non-GPU workloads that tolerate its taint.
+def _gpu_workload(pod: Obj, gpu_namespace: str) -> bool:
+    """Asks for ``nvidia.com/gpu`` or runs in the GPU namespace (device plugin, DCGM)."""
+    return requests_gpu(pod) or pod.get("metadata", {}).get("namespace") == gpu_namespace
 
-    A GPU workload asks for ``nvidia.com/gpu`` or runs in ``gpu_namespace`` (device plugin, DCGM).
-    """
-    gpu_nodes = {n["metadata"]["name"] for n in nodes if is_gpu_node(n, *label)}
+
+def gpu_pods_off_pool(pods: list[Obj], pool_nodes: set[str], gpu_namespace: str) -> list[str]:
+    """GPU workloads that run anywhere but on a node of the pool (or on no node at all)."""
+    return [
+        f"{_name(p)} is a GPU workload on {p.get('spec', {}).get('nodeName') or 'no node'}, not on the GPU pool"
+        for p in pods
+        if _gpu_workload(p, gpu_namespace) and p.get("spec", {}).get("nodeName") not in pool_nodes
+    ]
+
+
+def others_on_pool(pods: list[Obj], pool_nodes: set[str], taint: dict[str, Any], gpu_namespace: str) -> list[str]:
+    """Pods that are not GPU workloads but run on the pool or tolerate its taint; node agents excepted."""
     problems = []
     for pod in pods:
+        if _gpu_workload(pod, gpu_namespace) or is_node_agent(pod):
+            continue
         node = pod.get("spec", {}).get("nodeName")
-        gpu_workload = requests_gpu(pod) or pod.get("metadata", {}).get("namespace") == gpu_namespace
-        tolerating = any(tolerates(t, taint) for t in pod.get("spec", {}).get("tolerations") or [])
-        if gpu_workload and node not in gpu_nodes:
-            problems.append(f"{_name(pod)} is a GPU workload on {node or 'no node'}, not on the GPU pool")
-        elif not gpu_workload and node in gpu_nodes and not is_node_agent(pod):
+        if node in pool_nodes:
             problems.append(f"{_name(pod)} is not a GPU workload but runs on GPU node {node}")
-        if not gpu_workload and tolerating and not is_node_agent(pod):
+        if any(tolerates(t, taint) for t in pod.get("spec", {}).get("tolerations") or []):
             problems.append(f"{_name(pod)} tolerates the GPU pool's taint {taint} but is not a GPU workload")
     return problems
 
 
-def _schedulable_for(pod: dict[str, Any], node: dict[str, Any]) -> bool:
+def node_agents_on(pods: list[Obj], pool_nodes: set[str], gpu_namespace: str) -> list[str]:
+    """The DaemonSets (not the GPU ones) that have pods on the pool: the named exceptions."""
+    return sorted(
+        {
+            owner
+            for p in pods
+            if (owner := daemon_set_of(p))
+            and p.get("spec", {}).get("nodeName") in pool_nodes
+            and not _gpu_workload(p, gpu_namespace)
+        }
+    )
+
+
+def placement_problems(
+    pods: list[Obj], nodes: list[Obj], *, label: tuple[str, str], taint: dict[str, Any], gpu_namespace: str
+) -> list[str]:
+    """GPU pods off the GPU pool, other pods on it, and non-GPU workloads that tolerate its taint."""
+    pool = gpu_nodes(nodes, label)
+    return gpu_pods_off_pool(pods, pool, gpu_namespace) + others_on_pool(pods, pool, taint, gpu_namespace)
+
+
+def pool_node_problems(nodes: list[Obj], pool: GpuPool) -> list[str]:
+    """The cluster has GPU nodes with every label and the taint of the pool, and two untainted CPU nodes."""
+    carrying = [
+        n["metadata"]["name"]
+        for n in nodes
+        if pool.node_labels.items() <= (n["metadata"].get("labels") or {}).items()
+        and pool.taint in [_taint_of(t) for t in n.get("spec", {}).get("taints") or []]
+    ]
+    cpu = [
+        n["metadata"]["name"]
+        for n in nodes
+        if not is_gpu_node(n, *pool.label) and not n.get("spec", {}).get("unschedulable")
+        and not any(t.get("effect") in ("NoSchedule", "NoExecute") for t in n.get("spec", {}).get("taints") or [])
+    ]  # fmt: skip
+    problems = []
+    if not carrying:
+        problems.append(f"no node carries the pool's labels {pool.node_labels} and taint {pool.taint}")
+    if len(cpu) < 2:
+        problems.append(f"{len(cpu)} schedulable untainted CPU node(s) {cpu}: spreading needs two")
+    return problems
+
+
+def _taint_of(taint: Obj) -> dict[str, str]:
+    return {"key": taint.get("key", ""), "value": taint.get("value") or "", "effect": taint.get("effect", "")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads: replication, spreading, disruption budgets, autoscalers
+# ---------------------------------------------------------------------------------------------
+
+
+def workload_key(obj: Obj) -> str:
+    """``Deployment/litellm/litellm``: kind, namespace, name."""
+    meta = obj.get("metadata", {})
+    return f"{obj.get('kind')}/{meta.get('namespace')}/{meta.get('name')}"
+
+
+def selects(selector: Obj | None, labels: dict[str, str]) -> bool:
+    """A label selector (``matchLabels`` and ``matchExpressions``) against labels; an empty one selects nothing."""
+    if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return False
+    if not (selector.get("matchLabels") or {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        present = key in labels
+        ok = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }.get(operator, False)
+        if not ok:
+            return False
+    return True
+
+
+def pods_of(workload: Obj, pods: list[Obj]) -> list[Obj]:
+    """The pods a Deployment or StatefulSet selects, in its own namespace."""
+    namespace = workload.get("metadata", {}).get("namespace")
+    selector = workload.get("spec", {}).get("selector")
+    return [
+        p
+        for p in pods
+        if p.get("metadata", {}).get("namespace") == namespace and selects(selector, p["metadata"].get("labels") or {})
+    ]
+
+
+class Scaler(NamedTuple):
+    """An HPA or a KEDA ScaledObject, reduced to what it scales and between which bounds."""
+
+    key: str
+    target: str
+    minimum: int
+    maximum: int
+
+
+def scalers(hpas: list[Obj], scaled_objects: list[Obj]) -> list[Scaler]:
+    """Both kinds of autoscaler; KEDA's defaults where a ScaledObject leaves a bound out (0 and 100)."""
+    found = []
+    for kind, items, low, high, default in (
+        ("HorizontalPodAutoscaler", hpas, "minReplicas", "maxReplicas", (1, 1)),
+        ("ScaledObject", scaled_objects, "minReplicaCount", "maxReplicaCount", (0, 100)),
+    ):
+        for obj in items:
+            spec, namespace = obj.get("spec") or {}, obj.get("metadata", {}).get("namespace")
+            ref = spec.get("scaleTargetRef") or {}
+            target = f"{ref.get('kind') or 'Deployment'}/{namespace}/{ref.get('name')}"
+            minimum, maximum = spec.get(low, default[0]), spec.get(high, default[1])
+            found.append(Scaler(f"{kind}/{_name(obj)}", target, int(minimum), int(maximum)))
+    return found
+
+
+def replicated(workloads: list[Obj], scaling: list[Scaler]) -> dict[str, str]:
+    """Workload key -> why it is replicated: two or more pods at its minimum, or scaled out on its queue.
+
+    An engine under a ScaledObject counts from one replica (KEDA adds the second); a chart's own HPA
+    that may stay at one replica (istiod's, 1 to 5) does not: ``single_minimum`` names those.
+    """
+    why: dict[str, str] = {}
+    for workload in workloads:
+        key, replicas = workload_key(workload), workload.get("spec", {}).get("replicas") or 1
+        for scaler in (s for s in scaling if s.target == key):
+            if scaler.minimum >= 2 or (scaler.key.startswith("ScaledObject/") and scaler.maximum >= 2):
+                why[key] = f"{scaler.key} {scaler.minimum}-{scaler.maximum}"
+        if key not in why and replicas >= 2 and not any(s.target == key for s in scaling):
+            why[key] = f"{replicas} replicas"
+    return why
+
+
+def single_minimum(workloads: list[Obj], scaling: list[Scaler]) -> list[str]:
+    """Autoscaled workloads whose minimum is one replica and that no ScaledObject scales (not replicated)."""
+    keys = {workload_key(w) for w in workloads}
+    chosen = replicated(workloads, scaling)
+    return sorted(f"{s.target} ({s.key} {s.minimum}-{s.maximum})" for s in scaling if s.target in keys - set(chosen))
+
+
+def uncovered(workloads: list[Obj], keys: set[str], budgets: list[Obj]) -> list[str]:
+    """Workloads of ``keys`` whose pod template no PodDisruptionBudget of their namespace selects."""
+    missing = []
+    for workload in workloads:
+        key = workload_key(workload)
+        if key not in keys:
+            continue
+        namespace = workload.get("metadata", {}).get("namespace")
+        labels = ((workload.get("spec", {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if not any(
+            b.get("metadata", {}).get("namespace") == namespace
+            and selects((b.get("spec") or {}).get("selector"), labels)
+            for b in budgets
+        ):
+            missing.append(key)
+    return sorted(missing)
+
+
+def _schedulable_for(pod: Obj, node: Obj) -> bool:
     """The node is not cordoned and the pod tolerates each of its NoSchedule/NoExecute taints."""
     spec = node.get("spec", {})
     tolerations = pod.get("spec", {}).get("tolerations") or []
@@ -98,79 +289,128 @@ def _schedulable_for(pod: dict[str, Any], node: dict[str, Any]) -> bool:
     return not spec.get("unschedulable") and all(any(tolerates(tol, t) for tol in tolerations) for t in hard)
 
 
-def spread_problems(pods: list[dict[str, Any]], nodes: list[dict[str, Any]], apps: list[str]) -> list[str]:
+def spread_over(scheduled: list[Obj], nodes: list[Obj]) -> tuple[bool, list[str]]:
+    """(spread, nodes used): two or more pods use two or more nodes wherever two nodes would take them."""
+    used = sorted({p["spec"]["nodeName"] for p in scheduled})
+    eligible = [n for n in nodes if scheduled and _schedulable_for(scheduled[0], n)]
+    return not (len(scheduled) >= 2 and len(eligible) >= 2 and len(used) < 2), used
+
+
+def spread_problems(pods: list[Obj], nodes: list[Obj], apps: list[str]) -> list[str]:
     """Each app (label ``app``) with two or more scheduled pods runs on more than one node, where nodes allow.
 
     Only nodes the app's pods may use count (not cordoned, taints tolerated): with one such node, one is right.
     """
-    by_app: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_app: dict[str, list[Obj]] = defaultdict(list)
     for pod in pods:
         app = (pod.get("metadata", {}).get("labels") or {}).get("app")
         if app in apps and pod.get("spec", {}).get("nodeName"):
             by_app[app].append(pod)
     problems = []
     for app in apps:
-        scheduled = by_app[app]
-        used = sorted({p["spec"]["nodeName"] for p in scheduled})
-        eligible = [n for n in nodes if scheduled and _schedulable_for(scheduled[0], n)]
-        if len(scheduled) >= 2 and len(eligible) >= 2 and len(used) < 2:
-            problems.append(f"{app}: {len(scheduled)} pods all on {used}, not spread")
+        ok, used = spread_over(by_app[app], nodes)
+        if not ok:
+            problems.append(f"{app}: {len(by_app[app])} pods all on {used}, not spread")
     return problems
 
 
-Get = Callable[..., dict[str, Any]]
-"""As in ``lab/checks.py``: ``get("pods")`` -> the JSON of ``kubectl get pods -A -o json``."""
+def unspread(workloads: list[Obj], keys: set[str], pods: list[Obj], nodes: list[Obj]) -> tuple[list[str], list[str]]:
+    """(problems, spread): replicated workloads of ``keys`` whose scheduled pods share one node, and those spread."""
+    problems, spread = [], []
+    for workload in sorted(workloads, key=workload_key):
+        key = workload_key(workload)
+        if key not in keys:
+            continue
+        scheduled = [p for p in pods_of(workload, pods) if p.get("spec", {}).get("nodeName")]
+        ok, used = spread_over(scheduled, nodes)
+        if not ok:
+            problems.append(f"{key}: {len(scheduled)} pods all on {used}, not spread")
+        elif len(used) >= 2:
+            spread.append(f"{key} on {used}")
+    return problems, spread
 
-REPLICATED_APPS = ("litellm", "otel-collector", "vllm")
-"""Pods (label ``app``) the ``cluster`` stack replicates: spread once two or more run, each under a PDB."""
 
+def autoscaler_problems(scaling: list[Scaler], workloads: list[Obj], made: list[str]) -> list[str]:
+    """Every autoscaler the stack made exists and targets a workload that exists; no workload has two.
 
-def cluster_checks(
-    get: Get, *, label: tuple[str, str], taint: dict[str, Any], gpu_namespace: str
-) -> list[dict[str, Any]]:
-    """The lab's checks after ``up`` of ``cluster``, in ``lab/checks.py``'s result format (name, ok, message).
-
-    Fail closed: a check whose objects cannot be read fails with the reason.
+    ``made``: ``Kind/namespace/name`` of the autoscalers in the stack's state.
     """
-    results = []
-    try:
-        pods, nodes = get("pods").get("items") or [], get("nodes").get("items") or []
-        problems = placement_problems(pods, nodes, label=label, taint=taint, gpu_namespace=gpu_namespace)
-        gpu_pods = [_name(p) for p in pods if requests_gpu(p)]
-        ok = bool(gpu_pods) and not problems
-        results.append(_result("gpu-pool-placement", ok, "; ".join(problems) or f"GPU pods {gpu_pods} on the pool"))
-        spread = spread_problems(pods, nodes, list(REPLICATED_APPS))
-        results.append(_result("replicas-spread", not spread, "; ".join(spread) or f"{REPLICATED_APPS} spread"))
-        missing = uncovered_apps(pods, get("pdb").get("items") or [], list(REPLICATED_APPS))
-        results.append(_result("pdbs-present", not missing, f"no PDB for {missing}" if missing else "every one"))
-        scaled = [s["metadata"]["name"] for s in get("scaledobjects.keda.sh").get("items") or []]
-        hpas = [h["metadata"]["name"] for h in get("hpa").get("items") or []]
-        ok = bool(scaled) and "litellm" in hpas
-        results.append(_result("autoscalers-accepted", ok, f"ScaledObjects {scaled}, HPAs {hpas}"))
-    except Exception as exc:  # a check that cannot read its objects fails, with the reason
-        results.append(_result("cluster-placement", False, f"{type(exc).__name__}: {exc}"))
-    return results
+    keys = {workload_key(w) for w in workloads}
+    present = {s.key for s in scaling}
+    problems = [f"{m} is in the stack's state but not in the cluster" for m in made if m not in present]
+    problems += [f"{s.key} targets {s.target}, which does not exist" for s in scaling if s.target not in keys]
+    by_target: dict[str, list[str]] = defaultdict(list)
+    for s in scaling:
+        by_target[s.target].append(s.key)
+    problems += [f"{t} has two autoscalers: {sorted(k)}" for t, k in sorted(by_target.items()) if len(k) > 1]
+    return problems
 
 
-def uncovered_apps(pods: list[dict[str, Any]], budgets: list[dict[str, Any]], apps: list[str]) -> list[str]:
-    """Apps none of whose pods a PodDisruptionBudget of their namespace selects (``matchLabels`` subset)."""
-
-    def covered(pod: dict[str, Any]) -> bool:
-        meta = pod.get("metadata", {})
-        pod_labels = meta.get("labels") or {}
-        return any(
-            b.get("metadata", {}).get("namespace") == meta.get("namespace")
-            and (match := ((b.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})
-            and match.items() <= pod_labels.items()
-            for b in budgets
-        )
-
-    def app_of(pod: dict[str, Any]) -> str | None:
-        return (pod.get("metadata", {}).get("labels") or {}).get("app")
-
-    with_pods = {app: [p for p in pods if app_of(p) == app] for app in apps}
-    return sorted(app for app, found in with_pods.items() if not found or not any(covered(p) for p in found))
+def short_of_minimum(scaling: list[Scaler], workloads: list[Obj]) -> list[str]:
+    """HPAs whose target the HPA controller has not yet brought to ``minReplicas`` (``spec.replicas``)."""
+    replicas = {workload_key(w): w.get("spec", {}).get("replicas") or 0 for w in workloads}
+    return [
+        f"{s.target} has {replicas[s.target]} replica(s), {s.key} asks for at least {s.minimum}"
+        for s in scaling
+        if s.key.startswith("HorizontalPodAutoscaler/") and s.target in replicas and replicas[s.target] < s.minimum
+    ]
 
 
-def _result(name: str, ok: bool, message: str) -> dict[str, Any]:
-    return {"name": name, "ok": ok, "message": message}
+# ---------------------------------------------------------------------------------------------
+# Custom resources: stored as the program sent them
+# ---------------------------------------------------------------------------------------------
+
+
+def sent_objects(export: dict[str, Any], kinds: tuple[str, ...]) -> dict[str, Obj]:
+    """``Kind/namespace/name`` -> the inputs the program sent, for each object of ``kinds`` in a stack export."""
+    found = {}
+    for resource in (export.get("deployment") or {}).get("resources") or []:
+        kind = str(resource.get("type", "")).rsplit(":", 1)[-1]
+        inputs, outputs = resource.get("inputs") or {}, resource.get("outputs") or {}
+        # The live object's name and namespace (a chart's child may leave the namespace to the chart).
+        meta = outputs.get("metadata") if isinstance(outputs.get("metadata"), dict) else inputs.get("metadata")
+        if not resource.get("custom") or kind not in kinds or not isinstance(meta, dict):
+            continue
+        found[f"{kind}/{meta.get('namespace') or ''}/{meta.get('name')}"] = inputs
+    return found
+
+
+def missing_fields(sent: Any, stored: Any, path: str = "") -> list[str]:
+    """Where ``stored`` lacks or changed what was ``sent`` (API-server defaults may add, never drop)."""
+    if isinstance(sent, dict):
+        if not isinstance(stored, dict):
+            return [f"{path or '.'}: sent an object, stored {stored!r}"]
+        problems = []
+        for key, value in sent.items():
+            where = f"{path}.{key}" if path else key
+            if key not in stored:
+                problems.append(f"{where}: sent, not stored (pruned by the CRD schema?)")
+            else:
+                problems += missing_fields(value, stored[key], where)
+        return problems
+    if isinstance(sent, list):
+        if not isinstance(stored, list) or len(stored) != len(sent):
+            return [f"{path}: sent {len(sent)} item(s), stored {stored!r}"]
+        return [
+            p for i, (a, b) in enumerate(zip(sent, stored, strict=True)) for p in missing_fields(a, b, f"{path}[{i}]")
+        ]
+    return [] if sent == stored else [f"{path}: sent {sent!r}, stored {stored!r}"]
+
+
+def stored_as_sent(sent: dict[str, Obj], stored: list[Obj], kinds: tuple[str, ...]) -> list[str]:
+    """Each sent object of ``kinds`` is in the API server with every field of its spec; each kind was sent."""
+    by_key = {f"{o.get('kind')}/{o['metadata'].get('namespace') or ''}/{o['metadata']['name']}": o for o in stored}
+    problems = [f"the stack's state has no {kind}" for kind in kinds if not any(k.startswith(f"{kind}/") for k in sent)]
+    for key, inputs in sorted(sent.items()):
+        if key not in by_key:
+            problems.append(f"{key}: not in the API server")
+            continue
+        problems += [f"{key} {p}" for p in missing_fields(inputs.get("spec") or {}, by_key[key].get("spec"), "spec")]
+    return problems
+
+
+def keda_hpa_name(scaled_object: Obj) -> str:
+    """The HPA KEDA's operator would make: ``advanced.horizontalPodAutoscalerConfig.name``, else ``keda-hpa-<name>``."""
+    spec = scaled_object.get("spec") or {}
+    named = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("name")
+    return str(named or f"keda-hpa-{scaled_object.get('metadata', {}).get('name')}")

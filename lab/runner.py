@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from config import StackConfig
+from lab.gpu_pool import stack_config
 from lab.mistakes import Mistake, mutated_copy, verdict
 from tools.paths import cache_home, pulumi_cache, shared_dir
 
@@ -138,7 +140,19 @@ def lab_settings(stack: str) -> dict[str, str]:
     bundle = SHARED / "reference" / "gateway-api"
     if bundle.exists():
         settings["istio.gatewayApiBundle"] = str(bundle / "{version}" / "experimental")
+    if stack == "cluster":
+        settings.update(KARPENTER_SETTINGS)
     return settings
+
+
+KARPENTER_SETTINGS = {
+    "cloud.karpenter.enabled": "true",
+    "cloud.karpenter.clusterName": "lab",
+    "cloud.karpenter.nodeRole": "KarpenterNodeRole-lab",
+    "cloud.karpenter.amiAlias": "al2023@v20251120",
+}
+"""``cluster`` in the lab: Karpenter's CRDs and the GPU NodePool/EC2NodeClass go to the real API server
+(no controller: ``installController`` stays off; the names are placeholders nothing in AWS resolves)."""
 
 
 @dataclass
@@ -157,6 +171,8 @@ class Report:
     checks: list[dict[str, Any]] = field(default_factory=list)
     verification: str = "off in the lab: simulated pods cannot be reached (verification.enabled=false)"
     relaxed_webhooks: list[str] = field(default_factory=list)
+    not_provable: list[dict[str, str]] = field(default_factory=list)
+    """What the simulated cluster cannot show (name, why): reported, never faked, never a pass."""
     cleaned: list[str] = field(default_factory=list)
     """What the lab deleted by name after the stack's destroy (retained on purpose), before the next stack."""
 
@@ -174,6 +190,7 @@ class Report:
             "checks": self.checks,
             "verification": self.verification,
             "relaxedWebhooks": self.relaxed_webhooks,
+            "notProvableHere": self.not_provable,
             "cleanedAfterDestroy": self.cleaned,
         }
 
@@ -295,6 +312,10 @@ class Lab:
         self.report.checks.append(result)
         self.log(f"lab: {mistake.name}: {'ok' if result['ok'] else 'FAILED'} in {time.monotonic() - start:.0f}s")
         shutil.rmtree(copy, ignore_errors=True)
+
+    def stack_config(self) -> StackConfig:
+        """The stack's configuration as the CLI holds it (lab settings included), through the program's model."""
+        return stack_config(json.loads(self.pulumi("config", "--json").stdout))
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["kubectl", *args], env=self.env, capture_output=True, text=True, check=False)

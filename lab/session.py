@@ -1,17 +1,23 @@
 """One lab run: every stack on ONE simulated cluster, reset between stacks.
 
-Order of a run (``python -m lab run --stack dev --stack gpu``):
+Order of a run (``python -m lab run --stack dev --stack gpu --stack cluster``):
 
 1. the Pulumi CLI and the cluster (``tools.toolchain``; seconds when built), one cluster start;
 2. every stack's scratch project, then ``pulumi preview --policy-pack`` of all stacks at once
    (they only read the empty cluster, so two cores run them side by side);
 3. the real-CLI policy corpus subset (issue 17's ``lab/corpus.py``), once, on the same cluster;
-4. stack by stack: ``up`` -> checks -> no-change preview -> mistakes (dev) -> ``destroy`` ->
-   retained claims; on the cycle stack only (gpu when present: Langfuse's credentials and data
-   are what retention matters most for) ``up`` again -> claims reused -> ``destroy`` again;
-   then the reset: nothing of the stack left but what it retains, that deleted by name, and the
-   cluster checked clean before the next stack;
+4. stack by stack: ``up`` -> checks -> no-change preview -> mistakes (dev; cluster: its Karpenter
+   one) -> ``destroy`` -> retained claims; on the cycle stack only (gpu when present: Langfuse's
+   credentials and data are what retention matters most for; never cluster on ``auto``) ``up``
+   again -> claims reused -> ``destroy`` again; then the reset: nothing of the stack left but what
+   it retains, that deleted by name, and the cluster checked clean before the next stack;
 5. the cluster stopped by PID.
+
+A stack with a dedicated GPU pool (``cluster``) gets the pool's label and taint on the GPU nodes
+before its ``up`` (``lab/gpu_pool.py``), the placement and autoscaler checks after it
+(``lab/checks.py``, ``lab/placement.py``), and its nodes put back as they were after its last
+``destroy``. With ``cluster`` in the run the simulated cluster has three CPU nodes and two GPU
+nodes (``cluster_shape``), for every stack of the run.
 """
 
 from __future__ import annotations
@@ -26,21 +32,48 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from lab import reset
-from lab.checks import after_destroy, after_up, claims, event_log, kubectl_get, rebound
+from config import StackConfig
+from lab import gpu_pool, reset
+from lab.checks import (
+    Get,
+    after_destroy,
+    after_up,
+    after_up_cluster,
+    claims,
+    event_log,
+    expectations,
+    kubectl_get,
+    not_provable,
+    rebound,
+    wait_for_minimum,
+)
 from lab.listeners import ListenerWatch
-from lab.mistakes import AFTER_DESTROY, WHILE_UP
+from lab.mistakes import for_stack as mistakes_for
+from lab.placement import GpuPool
 from lab.runner import Cluster, Lab, Phase, pulumi_env
 from lab.webhooks import WebhookRelaxer
 
+NO_CYCLE = ("cluster",)
+"""Stacks ``auto`` never picks for the destroy -> up -> destroy cycle (CI time: the run has 90 minutes)."""
+HPA_WAIT_SECONDS = 120.0
+"""How long the checks wait for the HPA controller (15 s period) to bring HPAs' targets to their minimum."""
+
 
 def cycle_stack(stacks: list[str], choice: str) -> str | None:
-    """The stack that runs destroy -> up again -> destroy: ``auto`` = gpu if in the run, else the first."""
+    """The stack that runs destroy -> up again -> destroy: ``auto`` = gpu if in the run, else the first but cluster."""
     if choice == "none":
         return None
     if choice == "auto":
-        return "gpu" if "gpu" in stacks else stacks[0]
+        return "gpu" if "gpu" in stacks else next((s for s in stacks if s not in NO_CYCLE), None)
     return choice
+
+
+def cluster_shape(stacks: list[str], env: dict[str, str]) -> dict[str, str]:
+    """``up.sh``'s node counts: with ``cluster`` in the run three CPU nodes and two GPU nodes (unless set)."""
+    if "cluster" not in stacks:
+        return {}
+    wanted = {"K8S_SIM_CPU_NODES": "3", "K8S_SIM_GPU_NODES": "2"}
+    return {key: env.get(key) or value for key, value in wanted.items()}
 
 
 def corpus(env: dict[str, str], workdir: Path, log) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -72,12 +105,13 @@ class Session:
     ) -> None:
         self.stacks = stacks
         self.cycle = cycle_stack(stacks, cycle)
-        self.mistakes = {s: mistakes == "on" or (mistakes == "auto" and s == "dev") for s in stacks}
+        self.mistakes = {s: mistakes_for(s, mistakes) for s in stacks}
         self.keep = keep
         self.parallel = parallel
         self.log = log
         self.workdir = Path(tempfile.mkdtemp(prefix="lab-"))
         self.env = dict(os.environ)
+        self.env.update(cluster_shape(stacks, self.env))
         self.cluster = Cluster(self.env, log)
         self.labs: dict[str, Lab] = {}
         self.seconds: dict[str, float] = {}
@@ -131,10 +165,31 @@ class Session:
             return dict(zip(self.labs, pool.map(one, self.labs.values()), strict=True))
 
     def stack(self, lab: Lab, clean: bool) -> bool:
-        """up -> checks -> no-change preview -> mistakes -> destroy [-> up again -> destroy] -> reset.
+        """The GPU pool's nodes prepared (a stack with one), the stack run, the nodes put back.
 
-        True when the cluster is left clean for the next stack.
+        True when the cluster is left clean (and its nodes as they were) for the next stack.
         """
+        cfg = lab.stack_config()
+        pool = gpu_pool.pool_of(cfg)
+        edits: list[gpu_pool.Edit] = []
+        if pool is not None:
+            start = time.monotonic()
+            prepared, edits = gpu_pool.prepare(lab.kubectl, pool, edit=lab.started_cluster)
+            lab.report.checks.append(prepared)
+            lab.report.phases.append(Phase("gpu-pool-nodes", time.monotonic() - start, True))
+            self.log(f"lab: {lab.stack}: {prepared['message']}")
+        left_clean = False
+        try:
+            left_clean = self.run_stack(lab, clean, cfg, pool)
+        finally:
+            if edits and not self.keep:
+                restored = gpu_pool.restore(lab.kubectl, edits)
+                lab.report.checks.append(restored)
+                left_clean = left_clean and restored["ok"]
+        return left_clean
+
+    def run_stack(self, lab: Lab, clean: bool, cfg: StackConfig, pool: GpuPool | None) -> bool:
+        """up -> checks -> no-change preview -> mistakes -> destroy [-> up again -> destroy] -> reset."""
 
         get = kubectl_get(lab.kubectl)  # raises instead of answering "nothing" when the API server cannot be read
 
@@ -157,17 +212,18 @@ class Session:
             objects = reset.stack_objects(lab.export())  # what the stack made, before its state is gone
             return lab.phase(name, "destroy", "--yes", "--skip-preview")
 
-        mistakes = self.mistakes[lab.stack]
+        while_up, after_destroyed = self.mistakes[lab.stack]
         if not up("up"):
             destroy("destroy")
             return self.reset(lab, objects, clean)
         lab.report.resources = lab.count_resources()
         events = event_log(lab.workdir, "up")  # the engine's numbered events: the apply order of CRDs and istiod
-        lab.report.checks = [*after_up(get, gpu=lab.stack == "gpu", events=events), listeners.check()]
+        lab.report.checks += [*after_up(get, gpu=cfg.gpu.enabled, events=events), listeners.check()]
+        if pool is not None:
+            lab.report.checks += self.cluster_checks(lab, get, pool, cfg)
         lab.phase("preview-no-changes", "preview", "--expect-no-changes", "--diff")
-        if mistakes:
-            for mistake in WHILE_UP:
-                lab.mistake(mistake)
+        for mistake in while_up:
+            lab.mistake(mistake)
         if self.keep:
             return False
         before = claims(get)
@@ -179,10 +235,21 @@ class Session:
                 lab.report.checks.append(rebound(get, before))
             if not destroy("destroy-again"):
                 return False
-        if mistakes:  # need a cluster without the Gateway API CRDs
-            for mistake in AFTER_DESTROY:
-                lab.mistake(mistake)
+        for mistake in after_destroyed:  # need a cluster without the Gateway API CRDs
+            lab.mistake(mistake)
         return self.reset(lab, objects, clean)
+
+    def cluster_checks(self, lab: Lab, get: Get, pool: GpuPool, cfg: StackConfig) -> list[dict[str, Any]]:
+        """Placement, spreading, PDBs and autoscalers, once the HPA controller had its turn; what cannot be shown."""
+        expected = expectations(
+            pool, lab.export(), autoscaling=cfg.autoscaling.enabled, karpenter=cfg.cloud.karpenter.enabled
+        )
+        waited, short = wait_for_minimum(get, HPA_WAIT_SECONDS)
+        message = f"still short: {short}" if short else "every HPA's target at its minReplicas"
+        lab.report.phases.append(Phase("wait-hpa-minimum", waited, not short, message))
+        self.log(f"lab: {lab.stack}: waited {waited:.0f}s for the HPA controller: {message}")
+        lab.report.not_provable = not_provable(expected)
+        return after_up_cluster(get, expected)
 
     def reset(self, lab: Lab, objects: tuple[list[reset.KubeObject], list[str]], clean: bool) -> bool:
         """Nothing of the stack but what it retains; before another stack, that deleted and re-checked."""
@@ -224,6 +291,8 @@ class Session:
                 print(f"  {'ok  ' if check['ok'] else 'FAIL'} {lab.stack} {check['name']}: {check['message']}")
             if lab.report.relaxed_webhooks:
                 print(f"  {lab.stack}: lab set failurePolicy=Ignore on: {', '.join(lab.report.relaxed_webhooks)}")
+            for item in lab.report.not_provable:
+                print(f"  n/a  {lab.stack} {item['name']}: not provable here: {item['why']}")
         for check in self.checks:
             print(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['name']}: {check['message']}")
         print(f"  corpus: {self.corpus}")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from lab import checks
+from lab.placement import GpuPool
 from lab.runner import Phase, Report, changed_resources
 
 
@@ -143,11 +144,27 @@ def runner_shaped(kind: str) -> dict[str, Any]:
     return {"items": [], "error": "The connection to the server 127.0.0.1:1 was refused"}
 
 
+POOL = GpuPool(
+    label=("nvidia.com/gpu.present", "true"),
+    taint={"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"},
+    gpu_namespace="nvidia-gpu",
+)
+EXPECTED = checks.ClusterExpectations(
+    POOL,
+    ("HorizontalPodAutoscaler/litellm/litellm", "ScaledObject/llm/vllm"),
+    {"ScaledObject/llm/vllm": {"apiVersion": "keda.sh/v1alpha1", "spec": {}},
+     "NodePool//gpu": {"apiVersion": "karpenter.sh/v1", "spec": {}},
+     "EC2NodeClass//gpu": {"apiVersion": "karpenter.k8s.aws/v1", "spec": {}}},
+    ("ScaledObject", "NodePool", "EC2NodeClass"),
+)  # fmt: skip
+"""A cluster stack with every check: autoscaling and Karpenter on."""
+
+
 def every_check() -> list[tuple[str, Any]]:
-    """(name, run(get) -> results) of every cluster check the lab runs, gpu ones included."""
+    """(name, run(get) -> results) of every cluster check the lab runs, gpu and cluster ones included."""
     cases: list[tuple[str, Any]] = [
         (name, lambda get, c=check, n=name: checks.run_check(n, c, get))
-        for name, check in checks.after_up_checks(gpu=True, events=None)
+        for name, check in [*checks.after_up_checks(gpu=True, events=None), *checks.cluster_checks(EXPECTED)]
     ]
     cases += [
         ("data-claims-survive-destroy", lambda get: checks.after_destroy(get, {"tracing/tempo-0": "u1"})[0]),

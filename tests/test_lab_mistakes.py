@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 import config
+from config.capacity import GpuNodePool, Karpenter
 from lab import mistakes
 from lab.runner import COPY, ROOT
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "crd_schemas"
 
-@pytest.mark.parametrize("mistake", [*mistakes.WHILE_UP, *mistakes.AFTER_DESTROY], ids=lambda m: m.name)
+
+@pytest.mark.parametrize(
+    "mistake", [*mistakes.WHILE_UP, *mistakes.AFTER_DESTROY, *mistakes.CLUSTER_WHILE_UP], ids=lambda m: m.name
+)
 def test_each_mistake_edits_a_copy_into_valid_python(tmp_path: Path, mistake: mistakes.Mistake) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -54,3 +62,52 @@ def test_ingress_mistake_turns_grafana_ingress_on(tmp_path: Path, monkeypatch: p
                                  environment="dev")
     assert values["grafana"]["ingress"]["enabled"] is True
     assert mistakes.CHART_INGRESS.policy_pack and mistakes.CHART_INGRESS.expect.search("k8s-ingress-disallowed")
+
+
+def test_node_pool_mistake_gives_the_first_requirement_an_unknown_operator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edited = tmp_path / "karpenter_edited.py"
+    edited.write_text((ROOT / "components" / "karpenter.py").read_text() + mistakes.NODE_POOL_OPERATOR)
+    spec = importlib.util.spec_from_file_location("karpenter_edited", edited)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    settings = Karpenter.model_validate({
+        "enabled": True, "clusterName": "lab", "nodeRole": "KarpenterNodeRole-lab", "amiAlias": "al2023@v20251120",
+    })  # fmt: skip
+    node_pool = module.node_pool_spec(settings, GpuNodePool(dedicated=True))
+    assert node_pool["template"]["spec"]["requirements"][0]["operator"] == "Within"
+    # the pinned CRD's schema (the API server applies the same enum) refuses it
+    fixture = json.loads((FIXTURES / "karpenter-crd-1.14.1" / "NodePool.json").read_text())
+    obj = {"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "gpu"}, "spec": node_pool}
+    errors = [e.message for e in jsonschema.Draft7Validator(fixture["versions"]["v1"]).iter_errors(obj)]
+    assert any("'Within' is not one of" in e for e in errors), errors
+
+
+def test_node_pool_verdict_needs_the_api_servers_enum_message() -> None:
+    m = mistakes.NODE_POOL_INVALID_OPERATOR
+    refused = (
+        'error: preview failed: NodePool.karpenter.sh "gpu" is invalid: spec.template.spec.requirements[0].operator: '
+        'Unsupported value: "Within": supported values: "Gte", "Lte", "In", "NotIn", "Exists", "DoesNotExist"'
+    )
+    assert mistakes.verdict(m, 255, refused)["ok"]
+    assert not mistakes.verdict(m, 255, "error: connection refused")["ok"]
+    assert not mistakes.verdict(m, 0, refused)["ok"]
+
+
+@pytest.mark.parametrize(
+    ("stack", "choice", "while_up", "after_destroy"),
+    [
+        ("dev", "auto", mistakes.WHILE_UP, mistakes.AFTER_DESTROY),
+        ("gpu", "auto", (), ()),
+        ("gpu", "on", mistakes.WHILE_UP, mistakes.AFTER_DESTROY),
+        ("cluster", "auto", mistakes.CLUSTER_WHILE_UP, ()),
+        ("cluster", "on", mistakes.CLUSTER_WHILE_UP, ()),
+        ("cluster", "off", (), ()),
+        ("dev", "off", (), ()),
+    ],
+)
+def test_each_stack_runs_its_own_mistakes(stack: str, choice: str, while_up: Any, after_destroy: Any) -> None:
+    assert mistakes.for_stack(stack, choice) == (while_up, after_destroy)

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from lab.placement import cluster_checks, placement_problems, spread_problems, tolerates, tolerations_in
+from lab import placement
+from lab.placement import placement_problems, spread_problems, tolerates, tolerations_in
 
 TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 LABEL = ("nvidia.com/gpu.present", "true")
@@ -106,40 +107,227 @@ def test_spread_needs_two_nodes_for_two_pods() -> None:
     assert spread_problems(together[:1], NODES, ["litellm"]) == []
 
 
-def _get(objects: dict[str, list[dict[str, Any]]]) -> Any:
-    return lambda kind: {"items": objects[kind]}
+POOL_NODES = {"gpu-0", "gpu-1"}
 
 
-def _pdb(namespace: str, match: dict[str, str]) -> dict[str, Any]:
+def test_gpu_pods_off_the_pool_and_others_on_it_are_told_apart() -> None:
+    pods = [
+        pod("vllm-a", "gpu-0", gpus=1, tolerations=POOL),
+        pod("device-plugin-x", "cpu-0", namespace="nvidia-gpu", daemonset=True),
+        pod("litellm-a", "gpu-1"),
+        pod("node-exporter-y", "gpu-0", namespace="monitoring", tolerations=[{"operator": "Exists"}], daemonset=True),
+    ]
+    assert placement.gpu_pods_off_pool(pods, POOL_NODES, "nvidia-gpu") == [
+        "nvidia-gpu/device-plugin-x is a GPU workload on cpu-0, not on the GPU pool"
+    ]
+    assert placement.others_on_pool(pods, POOL_NODES, TAINT, "nvidia-gpu") == [
+        "llm/litellm-a is not a GPU workload but runs on GPU node gpu-1"
+    ]
+
+
+def test_node_agents_on_the_pool_are_named_by_their_daemonset() -> None:
+    agent = pod("alloy-x", "gpu-0", namespace="logging", daemonset=True)
+    agent["metadata"]["ownerReferences"] = [{"kind": "DaemonSet", "name": "logging-alloy"}]
+    gpu_daemon = pod("dcgm-y", "gpu-0", namespace="nvidia-gpu", daemonset=True)
+    elsewhere = pod("alloy-z", "cpu-0", namespace="logging", daemonset=True)
+    agents = placement.node_agents_on([agent, gpu_daemon, elsewhere], POOL_NODES, "nvidia-gpu")
+    assert agents == ["logging/logging-alloy"]
+
+
+GPU_POOL = placement.GpuPool(
+    label=LABEL, taint=TAINT, gpu_namespace="nvidia-gpu",
+    node_labels={LABEL[0]: LABEL[1], "karpenter.sh/nodepool": "gpu"},
+)  # fmt: skip
+
+
+def test_pool_nodes_need_every_label_and_the_taint_and_two_cpu_nodes() -> None:
+    def labelled(name: str, labels: dict[str, str], taints: list[dict[str, str]]) -> dict[str, Any]:
+        return {"metadata": {"name": name, "labels": labels}, "spec": {"taints": taints}}
+
+    ready = [node("cpu-0"), node("cpu-1"), labelled("gpu-0", GPU_POOL.node_labels, [TAINT])]
+    assert placement.pool_node_problems(ready, GPU_POOL) == []
+    untainted = [node("cpu-0"), node("cpu-1"), labelled("gpu-0", GPU_POOL.node_labels, [])]
+    assert "no node carries" in placement.pool_node_problems(untainted, GPU_POOL)[0]
+    without_karpenter_label = [node("cpu-0"), node("cpu-1"), labelled("gpu-0", {LABEL[0]: LABEL[1]}, [TAINT])]
+    assert placement.pool_node_problems(without_karpenter_label, GPU_POOL)
+    one_cpu = [node("cpu-0"), labelled("gpu-0", GPU_POOL.node_labels, [TAINT])]
+    assert placement.pool_node_problems(one_cpu, GPU_POOL) == [
+        "1 schedulable untainted CPU node(s) ['cpu-0']: spreading needs two"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        ({"matchLabels": {"app": "litellm"}}, True),
+        ({"matchLabels": {"app": "vllm"}}, False),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["litellm", "x"]}]}, True),
+        ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["litellm"]}]}, False),
+        ({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}, True),
+        ({"matchExpressions": [{"key": "tier", "operator": "Exists"}]}, False),
+        ({"matchLabels": {"app": "litellm"}, "matchExpressions": [{"key": "app", "operator": "Bogus"}]}, False),
+        ({}, False),
+        (None, False),
+    ],
+)
+def test_label_selectors_follow_kubernetes(selector: dict[str, Any] | None, expected: bool) -> None:
+    assert placement.selects(selector, {"app": "litellm", "pod-template-hash": "abc"}) is expected
+
+
+def workload(kind: str, namespace: str, name: str, replicas: int | None = None) -> dict[str, Any]:
+    labels = {"app": name}
+    spec: dict[str, Any] = {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}}}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    return {"kind": kind, "metadata": {"namespace": namespace, "name": name}, "spec": spec}
+
+
+def hpa(namespace: str, name: str, target: str, low: int, high: int, kind: str = "Deployment") -> dict[str, Any]:
+    ref = {"kind": kind, "name": target}
+    return {"metadata": {"namespace": namespace, "name": name}, "spec": {"scaleTargetRef": ref, "minReplicas": low,
+            "maxReplicas": high}}  # fmt: skip
+
+
+SCALED = {"metadata": {"namespace": "llm", "name": "vllm"}, "spec": {"scaleTargetRef": {"name": "vllm"},
+          "maxReplicaCount": 2}}  # fmt: skip
+WORKLOADS = [
+    workload("Deployment", "litellm", "litellm", 2),
+    workload("StatefulSet", "tracing", "otel-collector", 2),
+    workload("Deployment", "llm", "vllm"),
+    workload("Deployment", "istio-system", "istiod", 1),
+    workload("Deployment", "monitoring", "grafana", 1),
+    workload("Deployment", "langfuse", "web", 3),
+]
+SCALERS = placement.scalers(
+    [
+        hpa("litellm", "litellm", "litellm", 2, 4),
+        hpa("tracing", "otel-collector", "otel-collector", 2, 4, kind="StatefulSet"),
+        hpa("istio-system", "istiod", "istiod", 1, 5),
+    ],
+    [SCALED],
+)
+
+
+def test_scalers_read_both_kinds_with_keda_defaults() -> None:
+    assert SCALERS[-1] == placement.Scaler("ScaledObject/llm/vllm", "Deployment/llm/vllm", 0, 2)
+    assert SCALERS[1].target == "StatefulSet/tracing/otel-collector"
+    bare = {"metadata": {"namespace": "a", "name": "b"}, "spec": {"scaleTargetRef": {"name": "b"}}}
+    assert placement.scalers([], [bare]) == [placement.Scaler("ScaledObject/a/b", "Deployment/a/b", 0, 100)]
+
+
+def test_replicated_means_two_at_the_minimum_or_scaled_on_a_queue() -> None:
+    assert placement.replicated(WORKLOADS, SCALERS) == {
+        "Deployment/litellm/litellm": "HorizontalPodAutoscaler/litellm/litellm 2-4",
+        "StatefulSet/tracing/otel-collector": "HorizontalPodAutoscaler/tracing/otel-collector 2-4",
+        "Deployment/llm/vllm": "ScaledObject/llm/vllm 0-2",
+        "Deployment/langfuse/web": "3 replicas",
+    }
+    assert placement.single_minimum(WORKLOADS, SCALERS) == [
+        "Deployment/istio-system/istiod (HorizontalPodAutoscaler/istio-system/istiod 1-5)"
+    ]
+
+
+def pdb(namespace: str, match: dict[str, str]) -> dict[str, Any]:
     return {"metadata": {"name": "x", "namespace": namespace}, "spec": {"selector": {"matchLabels": match}}}
 
 
-BUDGETS = (("llm", "vllm"), ("litellm", "litellm"), ("tracing", "otel-collector"))
+def test_every_replicated_workload_needs_a_budget_of_its_own_namespace() -> None:
+    keys = set(placement.replicated(WORKLOADS, SCALERS))
+    owners = (("litellm", "litellm"), ("tracing", "otel-collector"), ("llm", "vllm"))
+    budgets = [pdb(ns, {"app": app}) for ns, app in owners]
+    assert placement.uncovered(WORKLOADS, keys, budgets) == ["Deployment/langfuse/web"]
+    budgets[0] = pdb("tracing", {"app": "litellm"})  # the right labels in the wrong namespace cover nothing
+    assert placement.uncovered(WORKLOADS, keys, budgets) == ["Deployment/langfuse/web", "Deployment/litellm/litellm"]
 
 
-def test_cluster_checks_pass_on_a_well_placed_cluster_and_fail_closed() -> None:
+def test_unspread_names_shared_nodes_and_lists_what_is_spread() -> None:
+    keys = {"Deployment/litellm/litellm", "StatefulSet/tracing/otel-collector"}
     pods = [
-        pod("vllm-a", "gpu-0", gpus=1, tolerations=POOL, app="vllm"),
         pod("litellm-a", "cpu-0", namespace="litellm", app="litellm"),
         pod("litellm-b", "cpu-1", namespace="litellm", app="litellm"),
         pod("otel-collector-0", "cpu-0", namespace="tracing", app="otel-collector"),
+        pod("otel-collector-1", "cpu-0", namespace="tracing", app="otel-collector"),
+        pod("otel-collector-x", "cpu-1", namespace="other", app="otel-collector"),  # another namespace: not its pod
     ]
-    objects = {
-        "pods": pods,
-        "nodes": NODES,
-        "pdb": [_pdb(ns, {"app": a}) for ns, a in BUDGETS],
-        "scaledobjects.keda.sh": [{"metadata": {"name": "vllm"}}],
-        "hpa": [{"metadata": {"name": "litellm"}}, {"metadata": {"name": "keda-hpa-vllm"}}],
-    }
-    results = cluster_checks(_get(objects), label=LABEL, taint=TAINT, gpu_namespace="nvidia-gpu")
-    assert [(r["name"], r["ok"]) for r in results] == [
-        ("gpu-pool-placement", True), ("replicas-spread", True), ("pdbs-present", True), ("autoscalers-accepted", True),
-    ]  # fmt: skip
-    objects["pdb"] = [objects["pdb"][0], _pdb("tracing", {"app": "litellm"})]  # wrong namespace: not covered
-    failed = {r["name"]: r for r in cluster_checks(_get(objects), label=LABEL, taint=TAINT, gpu_namespace="g")}
-    assert not failed["pdbs-present"]["ok"] and "litellm" in failed["pdbs-present"]["message"]
-    def unreadable_get(kind: str) -> dict[str, Any]:
-        raise RuntimeError(f"kubectl get {kind}: connection refused")
+    problems, spread = placement.unspread(WORKLOADS, keys, pods, NODES)
+    assert problems == ["StatefulSet/tracing/otel-collector: 2 pods all on ['cpu-0'], not spread"]
+    assert spread == ["Deployment/litellm/litellm on ['cpu-0', 'cpu-1']"]
 
-    unreadable = cluster_checks(unreadable_get, label=LABEL, taint=TAINT, gpu_namespace="g")
-    assert [r["ok"] for r in unreadable] == [False]
+
+def test_autoscaler_problems_name_missing_targets_missing_scalers_and_doubles() -> None:
+    made = ["HorizontalPodAutoscaler/litellm/litellm", "HorizontalPodAutoscaler/litellm/gone"]
+    double = placement.scalers([hpa("llm", "vllm-cpu", "vllm", 1, 2)], [SCALED])
+    orphan = placement.scalers([hpa("x", "y", "nothing", 1, 2)], [])
+    assert placement.autoscaler_problems(SCALERS, WORKLOADS, made) == [
+        "HorizontalPodAutoscaler/litellm/gone is in the stack's state but not in the cluster"
+    ]
+    assert placement.autoscaler_problems(double, WORKLOADS, []) == [
+        "Deployment/llm/vllm has two autoscalers: ['HorizontalPodAutoscaler/llm/vllm-cpu', 'ScaledObject/llm/vllm']"
+    ]
+    assert placement.autoscaler_problems(orphan, WORKLOADS, []) == [
+        "HorizontalPodAutoscaler/x/y targets Deployment/x/nothing, which does not exist"
+    ]
+
+
+def test_short_of_minimum_reads_the_replicas_the_hpa_controller_set() -> None:
+    behind = [workload("Deployment", "litellm", "litellm", 1), *WORKLOADS[1:]]
+    assert placement.short_of_minimum(SCALERS, WORKLOADS) == []
+    assert placement.short_of_minimum(SCALERS, behind) == [
+        "Deployment/litellm/litellm has 1 replica(s), HorizontalPodAutoscaler/litellm/litellm asks for at least 2"
+    ]
+
+
+STATE = {
+    "deployment": {
+        "resources": [
+            {"custom": True, "type": "kubernetes:keda.sh/v1alpha1:ScaledObject",
+             "inputs": {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+                        "metadata": {"name": "vllm", "namespace": "llm"}, "spec": {"maxReplicaCount": 2}}},
+            {"custom": True, "type": "kubernetes:karpenter.sh/v1:NodePool",
+             "inputs": {"metadata": {"name": "gpu"}, "spec": {"limits": {"cpu": "256"}}}},
+            # a chart's child: the namespace only on the live object
+            {"custom": True, "type": "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+             "inputs": {"metadata": {"name": "otel-collector"}},
+             "outputs": {"metadata": {"name": "otel-collector", "namespace": "tracing"}}},
+            {"custom": False, "type": "llm-tracing-infra:karpenter:NodePool", "inputs": {"metadata": {"name": "c"}}},
+        ]
+    }
+}  # fmt: skip
+
+
+def test_sent_objects_are_keyed_by_the_live_name_and_namespace() -> None:
+    sent = placement.sent_objects(STATE, ("ScaledObject", "NodePool"))
+    assert set(sent) == {"ScaledObject/llm/vllm", "NodePool//gpu"}
+    assert set(placement.sent_objects(STATE, ("HorizontalPodAutoscaler",))) == {
+        "HorizontalPodAutoscaler/tracing/otel-collector"
+    }
+
+
+def test_missing_fields_allows_defaults_but_not_pruning_or_changes() -> None:
+    sent = {"a": 1, "b": {"c": "x", "d": [1, {"e": True}]}}
+    assert placement.missing_fields(sent, {"a": 1, "z": 0, "b": {"c": "x", "d": [1, {"e": True, "f": 2}]}}) == []
+    assert placement.missing_fields(sent, {"a": 1, "b": {"c": "y", "d": [1, {}]}}) == [
+        "b.c: sent 'x', stored 'y'",
+        "b.d[1].e: sent, not stored (pruned by the CRD schema?)",
+    ]
+    assert placement.missing_fields(sent, {"a": 1, "b": {"c": "x", "d": [1]}}) == ["b.d: sent 2 item(s), stored [1]"]
+
+
+def test_stored_as_sent_needs_each_promised_kind_and_each_object() -> None:
+    sent = placement.sent_objects(STATE, ("ScaledObject", "NodePool"))
+    stored = [
+        {"kind": "ScaledObject", "metadata": {"name": "vllm", "namespace": "llm"}, "spec": {"maxReplicaCount": 2}},
+        {"kind": "NodePool", "metadata": {"name": "gpu"}, "spec": {"limits": {}}},
+    ]
+    assert placement.stored_as_sent(sent, stored, ("ScaledObject", "NodePool", "EC2NodeClass")) == [
+        "the stack's state has no EC2NodeClass",
+        "NodePool//gpu spec.limits.cpu: sent, not stored (pruned by the CRD schema?)",
+    ]
+    assert placement.stored_as_sent(sent, stored[:1], ("ScaledObject",)) == ["NodePool//gpu: not in the API server"]
+
+
+def test_keda_hpa_name_follows_the_scaled_object() -> None:
+    advanced = {"horizontalPodAutoscalerConfig": {"name": "vllm-keda"}}
+    named = {"metadata": {"name": "vllm"}, "spec": {"advanced": advanced}}
+    assert placement.keda_hpa_name(named) == "vllm-keda"
+    assert placement.keda_hpa_name({"metadata": {"name": "vllm"}, "spec": {}}) == "keda-hpa-vllm"

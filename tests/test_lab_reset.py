@@ -6,8 +6,10 @@ import json
 import subprocess
 from typing import Any
 
-from lab import reset
-from lab.session import cycle_stack
+from lab import gpu_pool, reset
+from lab.runner import lab_settings
+from lab.session import cluster_shape, cycle_stack
+from tests.test_lab_gpu_pool import FakeNodes, cli_json, up_sh_nodes
 
 
 def resource(kind: str, name: str, namespace: str = "", api: str = "v1", retain: bool = False) -> dict[str, Any]:
@@ -143,6 +145,22 @@ def test_the_cycle_runs_on_gpu_when_it_is_in_the_run() -> None:
     assert cycle_stack(["dev", "gpu"], "none") is None
 
 
+def test_auto_never_cycles_the_cluster_stack() -> None:
+    assert cycle_stack(["dev", "gpu", "cluster"], "auto") == "gpu"
+    assert cycle_stack(["cluster", "dev"], "auto") == "dev"
+    assert cycle_stack(["cluster"], "auto") is None
+    assert cycle_stack(["cluster"], "cluster") == "cluster", "asked for by name, it runs"
+
+
+def test_a_run_with_cluster_gets_three_cpu_and_two_gpu_nodes() -> None:
+    assert cluster_shape(["dev", "gpu"], {}) == {}
+    assert cluster_shape(["dev", "cluster"], {}) == {"K8S_SIM_CPU_NODES": "3", "K8S_SIM_GPU_NODES": "2"}
+    assert cluster_shape(["cluster"], {"K8S_SIM_CPU_NODES": "4"}) == {
+        "K8S_SIM_CPU_NODES": "4",
+        "K8S_SIM_GPU_NODES": "2",
+    }
+
+
 class FakeLab:
     """The parts of ``lab.runner.Lab`` a session drives, with every pulumi phase succeeding."""
 
@@ -154,11 +172,15 @@ class FakeLab:
         self.report = Report(stack)
         self.calls: list[str] = []
         self.cluster = destroyed_cluster()
+        self.nodes = FakeNodes(up_sh_nodes())
         self.project = workdir
         self.workdir = workdir
 
     def prepare_project(self) -> None:
         self.calls.append("prepare")
+
+    def stack_config(self) -> Any:
+        return gpu_pool.stack_config(cli_json(self.stack, lab_settings(self.stack)))
 
     def phase(self, name: str, *args: str, events: Any = None) -> bool:
         from lab.runner import Phase
@@ -172,6 +194,8 @@ class FakeLab:
         self.report.checks.append({"name": mistake.name, "ok": True, "message": "refused"})
 
     def kubectl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        if args[:2] == ("get", "nodes") or args[0] in ("label", "taint"):
+            return self.nodes(*args)
         return self.cluster(*args)
 
     def export(self) -> dict[str, Any]:
@@ -240,3 +264,67 @@ def test_a_session_runs_every_stack_on_one_cluster_with_the_cycle_on_gpu(monkeyp
     assert {"toolchain", "cluster-up", "preview-policy-all-stacks", "stack-dev", "stack-gpu", "total"} <= set(
         report["seconds"]
     )
+
+
+def custom(api: str, kind: str, name: str, namespace: str = "") -> dict[str, Any]:
+    metadata = {"name": name, **({"namespace": namespace} if namespace else {})}
+    obj = {"apiVersion": api, "kind": kind, "metadata": metadata}
+    return {"urn": f"urn:{kind}", "custom": True, "type": f"kubernetes:{api}:{kind}", "inputs": obj, "outputs": obj}
+
+
+CLUSTER_EXPORT = {
+    "deployment": {
+        "resources": [
+            *EXPORT["deployment"]["resources"],
+            custom("keda.sh/v1alpha1", "ScaledObject", "vllm", "llm"),
+            custom("karpenter.sh/v1", "NodePool", "gpu"),
+        ]
+    }
+}
+
+
+def test_a_cluster_stack_gets_its_pool_checks_its_mistake_and_no_cycle(monkeypatch: Any, tmp_path: Any) -> None:
+    from lab import session
+
+    labs: list[FakeLab] = []
+
+    def make_lab(*args: Any, **kwargs: Any) -> FakeLab:
+        labs.append(FakeLab(*args, **kwargs))
+        labs[-1].export = lambda: CLUSTER_EXPORT  # type: ignore[method-assign]
+        return labs[-1]
+
+    seen: dict[str, Any] = {}
+
+    def cluster_checks(get: Any, expected: Any) -> list[dict[str, Any]]:
+        seen["pool"] = expected.pool
+        seen["tainted"] = [n for n, o in labs[-1].nodes.nodes.items() if o["spec"].get("taints")]
+        return [{"name": "gpu-pods-on-gpu-pool", "ok": True, "message": ""}]
+
+    monkeypatch.setattr(session, "Lab", make_lab)
+    monkeypatch.setattr(session, "Cluster", FakeClusterProcess)
+    monkeypatch.setattr(session, "pulumi_env", lambda env, log: None)
+    monkeypatch.setattr(session, "after_up", lambda get, gpu, events=None: [{"name": "up", "ok": True, "message": ""}])
+    monkeypatch.setattr(session, "after_up_cluster", cluster_checks)
+    monkeypatch.setattr(session, "wait_for_minimum", lambda get, timeout: (12.0, []))
+    monkeypatch.setattr(session, "corpus", lambda env, workdir, log: {"ok": True})
+    destroyed = [{"name": "destroyed", "ok": True, "message": ""}]
+    monkeypatch.setattr(session, "after_destroy", lambda get, before: destroyed)
+    monkeypatch.setattr(session, "claims", lambda get: {"langfuse/data": "uid-1"})
+    run = session.Session(["cluster"], log=lambda *a: None)
+    assert run.env["K8S_SIM_GPU_NODES"] == "2" and run.cycle is None
+    run.run()
+    (lab,) = labs
+    assert lab.calls == ["prepare", "preview-policy", "up", "preview-no-changes", "caught-nodepool-invalid-operator",
+                         "destroy"]  # fmt: skip
+    assert seen["tainted"] == ["kwok-gpu-0", "kwok-gpu-1"], "the pool's taint is on while the checks run"
+    assert seen["pool"].node_labels["karpenter.sh/nodepool"] == "gpu", "Karpenter is on in the lab's cluster stack"
+    assert not any(o["spec"].get("taints") for o in lab.nodes.nodes.values()), "taken off after the stack"
+    assert not any("karpenter.sh/nodepool" in o["metadata"]["labels"] for o in lab.nodes.nodes.values())
+    names = [c["name"] for c in lab.report.checks]
+    assert names[0] == "gpu-pool-nodes" and names[-1] == "gpu-pool-nodes-restored", names
+    assert {"gpu-pool-nodes", "wait-hpa-minimum"} <= {p.name for p in lab.report.phases}
+    assert [i["name"] for i in lab.report.not_provable] == [
+        "keda-creates-hpa ScaledObject/llm/vllm",
+        "karpenter-launches-gpu-nodes",
+    ]
+    assert run.to_json()["ok"], run.to_json()
