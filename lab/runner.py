@@ -232,6 +232,10 @@ class Lab:
             PULUMI_CONFIG_PASSPHRASE="lab-throwaway",
             PULUMI_SKIP_UPDATE_CHECK="true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+            # The file backend rewrites the whole state (15 MB for dev: every CRD schema, every chart
+            # object) after each step; the engine spent most of a destroy's CPU on that. The lab's
+            # state is thrown away: only the final snapshot is written (a crashed CLI loses its state).
+            PULUMI_SKIP_CHECKPOINTS="true",
         )
 
     # -- project copy ------------------------------------------------------------------------
