@@ -320,8 +320,16 @@ def gpu_daemons_on_gpu_nodes(get: Get) -> dict[str, Any]:
 
 
 def claims(get: Get) -> dict[str, str]:
-    """``namespace/name`` -> uid of every PersistentVolumeClaim."""
-    return {f"{c['metadata']['namespace']}/{c['metadata']['name']}": c["metadata"]["uid"] for c in _items(get, "pvc")}
+    """``namespace/name`` -> uid of every data claim: a PersistentVolumeClaim that is not a pod's own.
+
+    A generic ephemeral volume's claim (an autoscaled engine's model cache) is owned by its Pod and
+    goes with it by design, so neither retention nor a second ``up`` concerns it.
+    """
+    return {
+        f"{c['metadata']['namespace']}/{c['metadata']['name']}": c["metadata"]["uid"]
+        for c in _items(get, "pvc")
+        if not any(o.get("kind") == "Pod" for o in c["metadata"].get("ownerReferences") or [])
+    }
 
 
 # Objects the cluster itself puts in every namespace; they say nothing about what destroy left behind.

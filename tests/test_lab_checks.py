@@ -309,6 +309,14 @@ def test_destroy_keeps_the_data_claims_and_nothing_else() -> None:
     assert not checks.after_destroy(cluster(), {})[0]["ok"], "nothing retained at all is a failure"
 
 
+def test_a_pods_own_ephemeral_claim_is_not_data() -> None:
+    cache = claim("vllm-abc-model-cache", "u3")
+    cache["metadata"]["ownerReferences"] = [{"kind": "Pod", "name": "vllm-abc", "controller": True}]
+    before = checks.claims(cluster(pvc=[claim("tempo-0", "u1"), cache]))
+    assert before == {"tracing/tempo-0": "u1"}
+    assert checks.after_destroy(cluster(pvc=[claim("tempo-0", "u1")]), before)[0]["ok"]
+
+
 def test_second_up_must_reuse_the_same_claims() -> None:
     before = {"tracing/tempo-0": "u1"}
     assert checks.rebound(cluster(pvc=[claim("tempo-0", "u1")]), before)["ok"]
