@@ -118,17 +118,20 @@ def shared_plain_props() -> Iterator[None]:
         _SHARED.reset(token)
 
 
+def remembered(memo: dict[int, tuple[Any, Any]], value: Any, convert: Callable[[Any], Any]) -> Any:
+    """``convert(value)``, answered from ``memo`` when this very object was converted before."""
+    hit = memo.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    result = convert(value)
+    memo[id(value)] = (value, result)  # holding value keeps its id from being reused meanwhile
+    return result
+
+
 def plain_props(props: Any) -> Any:
     """``plain(props)`` of a resource; once per props object inside ``shared_plain_props()``."""
     memo = _SHARED.get()
-    if memo is None:
-        return plain(props)
-    hit = memo.get(id(props))
-    if hit is not None and hit[0] is props:
-        return hit[1]
-    converted = plain(props)
-    memo[id(props)] = (props, converted)  # holding props keeps its id from being reused meanwhile
-    return converted
+    return plain(props) if memo is None else remembered(memo, props, plain)
 
 
 def dig(value: Any, *keys: str | int, default: Any = None) -> Any:

@@ -35,7 +35,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from llm_policies import PACK_DEFAULT_LEVEL, PACK_NAME, POLICIES
-from llm_policies._util import SECRET_PLACEHOLDER, shared_plain_props
+from llm_policies._util import SECRET_PLACEHOLDER, remembered, shared_plain_props
 
 UNKNOWN_PLACEHOLDER = "[unknown]"
 """How the plan writes a value unknown at preview time; sent to the SDK as the engine's sentinel."""
@@ -84,12 +84,7 @@ def _once_per_object(convert: Callable[..., Any], memo: dict[int, tuple[Any, Any
     def once(value: Any, *rest: Any, **options: Any) -> Any:
         if rest or options:  # another use (the remediation path's secret proxies): not shared
             return convert(value, *rest, **options)
-        hit = memo.get(id(value))
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        result = convert(value)
-        memo[id(value)] = (value, result)  # holding value keeps its id from being reused meanwhile
-        return result
+        return remembered(memo, value, convert)
 
     return once
 
