@@ -17,6 +17,7 @@ from typing import Any
 
 from lab import placement
 from lab.placement import GpuPool
+from lab.reset import SYSTEM_NAMESPACES
 
 Get = Callable[..., dict[str, Any]]
 """``get("crd")`` -> the JSON of ``kubectl get crd -A -o json``; raises ``EvidenceError`` when unreadable."""
@@ -163,7 +164,6 @@ def node_exporter_opt_out(get: Get) -> dict[str, Any]:
     return _check("node-exporter-sidecar-opt-out", bool(pods) and not bad, f"{len(pods)} pods, without opt-out: {bad}")
 
 
-SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 
@@ -363,7 +363,7 @@ def _leftovers(get: Get) -> list[str]:
         f"{kind}/{o['metadata']['namespace']}/{o['metadata']['name']}"
         for kind in LEFTOVER_KINDS
         for o in _items(get, kind)
-        if o["metadata"]["namespace"] not in ("kube-system", "kube-public", "kube-node-lease", "default")
+        if o["metadata"]["namespace"] not in SYSTEM_NAMESPACES
         and (kind, o["metadata"]["name"]) not in CLUSTER_OWNED
     ]
     return leftovers + [f"crd/{c['metadata']['name']}" for c in _items(get, "crd")]
