@@ -55,11 +55,8 @@ system-deps:
 	bash .ci/system-deps
 
 # actionlint for the workflow tests, built from its Go module (needs Go) into the project's tool cache.
-ACTIONLINT_VERSION := v1.7.12
-TOOL_BIN := $(or $(LLM_TRACING_INFRA_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llm-tracing-infra)/bin
-workflow-tools:
-	GOBIN=$(TOOL_BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
-	$(TOOL_BIN)/actionlint -version | head -n 1
+workflow-tools: $(VENV)/.installed
+	$(VENV)/bin/python -m tools.actionlint
 
 # Binaries the tests run that no registry ships at the right version: actionlint, and amtool at the
 # Alertmanager release kube-prometheus-stack deploys (Debian's is older); both from the Go module proxy.

@@ -4,8 +4,8 @@ Debian's ``prometheus-alertmanager`` ships amtool 0.25, older than the Alertmana
 kube-prometheus-stack 88.5.3 runs (``alertmanager.alertmanagerSpec.image.tag`` v0.34.0): it refuses
 fields the deployed one accepts, such as a webhook receiver's ``url_file`` (Alertmanager 0.26). So
 ``python -m tools.amtool`` prints the path of amtool at ``ALERTMANAGER``, building it on first use
-with ``go install`` from the Go module proxy into the project's cache (shared module and build
-caches with ``tools.build_collector``). ``find()`` is what the tests call: that build if present,
+with ``go install`` from the Go module proxy into the project's cache (``tools.go_install``: the
+module and build caches every Go build shares). ``find()`` is what the tests call: that build if present,
 else an amtool on PATH.
 """
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools.build_collector import go_env  # noqa: E402
+from tools.go_install import go_install  # noqa: E402
 from tools.paths import tool_cache  # noqa: E402
 
 # renovate: datasource=github-releases depName=prometheus/alertmanager (kube-prometheus-stack 88.5.3 values)
@@ -35,14 +35,8 @@ def cached_binary(version: str = ALERTMANAGER) -> Path:
 
 def build(version: str = ALERTMANAGER) -> Path:
     """``go install`` amtool at ``version`` (module proxy only, local toolchain); its path."""
-    target = cached_binary(version)
-    if target.exists():
-        return target
-    env = {**go_env(), "GOBIN": str(target.parent), "GOFLAGS": ""}  # pkg@version takes no -mod flag
-    target.parent.mkdir(parents=True, exist_ok=True)
     stamp = f"-X github.com/prometheus/common/version.Version={version.lstrip('v')}"  # so --version tells
-    subprocess.run(["go", "install", f"-ldflags={stamp}", f"{PACKAGE}@{version}"], env=env, check=True)
-    return target
+    return go_install(PACKAGE, version, cached_binary(version), ldflags=stamp)
 
 
 def version_of(binary: str) -> tuple[int, ...]:
