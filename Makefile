@@ -35,7 +35,7 @@ mutation: $(VENV)/.installed
 lab-all: $(VENV)/.installed
 	$(VENV)/bin/python -m lab run --stack dev --stack gpu --stack cluster
 
-# The three Go builds (Pulumi CLI, simulated cluster, otelcol) on one shared Go cache, with a heartbeat.
+# The Go builds (Pulumi CLI, simulated cluster, otelcol, KEDA operator) on one shared Go cache, with a heartbeat.
 toolchain: $(VENV)/.installed
 	$(VENV)/bin/python -m tools.toolchain
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab import placement
+from lab import https, placement
 from lab.placement import GpuPool
 from lab.reset import SYSTEM_NAMESPACES
 
@@ -568,6 +568,36 @@ def stored_as_sent(name: str, sent: dict[str, dict[str, Any]], kinds: tuple[str,
     return check
 
 
+HTTPS_KINDS = ("ClusterIssuer", "Certificate")
+GATEWAYS, HTTP_ROUTES = "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"
+
+
+def https_checks(sent: dict[str, dict[str, Any]]) -> list[tuple[str, Check]]:
+    """With ``gateway.https``: port 80 only redirects, the HTTPS listener serves a Certificate's Secret,
+    and cert-manager's objects (``sent``: the stack's ClusterIssuers and Certificates) are stored as sent."""
+    wanted_issuers = {key.rsplit("/", 1)[-1] for key in sent if key.startswith("ClusterIssuer/")}
+
+    def redirect(get: Get) -> dict[str, Any]:
+        problems, redirects = https.plain_http_problems(_items(get, GATEWAYS), _items(get, HTTP_ROUTES))
+        return _check("port-80-only-redirects", not problems, "; ".join(problems) or f"only redirects: {redirects}")
+
+    def tls(get: Get) -> dict[str, Any]:
+        certificates = _items(get, "certificates.cert-manager.io")
+        issuers = _items(get, "clusterissuers.cert-manager.io")
+        problems = https.tls_problems(_items(get, GATEWAYS), certificates, issuers, wanted_issuers)
+        problems += [] if wanted_issuers else ["the stack's state has no ClusterIssuer"]
+        message = "; ".join(problems) or f"HTTPS listener wired to its Certificate; issuers {sorted(wanted_issuers)}"
+        return _check("https-listener-certificate", not problems, message)
+
+    stored = stored_as_sent("cert-manager-objects-stored-as-sent", sent, HTTPS_KINDS)
+    return [("port-80-only-redirects", redirect), ("https-listener-certificate", tls),
+            ("cert-manager-objects-stored-as-sent", stored)]  # fmt: skip
+
+
+def after_up_https(get: Get, export: dict[str, Any]) -> list[dict[str, Any]]:
+    return [run_check(name, check, get) for name, check in https_checks(placement.sent_objects(export, HTTPS_KINDS))]
+
+
 def _established(crd: dict[str, Any]) -> bool:
     conditions = crd.get("status", {}).get("conditions", [])
     return any(x["type"] == "Established" and x["status"] == "True" for x in conditions)
@@ -611,18 +641,52 @@ def wait_for_minimum(
         sleep(5)
 
 
-def not_provable(expected: ClusterExpectations) -> list[dict[str, str]]:
+def keda_made_hpas(
+    sent: dict[str, dict[str, Any]],
+    operator_alive: Callable[[], bool],
+    operator_log: Callable[[], str],
+    timeout: float = 90.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Check:
+    """The real KEDA operator (``lab/keda.py``) turned every ScaledObject the stack sent into its HPA.
+
+    Waits up to ``timeout`` for the operator's first reconciles; an operator that exited fails the
+    check with its log's tail, and the ScaledObjects' Ready/Fallback conditions are reported.
+    """
+
+    def check(get: Get) -> dict[str, Any]:
+        start = clock()
+        while True:
+            problems, found = placement.keda_hpa_problems(sent, _items(get, "hpa"))
+            if not problems or clock() - start >= timeout or not operator_alive():
+                break
+            sleep(3)
+        if not operator_alive():
+            problems.append(f"the KEDA operator exited: {operator_log()[-1500:]}")
+        states = [
+            f"{o['metadata']['namespace']}/{o['metadata']['name']}: "
+            + ",".join(f"{c.get('type')}={c.get('status')}" for c in (o.get("status") or {}).get("conditions") or [])
+            for o in _items(get, "scaledobjects.keda.sh")
+        ]
+        message = "; ".join(problems) or f"made by the operator: {found}; conditions: {states}"
+        return _check("keda-operator-made-hpas", not problems, message)
+
+    return check
+
+
+def not_provable(expected: ClusterExpectations, keda_ran: bool = False) -> list[dict[str, str]]:
     """What the simulated cluster cannot show, named with the reason (the lab fakes none of it)."""
     found = []
     for key, inputs in sorted(expected.sent.items()):
-        if key.startswith("ScaledObject/"):
+        if key.startswith("ScaledObject/") and not keda_ran:
             hpa = placement.keda_hpa_name(inputs)
             found.append({
                 "name": f"keda-creates-hpa {key}",
-                "why": f"KEDA's operator never runs here (kwok fakes kubelets; no container starts), so nothing "
-                f"turns {key} into its HPA {hpa}; the lab does not make one. Proven instead: the API server stored "
-                "the ScaledObject under KEDA's CRD with every field sent, its target exists and no other autoscaler "
-                "has it.",
+                "why": f"KEDA's operator did not run in this lab (a cluster of KUBECONFIG, or the stack installs "
+                f"no KEDA), so nothing turned {key} into its HPA {hpa}; the lab does not make one. Proven instead: "
+                "the API server stored the ScaledObject under KEDA's CRD with every field sent, its target exists "
+                "and no other autoscaler has it.",
             })  # fmt: skip
     if any(k.startswith("NodePool/") for k in expected.sent):
         found.append({

@@ -223,11 +223,25 @@ class Scaler(NamedTuple):
     maximum: int
 
 
+def owned_by_scaled_object(hpa: Obj) -> str | None:
+    """The ScaledObject that controls this HPA (KEDA's operator made it), else None."""
+    for ref in hpa.get("metadata", {}).get("ownerReferences") or []:
+        keda = ref.get("kind") == "ScaledObject" and ref.get("apiVersion", "").startswith("keda.sh/")
+        if keda and ref.get("controller"):
+            return str(ref.get("name"))
+    return None
+
+
 def scalers(hpas: list[Obj], scaled_objects: list[Obj]) -> list[Scaler]:
-    """Both kinds of autoscaler; KEDA's defaults where a ScaledObject leaves a bound out (0 and 100)."""
+    """Both kinds of autoscaler; KEDA's defaults where a ScaledObject leaves a bound out (0 and 100).
+
+    An HPA that a ScaledObject controls is that ScaledObject's means of scaling, not a second
+    autoscaler: ``keda_hpa_problems`` checks it against its ScaledObject instead.
+    """
     found = []
+    own_hpas = [h for h in hpas if owned_by_scaled_object(h) is None]
     for kind, items, low, high, default in (
-        ("HorizontalPodAutoscaler", hpas, "minReplicas", "maxReplicas", (1, 1)),
+        ("HorizontalPodAutoscaler", own_hpas, "minReplicas", "maxReplicas", (1, 1)),
         ("ScaledObject", scaled_objects, "minReplicaCount", "maxReplicaCount", (0, 100)),
     ):
         for obj in items:
@@ -414,3 +428,44 @@ def keda_hpa_name(scaled_object: Obj) -> str:
     spec = scaled_object.get("spec") or {}
     named = ((spec.get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("name")
     return str(named or f"keda-hpa-{scaled_object.get('metadata', {}).get('name')}")
+
+
+def keda_hpa_problems(sent: dict[str, Obj], hpas: list[Obj]) -> tuple[list[str], list[str]]:
+    """(problems, HPAs found): each sent ScaledObject has the HPA KEDA's operator makes for it.
+
+    That HPA carries the ScaledObject's name (``keda_hpa_name``), is controlled by it, scales the
+    same target, between ``max(minReplicaCount, 1)`` and ``maxReplicaCount`` (KEDA's defaults 0 and
+    100; the HPA's floor is one replica, KEDA itself takes a target to zero) on one External metric
+    per trigger.
+    """
+    by_key = {f"{h['metadata'].get('namespace')}/{h['metadata']['name']}": h for h in hpas}
+    problems, found = [], []
+    wanted = {k: v for k, v in sent.items() if k.startswith("ScaledObject/")}
+    if not wanted:
+        return ["the stack's state has no ScaledObject"], []
+    for key, scaled in sorted(wanted.items()):
+        namespace, name = key.split("/", 2)[1:]
+        spec = scaled.get("spec") or {}
+        hpa_key = f"{namespace}/{keda_hpa_name(scaled)}"
+        hpa = by_key.get(hpa_key)
+        if hpa is None:
+            problems.append(f"{key}: no HPA {hpa_key}")
+            continue
+        hpa_spec = hpa.get("spec") or {}
+        if owned_by_scaled_object(hpa) != name:
+            problems.append(f"{key}: HPA {hpa_key} is not controlled by it")
+        ref, hpa_ref = spec.get("scaleTargetRef") or {}, hpa_spec.get("scaleTargetRef") or {}
+        if (ref.get("kind") or "Deployment", ref.get("name")) != (hpa_ref.get("kind"), hpa_ref.get("name")):
+            problems.append(f"{key}: HPA {hpa_key} scales {hpa_ref.get('kind')}/{hpa_ref.get('name')}, not {ref}")
+        bounds = (max(int(spec.get("minReplicaCount", 0)), 1), int(spec.get("maxReplicaCount", 100)))
+        if (hpa_spec.get("minReplicas"), hpa_spec.get("maxReplicas")) != bounds:
+            problems.append(
+                f"{key}: HPA {hpa_key} bounds {hpa_spec.get('minReplicas')}-{hpa_spec.get('maxReplicas')}, "
+                f"expected {bounds[0]}-{bounds[1]}"
+            )
+        external = len([m for m in hpa_spec.get("metrics") or [] if m.get("type") == "External"])
+        triggers = len(spec.get("triggers") or [])
+        if external != triggers:
+            problems.append(f"{key}: HPA {hpa_key} has {external} External metric(s) for {triggers} trigger(s)")
+        found.append(f"{hpa_key} {hpa_spec.get('minReplicas')}-{hpa_spec.get('maxReplicas')} on {external} metric(s)")
+    return problems, found

@@ -142,7 +142,19 @@ def lab_settings(stack: str) -> dict[str, str]:
         settings["istio.gatewayApiBundle"] = str(bundle / "{version}" / "experimental")
     if stack == "cluster":
         settings.update(KARPENTER_SETTINGS)
+        settings.update(HTTPS_SETTINGS)
     return settings
+
+
+HTTPS_SETTINGS = {
+    "gateway.baseDomain": "lab.example.com",
+    "gateway.https.enabled": "true",
+    "gateway.https.acmeEmail": "platform@example.com",
+    "gateway.https.acmeEnvironment": "staging",
+}
+"""``cluster`` in the lab also runs HTTPS with Let's Encrypt (issue 19): the redirect route, the HTTPS
+listener, the Certificate and both ACME ClusterIssuers go to the real API server (nothing is issued:
+no cert-manager controller runs and example.com resolves to no Gateway)."""
 
 
 KARPENTER_SETTINGS = {

@@ -22,10 +22,12 @@ nodes (``cluster_shape``), for every stack of the run.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
 import os
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,22 +41,33 @@ from lab.checks import (
     after_destroy,
     after_up,
     after_up_cluster,
+    after_up_https,
     claims,
     event_log,
     expectations,
+    keda_made_hpas,
     kubectl_get,
     not_provable,
     rebound,
+    run_check,
     wait_for_minimum,
 )
+from lab.keda import KedaOperator, OperatorError
 from lab.listeners import ListenerWatch
 from lab.mistakes import for_stack as mistakes_for
 from lab.placement import GpuPool
-from lab.runner import Cluster, Lab, Phase, pulumi_env
+from lab.runner import Cluster, Lab, Phase, build_toolchain, pulumi_env
 from lab.webhooks import WebhookRelaxer
+from tools import build_keda
 
 NO_CYCLE = ("cluster",)
 """Stacks ``auto`` never picks for the destroy -> up -> destroy cycle (CI time: the run has 90 minutes)."""
+CERTIFICATE_ISSUANCE = {
+    "name": "certificate-issued",
+    "why": "cert-manager's controller never runs here (kwok starts no containers) and no ACME directory is reachable: "
+    "the Certificate stays unissued. Proven instead: the ClusterIssuers and the Certificate are stored as sent under "
+    "cert-manager's CRDs, the HTTPS listener serves the Secret the Certificate writes, port 80 only redirects.",
+}
 HPA_WAIT_SECONDS = 120.0
 """How long the checks wait for the HPA controller (15 s period) to bring HPAs' targets to their minimum."""
 
@@ -212,16 +225,58 @@ class Session:
             objects = reset.stack_objects(lab.export())  # what the stack made, before its state is gone
             return lab.phase(name, "destroy", "--yes", "--skip-preview")
 
-        while_up, after_destroyed = self.mistakes[lab.stack]
+        _, after_destroyed = self.mistakes[lab.stack]
         if not up("up"):
             destroy("destroy")
             return self.reset(lab, objects, clean)
+        with contextlib.ExitStack() as running:  # the KEDA operator, from here until after the last destroy
+            keda = self.start_keda(lab, cfg, running)
+            if not self.checked_stack(lab, cfg, pool, get, listeners, keda, up, destroy):
+                return False
+        for mistake in after_destroyed:  # need a cluster without the Gateway API CRDs
+            lab.mistake(mistake)
+        return self.reset(lab, objects, clean)
+
+    def start_keda(self, lab: Lab, cfg: StackConfig, running: contextlib.ExitStack) -> KedaOperator | None:
+        """The real KEDA operator for a stack that installs KEDA on the lab's own cluster; None otherwise.
+
+        A failure to build or start it is a failed check (the HPA check then cannot pass either).
+        """
+        if not (cfg.autoscaling.enabled and cfg.autoscaling.install_keda and lab.started_cluster):
+            return None
+        try:
+            if not build_keda.cached_binary().exists():
+                build_toolchain(["keda"], self.env)
+            operator = KedaOperator(
+                build_keda.cached_binary(), lab.kubectl, Path(lab.env["KUBECONFIG"]),
+                cfg.autoscaling.keda_namespace, lab.workdir, self.log,
+            )  # fmt: skip
+            running.enter_context(operator)
+        except (OperatorError, RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            lab.report.checks.append({"name": "keda-operator-started", "ok": False, "message": str(exc)[-2000:]})
+            return None
+        lab.report.checks.append({
+            "name": "keda-operator-started", "ok": True,
+            "message": f"{build_keda.KEDA} as {cfg.autoscaling.keda_namespace}/{operator.service_account} "
+            f"(the chart's args and env; log {operator.logfile})",
+        })  # fmt: skip
+        return operator
+
+    def checked_stack(  # type: ignore[no-untyped-def]
+        self, lab: Lab, cfg: StackConfig, pool: GpuPool | None, get: Get, listeners: ListenerWatch,
+        keda: KedaOperator | None, up, destroy,
+    ) -> bool:
+        """Checks after ``up``, no-change preview, mistakes, destroy [-> up again -> destroy]: False to stop."""
         lab.report.resources = lab.count_resources()
         events = event_log(lab.workdir, "up")  # the engine's numbered events: the apply order of CRDs and istiod
         lab.report.checks += [*after_up(get, gpu=cfg.gpu.enabled, events=events), listeners.check()]
+        if cfg.gateway.https.enabled:
+            lab.report.checks += after_up_https(get, lab.export())
+            lab.report.not_provable.append(CERTIFICATE_ISSUANCE)
         if pool is not None:
-            lab.report.checks += self.cluster_checks(lab, get, pool, cfg)
+            lab.report.checks += self.cluster_checks(lab, get, pool, cfg, keda)
         lab.phase("preview-no-changes", "preview", "--expect-no-changes", "--diff")
+        while_up, _ = self.mistakes[lab.stack]
         for mistake in while_up:
             lab.mistake(mistake)
         if self.keep:
@@ -235,21 +290,25 @@ class Session:
                 lab.report.checks.append(rebound(get, before))
             if not destroy("destroy-again"):
                 return False
-        for mistake in after_destroyed:  # need a cluster without the Gateway API CRDs
-            lab.mistake(mistake)
-        return self.reset(lab, objects, clean)
+        return True
 
-    def cluster_checks(self, lab: Lab, get: Get, pool: GpuPool, cfg: StackConfig) -> list[dict[str, Any]]:
+    def cluster_checks(
+        self, lab: Lab, get: Get, pool: GpuPool, cfg: StackConfig, keda: KedaOperator | None
+    ) -> list[dict[str, Any]]:
         """Placement, spreading, PDBs and autoscalers, once the HPA controller had its turn; what cannot be shown."""
         expected = expectations(
             pool, lab.export(), autoscaling=cfg.autoscaling.enabled, karpenter=cfg.cloud.karpenter.enabled
         )
+        results = []
+        if keda is not None:  # first: the HPAs it makes are the ones the HPA controller then brings to minimum
+            made = keda_made_hpas(expected.sent, keda.alive, keda.log_tail)
+            results.append(run_check("keda-operator-made-hpas", made, get))
         waited, short = wait_for_minimum(get, HPA_WAIT_SECONDS)
         message = f"still short: {short}" if short else "every HPA's target at its minReplicas"
         lab.report.phases.append(Phase("wait-hpa-minimum", waited, not short, message))
         self.log(f"lab: {lab.stack}: waited {waited:.0f}s for the HPA controller: {message}")
-        lab.report.not_provable = not_provable(expected)
-        return after_up_cluster(get, expected)
+        lab.report.not_provable += not_provable(expected, keda_ran=keda is not None)
+        return results + after_up_cluster(get, expected)
 
     def reset(self, lab: Lab, objects: tuple[list[reset.KubeObject], list[str]], clean: bool) -> bool:
         """Nothing of the stack but what it retains; before another stack, that deleted and re-checked."""

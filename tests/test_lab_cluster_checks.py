@@ -237,3 +237,76 @@ def test_what_cannot_be_shown_is_named_with_the_hpa_keda_would_make() -> None:
     assert "keda-hpa-vllm" in items["keda-creates-hpa ScaledObject/llm/vllm"]
     assert "does not make one" in items["keda-creates-hpa ScaledObject/llm/vllm"]
     assert checks.not_provable(checks.expectations(POOL, STATE, autoscaling=False, karpenter=False)) == []
+
+
+def keda_hpa(**changes: Any) -> dict[str, Any]:
+    """The HPA KEDA 2.20's operator makes for ``SCALED_SPEC`` (one Prometheus trigger added below)."""
+    hpa: dict[str, Any] = {
+        "metadata": {"namespace": "llm", "name": "keda-hpa-vllm", "ownerReferences": [
+            {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "vllm", "controller": True}]},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "vllm"}, "minReplicas": 1, "maxReplicas": 2,
+                 "metrics": [{"type": "External", "external": {"metric": {"name": "s0-prometheus"}}}]},
+    }  # fmt: skip
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = hpa
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return hpa
+
+
+def keda_run(hpas: list[dict[str, Any]], *, alive: bool = True, timeout: float = 0.0) -> dict[str, Any]:
+    sent = {"ScaledObject/llm/vllm": {"spec": {**SCALED_SPEC, "triggers": [{"type": "prometheus"}]},
+                                      "metadata": {"name": "vllm"}}}  # fmt: skip
+    objects = healthy()
+    objects["hpa"] += hpas
+    check = checks.keda_made_hpas(
+        sent, lambda: alive, lambda: "E0101 cannot list ScaledObjects: forbidden", timeout=timeout,
+        sleep=lambda s: None, clock=iter(range(1000)).__next__,
+    )  # fmt: skip
+    return checks.run_check("keda-operator-made-hpas", check, with_kinds(objects))
+
+
+def test_the_hpa_keda_made_passes_and_reports_the_scaled_objects_conditions() -> None:
+    result = keda_run([keda_hpa()])
+    assert result["ok"], result["message"]
+    assert "llm/keda-hpa-vllm 1-2 on 1 metric(s)" in result["message"]
+
+
+@pytest.mark.parametrize(
+    ("hpas", "says"),
+    [
+        ([], "no HPA llm/keda-hpa-vllm"),
+        ([keda_hpa(metadata__ownerReferences=[])], "is not controlled by it"),
+        ([keda_hpa(spec__scaleTargetRef={"kind": "Deployment", "name": "sglang"})], "scales Deployment/sglang"),
+        ([keda_hpa(spec__maxReplicas=100)], "bounds 1-100, expected 1-2"),
+        ([keda_hpa(spec__metrics=[])], "0 External metric(s) for 1 trigger(s)"),
+    ],
+)
+def test_a_missing_or_different_keda_hpa_fails_with_what_differs(hpas: list[dict[str, Any]], says: str) -> None:
+    result = keda_run(hpas, timeout=5)
+    assert not result["ok"] and says in result["message"], result["message"]
+
+
+def test_an_operator_that_exited_fails_with_its_log_even_if_an_hpa_is_there() -> None:
+    result = keda_run([keda_hpa()], alive=False)
+    assert not result["ok"] and "forbidden" in result["message"]
+
+
+def test_the_keda_hpa_is_not_a_second_autoscaler_of_the_engine() -> None:
+    objects = healthy()
+    objects["hpa"].append(keda_hpa())
+    expected = checks.expectations(POOL, STATE, autoscaling=True, karpenter=True)
+    results = {r["name"]: r for r in checks.after_up_cluster(with_kinds(objects), expected)}
+    assert results["autoscalers-target-workloads"]["ok"], results["autoscalers-target-workloads"]["message"]
+    stranger = keda_hpa(metadata__ownerReferences=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"}])
+    objects["hpa"][-1] = stranger
+    results = {r["name"]: r for r in checks.after_up_cluster(with_kinds(objects), expected)}
+    assert "two autoscalers" in results["autoscalers-target-workloads"]["message"]
+
+
+def test_with_the_operator_run_the_hpa_is_no_longer_named_not_provable() -> None:
+    expected = checks.expectations(POOL, STATE, autoscaling=True, karpenter=True)
+    items = {i["name"] for i in checks.not_provable(expected, keda_ran=True)}
+    assert items == {"karpenter-launches-gpu-nodes"}

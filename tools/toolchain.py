@@ -1,13 +1,13 @@
-"""Build the three Go toolchains once, on one shared Go module and build cache, with a heartbeat.
+"""Build the Go toolchains once, on one shared Go module and build cache, with a heartbeat.
 
-``python -m tools.toolchain [pulumi] [k8s-sim] [otelcol]`` (all three when none is named). The
-Pulumi CLI and providers, the simulated Kubernetes control plane and the OpenTelemetry Collector are
-built from the Go module proxy; a cold build takes many minutes, a warm one seconds. Every step
-prints what it builds and how long it has run at least every ``HEARTBEAT`` seconds, and a failed step
-names itself and keeps its log.
+``python -m tools.toolchain [pulumi] [k8s-sim] [otelcol] [keda]`` (all when none is named). The
+Pulumi CLI and providers, the simulated Kubernetes control plane, the OpenTelemetry Collector and
+the KEDA operator (the cluster lab runs it) are built from the Go module proxy; a cold build takes
+many minutes, a warm one seconds. Every step prints what it builds and how long it has run at least
+every ``HEARTBEAT`` seconds, and a failed step names itself and keeps its log.
 
 The shared cache is the Pulumi build's (its ``setup.sh`` fixes ``GOMODCACHE``/``GOCACHE`` under
-``$PULUMI_BUILD_CACHE``), so the Kubernetes and collector builds reuse every module it fetched.
+``$PULUMI_BUILD_CACHE``), so the other builds reuse every module it fetched.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from tools.paths import pulumi_cache, shared_dir, tool_cache
 
 HEARTBEAT = 30.0
-STEPS = ("pulumi", "k8s-sim", "otelcol")
+STEPS = ("pulumi", "k8s-sim", "otelcol", "keda")
 
 
 def go_caches() -> dict[str, str]:
@@ -38,6 +38,8 @@ def step_command(step: str) -> list[str]:
         return ["bash", str(toolchain / "pulumi" / "setup.sh")]
     if step == "k8s-sim":
         return ["bash", str(toolchain / "k8s-sim" / "setup.sh")]
+    if step == "keda":
+        return [sys.executable, "-m", "tools.build_keda"]
     return [sys.executable, "-m", "tools.build_collector", "--no-check"]
 
 
