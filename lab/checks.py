@@ -658,7 +658,9 @@ def keda_made_hpas(
     def check(get: Get) -> dict[str, Any]:
         start = clock()
         while True:
+            scaled = _items(get, "scaledobjects.keda.sh")
             problems, found = placement.keda_hpa_problems(sent, _items(get, "hpa"))
+            problems += placement.keda_not_ready(sent, scaled)
             if not problems or clock() - start >= timeout or not operator_alive():
                 break
             sleep(3)
@@ -667,7 +669,7 @@ def keda_made_hpas(
         states = [
             f"{o['metadata']['namespace']}/{o['metadata']['name']}: "
             + ",".join(f"{c.get('type')}={c.get('status')}" for c in (o.get("status") or {}).get("conditions") or [])
-            for o in _items(get, "scaledobjects.keda.sh")
+            for o in scaled
         ]
         message = "; ".join(problems) or f"made by the operator: {found}; conditions: {states}"
         return _check("keda-operator-made-hpas", not problems, message)
@@ -683,10 +685,10 @@ def not_provable(expected: ClusterExpectations, keda_ran: bool = False) -> list[
             hpa = placement.keda_hpa_name(inputs)
             found.append({
                 "name": f"keda-creates-hpa {key}",
-                "why": f"KEDA's operator did not run in this lab (a cluster of KUBECONFIG, or the stack installs "
-                f"no KEDA), so nothing turned {key} into its HPA {hpa}; the lab does not make one. Proven instead: "
-                "the API server stored the ScaledObject under KEDA's CRD with every field sent, its target exists "
-                "and no other autoscaler has it.",
+                "why": f"KEDA's operator did not run in this lab (a cluster of KUBECONFIG, no KEDA installed, or "
+                f"it could not start: keda-operator-started), so nothing turned {key} into its HPA {hpa}; the lab "
+                "does not make one. Proven instead: the API server stored the ScaledObject under KEDA's CRD with "
+                "every field sent, its target exists and no other autoscaler has it.",
             })  # fmt: skip
     if any(k.startswith("NodePool/") for k in expected.sent):
         found.append({

@@ -75,10 +75,11 @@ def environment(deployment: dict[str, Any]) -> dict[str, str]:
     """The deployed container's env: plain values, and the Pod's name and namespace from the downward API."""
     namespace = deployment["metadata"]["namespace"]
     field_values = {"metadata.namespace": namespace, "metadata.name": f"{deployment['metadata']['name']}-lab"}
-    env: dict[str, str] = {}
+    # In a Pod KEDA reads its namespace from the ServiceAccount token mount, which a host process lacks.
+    env: dict[str, str] = {"KEDA_CLUSTER_OBJECT_NAMESPACE": namespace}
     for item in deployment["spec"]["template"]["spec"]["containers"][0].get("env") or []:
-        if "value" in item:
-            env[item["name"]] = str(item["value"])
+        if "valueFrom" not in item:  # the API server drops an empty value: no value is ""
+            env[item["name"]] = str(item.get("value", ""))
             continue
         path = ((item.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
         if path not in field_values:

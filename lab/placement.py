@@ -469,3 +469,15 @@ def keda_hpa_problems(sent: dict[str, Obj], hpas: list[Obj]) -> tuple[list[str],
             problems.append(f"{key}: HPA {hpa_key} has {external} External metric(s) for {triggers} trigger(s)")
         found.append(f"{hpa_key} {hpa_spec.get('minReplicas')}-{hpa_spec.get('maxReplicas')} on {external} metric(s)")
     return problems, found
+
+
+def keda_not_ready(sent: dict[str, Obj], stored: list[Obj]) -> list[str]:
+    """Sent ScaledObjects whose ``Ready`` condition KEDA's operator has not set True (it validates the spec)."""
+    by_key = {f"ScaledObject/{o['metadata'].get('namespace')}/{o['metadata']['name']}": o for o in stored}
+    problems = []
+    for key in sorted(k for k in sent if k.startswith("ScaledObject/")):
+        conditions = ((by_key.get(key) or {}).get("status") or {}).get("conditions") or []
+        ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+        if ready is None or ready.get("status") != "True":
+            problems.append(f"{key} not Ready: {(ready or {}).get('message') or 'no Ready condition'}")
+    return problems

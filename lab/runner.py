@@ -183,6 +183,8 @@ class Report:
     checks: list[dict[str, Any]] = field(default_factory=list)
     verification: str = "off in the lab: simulated pods cannot be reached (verification.enabled=false)"
     relaxed_webhooks: list[str] = field(default_factory=list)
+    nudged_claims: list[str] = field(default_factory=list)
+    """Deleting claims the lab annotated so that pvc-protection re-checks them (``lab/claims.py``)."""
     not_provable: list[dict[str, str]] = field(default_factory=list)
     """What the simulated cluster cannot show (name, why): reported, never faked, never a pass."""
     cleaned: list[str] = field(default_factory=list)
@@ -202,6 +204,7 @@ class Report:
             "checks": self.checks,
             "verification": self.verification,
             "relaxedWebhooks": self.relaxed_webhooks,
+            "nudgedClaims": self.nudged_claims,
             "notProvableHere": self.not_provable,
             "cleanedAfterDestroy": self.cleaned,
         }

@@ -52,6 +52,7 @@ from lab.checks import (
     run_check,
     wait_for_minimum,
 )
+from lab.claims import ClaimNudger
 from lab.keda import KedaOperator, OperatorError
 from lab.listeners import ListenerWatch
 from lab.mistakes import for_stack as mistakes_for
@@ -223,7 +224,12 @@ class Session:
         def destroy(name: str) -> bool:
             nonlocal objects
             objects = reset.stack_objects(lab.export())  # what the stack made, before its state is gone
-            return lab.phase(name, "destroy", "--yes", "--skip-preview")
+            if not lab.started_cluster:  # a real kubelet's status updates make the controller re-check
+                return lab.phase(name, "destroy", "--yes", "--skip-preview")
+            with ClaimNudger(lab.kubectl) as nudger:
+                ok = lab.phase(name, "destroy", "--yes", "--skip-preview")
+            lab.report.nudged_claims = sorted({*lab.report.nudged_claims, *nudger.nudged})
+            return ok
 
         _, after_destroyed = self.mistakes[lab.stack]
         if not up("up"):
@@ -350,6 +356,8 @@ class Session:
                 print(f"  {'ok  ' if check['ok'] else 'FAIL'} {lab.stack} {check['name']}: {check['message']}")
             if lab.report.relaxed_webhooks:
                 print(f"  {lab.stack}: lab set failurePolicy=Ignore on: {', '.join(lab.report.relaxed_webhooks)}")
+            if lab.report.nudged_claims:
+                print(f"  {lab.stack}: lab asked pvc-protection to re-check: {', '.join(lab.report.nudged_claims)}")
             for item in lab.report.not_provable:
                 print(f"  n/a  {lab.stack} {item['name']}: not provable here: {item['why']}")
         for check in self.checks:

@@ -256,11 +256,14 @@ def keda_hpa(**changes: Any) -> dict[str, Any]:
     return hpa
 
 
-def keda_run(hpas: list[dict[str, Any]], *, alive: bool = True, timeout: float = 0.0) -> dict[str, Any]:
+def keda_run(
+    hpas: list[dict[str, Any]], *, alive: bool = True, timeout: float = 0.0, ready: str = "True"
+) -> dict[str, Any]:
     sent = {"ScaledObject/llm/vllm": {"spec": {**SCALED_SPEC, "triggers": [{"type": "prometheus"}]},
                                       "metadata": {"name": "vllm"}}}  # fmt: skip
     objects = healthy()
     objects["hpa"] += hpas
+    objects["scaledobjects.keda.sh"][0]["status"] = {"conditions": [{"type": "Ready", "status": ready}]}
     check = checks.keda_made_hpas(
         sent, lambda: alive, lambda: "E0101 cannot list ScaledObjects: forbidden", timeout=timeout,
         sleep=lambda s: None, clock=iter(range(1000)).__next__,
@@ -271,7 +274,12 @@ def keda_run(hpas: list[dict[str, Any]], *, alive: bool = True, timeout: float =
 def test_the_hpa_keda_made_passes_and_reports_the_scaled_objects_conditions() -> None:
     result = keda_run([keda_hpa()])
     assert result["ok"], result["message"]
-    assert "llm/keda-hpa-vllm 1-2 on 1 metric(s)" in result["message"]
+    assert "llm/keda-hpa-vllm 1-2 on 1 metric(s)" in result["message"] and "Ready=True" in result["message"]
+
+
+def test_a_scaled_object_keda_did_not_find_ready_fails() -> None:
+    result = keda_run([keda_hpa()], ready="False")
+    assert not result["ok"] and "ScaledObject/llm/vllm not Ready" in result["message"]
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ DEPLOYMENT: dict[str, Any] = {
         "args": ["--leader-elect", "--zap-log-level=info", "--cert-dir=/certs", "--enable-cert-rotation=true",
                  "--metrics-bind-address=:8080", "--k8s-cluster-domain=cluster.local"],
         "env": [
-            {"name": "WATCH_NAMESPACE", "value": ""},
+            {"name": "WATCH_NAMESPACE"},  # value "" as the API server returns it: no value
             {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
             {"name": "KEDA_HTTP_DEFAULT_TIMEOUT", "value": "3000"},
         ],
@@ -36,7 +36,8 @@ def test_the_chart_args_are_kept_and_every_listener_is_on_loopback(tmp_path: Pat
 
 def test_the_env_resolves_the_downward_api_and_refuses_what_it_cannot() -> None:
     env = keda.environment(DEPLOYMENT)
-    assert env == {"WATCH_NAMESPACE": "", "POD_NAMESPACE": "keda", "KEDA_HTTP_DEFAULT_TIMEOUT": "3000"}
+    assert env == {"WATCH_NAMESPACE": "", "POD_NAMESPACE": "keda", "KEDA_HTTP_DEFAULT_TIMEOUT": "3000",
+                   "KEDA_CLUSTER_OBJECT_NAMESPACE": "keda"}  # fmt: skip
     secret = {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
     broken = yaml.safe_load(yaml.safe_dump(DEPLOYMENT))
     broken["spec"]["template"]["spec"]["containers"][0]["env"].append(secret)

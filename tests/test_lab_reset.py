@@ -175,6 +175,7 @@ class FakeLab:
         self.nodes = FakeNodes(up_sh_nodes())
         self.project = workdir
         self.workdir = workdir
+        self.env = {**(env or {}), "KUBECONFIG": "kubeconfig"}
 
     def prepare_project(self) -> None:
         self.calls.append("prepare")
@@ -310,21 +311,50 @@ def test_a_cluster_stack_gets_its_pool_checks_its_mistake_and_no_cycle(monkeypat
     destroyed = [{"name": "destroyed", "ok": True, "message": ""}]
     monkeypatch.setattr(session, "after_destroy", lambda get, before: destroyed)
     monkeypatch.setattr(session, "claims", lambda get: {"langfuse/data": "uid-1"})
+    https = [{"name": "port-80-only-redirects", "ok": True, "message": ""}]
+    monkeypatch.setattr(session, "after_up_https", lambda get, export: https)
+
+    class FakeOperator:
+        """Records when the lab starts and stops KEDA's operator, relative to the pulumi phases."""
+
+        service_account, logfile = "keda-operator", "operator.log"
+
+        def __init__(self, binary: Any, kubectl: Any, kubeconfig: Any, namespace: str, workdir: Any, log: Any):
+            seen["keda-namespace"] = namespace
+
+        def __enter__(self) -> FakeOperator:
+            labs[-1].calls.append("keda-start")
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            labs[-1].calls.append("keda-stop")
+
+        def alive(self) -> bool:
+            return True
+
+        def log_tail(self) -> str:
+            return ""
+
+    binary = tmp_path / "keda-operator"
+    binary.write_text("")
+    monkeypatch.setattr(session, "KedaOperator", FakeOperator)
+    monkeypatch.setattr(session.build_keda, "cached_binary", lambda: binary)
+    made = {"name": "keda-operator-made-hpas", "ok": True, "message": ""}
+    monkeypatch.setattr(session, "keda_made_hpas", lambda sent, alive, log: lambda get: made)
     run = session.Session(["cluster"], log=lambda *a: None)
     assert run.env["K8S_SIM_GPU_NODES"] == "2" and run.cycle is None
     run.run()
     (lab,) = labs
-    assert lab.calls == ["prepare", "preview-policy", "up", "preview-no-changes", "caught-nodepool-invalid-operator",
-                         "destroy"]  # fmt: skip
+    assert lab.calls == ["prepare", "preview-policy", "up", "keda-start", "preview-no-changes",
+                         "caught-nodepool-invalid-operator", "destroy", "keda-stop"]  # fmt: skip
+    assert seen["keda-namespace"] == "keda"
     assert seen["tainted"] == ["kwok-gpu-0", "kwok-gpu-1"], "the pool's taint is on while the checks run"
     assert seen["pool"].node_labels["karpenter.sh/nodepool"] == "gpu", "Karpenter is on in the lab's cluster stack"
     assert not any(o["spec"].get("taints") for o in lab.nodes.nodes.values()), "taken off after the stack"
     assert not any("karpenter.sh/nodepool" in o["metadata"]["labels"] for o in lab.nodes.nodes.values())
     names = [c["name"] for c in lab.report.checks]
     assert names[0] == "gpu-pool-nodes" and names[-1] == "gpu-pool-nodes-restored", names
+    assert {"keda-operator-started", "keda-operator-made-hpas", "port-80-only-redirects"} <= set(names), names
     assert {"gpu-pool-nodes", "wait-hpa-minimum"} <= {p.name for p in lab.report.phases}
-    assert [i["name"] for i in lab.report.not_provable] == [
-        "keda-creates-hpa ScaledObject/llm/vllm",
-        "karpenter-launches-gpu-nodes",
-    ]
+    assert [i["name"] for i in lab.report.not_provable] == ["certificate-issued", "karpenter-launches-gpu-nodes"]
     assert run.to_json()["ok"], run.to_json()
