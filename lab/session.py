@@ -10,7 +10,9 @@ Order of a run (``python -m lab run --stack dev --stack gpu --stack cluster``):
    one) -> ``destroy`` -> retained claims; on the cycle stack only (gpu when present: Langfuse's
    credentials and data are what retention matters most for; never cluster on ``auto``) ``up``
    again -> claims reused -> ``destroy`` again; then the reset: nothing of the stack left but what
-   it retains, that deleted by name, and the cluster checked clean before the next stack;
+   it retains, that deleted by name, and the cluster checked clean before the next stack; on a stack
+   that installs KEDA the real operator runs from after ``up`` until after the last ``destroy``
+   (``lab/keda.py``);
 5. the cluster stopped by PID.
 
 A stack with a dedicated GPU pool (``cluster``) gets the pool's label and taint on the GPU nodes
