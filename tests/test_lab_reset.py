@@ -358,3 +358,35 @@ def test_a_cluster_stack_gets_its_pool_checks_its_mistake_and_no_cycle(monkeypat
     assert {"gpu-pool-nodes", "wait-hpa-minimum"} <= {p.name for p in lab.report.phases}
     assert [i["name"] for i in lab.report.not_provable] == ["certificate-issued", "karpenter-launches-gpu-nodes"]
     assert run.to_json()["ok"], run.to_json()
+
+
+def test_a_keda_operator_that_cannot_start_is_a_failed_check(monkeypatch: Any, tmp_path: Any) -> None:
+    import contextlib
+
+    from lab import session
+    from lab.keda import OperatorError
+
+    class Refused:
+        def __init__(self, *args: Any) -> None:
+            pass
+
+        def __enter__(self) -> None:
+            raise OperatorError("expected one Deployment labelled app.kubernetes.io/name=keda-operator, found 0")
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    binary = tmp_path / "keda-operator"
+    binary.write_text("")
+    monkeypatch.setattr(session, "KedaOperator", Refused)
+    monkeypatch.setattr(session.build_keda, "cached_binary", lambda: binary)
+    lab = FakeLab("cluster", tmp_path, None, {}, None, started_cluster=True)
+    run = session.Session(["cluster"], log=lambda *a: None)
+    with contextlib.ExitStack() as running:
+        assert run.start_keda(lab, lab.stack_config(), running) is None  # type: ignore[arg-type]
+    (check,) = lab.report.checks
+    assert check["name"] == "keda-operator-started" and not check["ok"] and "found 0" in check["message"]
+    elsewhere = FakeLab("cluster", tmp_path, None, {}, None, started_cluster=False)  # a cluster of KUBECONFIG
+    with contextlib.ExitStack() as running:
+        assert run.start_keda(elsewhere, elsewhere.stack_config(), running) is None  # type: ignore[arg-type]
+    assert elsewhere.report.checks == []
