@@ -16,10 +16,10 @@ claim nudged is named in the lab report.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from lab.sweeper import Sweeper
 from lab.webhooks import Kubectl
 
 PROTECTION = "kubernetes.io/pvc-protection"
@@ -39,22 +39,16 @@ def stuck(claims: dict[str, Any], now: datetime, after: float) -> list[tuple[str
     return found
 
 
-class ClaimNudger:
+class ClaimNudger(Sweeper):
     """A background thread that asks the pvc-protection controller to re-check stuck claims until stopped."""
 
+    name = "claim-nudger"
+    join_timeout = 30.0
+
     def __init__(self, kubectl: Kubectl, interval: float = 10.0, after: float = 30.0) -> None:
-        self.kubectl, self.interval, self.after = kubectl, interval, after
+        super().__init__(interval)
+        self.kubectl, self.after = kubectl, after
         self.nudged: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="claim-nudger", daemon=True)
-
-    def __enter__(self) -> ClaimNudger:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
     def sweep(self, now: datetime | None = None) -> None:
         done = self.kubectl("get", "pvc", "-A", "-o", "json")
@@ -65,7 +59,3 @@ class ClaimNudger:
             annotated = self.kubectl("annotate", "pvc", "-n", namespace, name, f"{ANNOTATION}={stamp}", "--overwrite")
             if annotated.returncode == 0 and f"{namespace}/{name}" not in self.nudged:
                 self.nudged.append(f"{namespace}/{name}")
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sweep()

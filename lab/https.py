@@ -77,7 +77,7 @@ def tls_problems(
 ) -> list[str]:
     """An HTTPS listener on each Gateway serving the Secret a Certificate writes; the issuers it needs exist."""
     problems = []
-    secrets = {(_key(c).split("/")[0], (c.get("spec") or {}).get("secretName")): c for c in certificates}
+    secrets = {(c["metadata"].get("namespace"), (c.get("spec") or {}).get("secretName")): c for c in certificates}
     issuer_names = {i["metadata"]["name"] for i in issuers}
     problems += [f"no ClusterIssuer {name}" for name in sorted(wanted_issuers - issuer_names)]
     for gateway in gateways:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Callable
 from typing import Any
+
+from lab.sweeper import Sweeper
 
 KINDS = ("mutatingwebhookconfigurations", "validatingwebhookconfigurations")
 
@@ -41,23 +42,15 @@ def ignore_patch(indexes: list[int]) -> str:
 Kubectl = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
-class WebhookRelaxer:
+class WebhookRelaxer(Sweeper):
     """A background thread that relaxes fail-closed webhooks until stopped."""
 
+    name = "webhook-relaxer"
+
     def __init__(self, kubectl: Kubectl, interval: float = 0.5) -> None:
+        super().__init__(interval)
         self.kubectl = kubectl
-        self.interval = interval
         self.relaxed: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="webhook-relaxer", daemon=True)
-
-    def __enter__(self) -> WebhookRelaxer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
     def sweep(self) -> None:
         done = self.kubectl("get", ",".join(KINDS), "-o", "json")
@@ -69,7 +62,3 @@ class WebhookRelaxer:
                 label = f"{kind.removesuffix('webhookconfigurations')}/{name}"
                 if label not in self.relaxed:
                     self.relaxed.append(label)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sweep()

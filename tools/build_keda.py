@@ -13,6 +13,7 @@ read from KEDA's own ``go.mod`` at that version (nothing retyped). Same Go cache
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -83,11 +84,11 @@ def build(version: str = KEDA) -> Path:
         text=True,
         check=True,
     ).stdout
-    match = re.search(r'"GoMod":\s*"([^"]+)"', info)
-    if match is None:
+    go_mod = json.loads(info).get("GoMod")
+    if not go_mod:
         raise RuntimeError(f"go mod download {MODULE}@{version} named no go.mod: {info[:400]}")
     work.mkdir(parents=True, exist_ok=True)
-    (work / "go.mod").write_text(wrapper_go_mod(Path(match.group(1)).read_text(), version))
+    (work / "go.mod").write_text(wrapper_go_mod(Path(go_mod).read_text(), version))
     subprocess.run(["go", "get", f"{OPERATOR}@{version}"], cwd=work, env=env, check=True)
     stamp = f"-X github.com/kedacore/keda/v2/version.Version={version.lstrip('v')}"
     subprocess.run(["go", "build", f"-ldflags={stamp}", "-o", str(target), OPERATOR], cwd=work, env=env, check=True)
