@@ -570,6 +570,7 @@ def stored_as_sent(name: str, sent: dict[str, dict[str, Any]], kinds: tuple[str,
 
 HTTPS_KINDS = ("ClusterIssuer", "Certificate")
 GATEWAYS, HTTP_ROUTES = "gateways.gateway.networking.k8s.io", "httproutes.gateway.networking.k8s.io"
+GRPC_ROUTES = "grpcroutes.gateway.networking.k8s.io"
 
 
 def https_checks(sent: dict[str, dict[str, Any]]) -> list[tuple[str, Check]]:
@@ -578,7 +579,10 @@ def https_checks(sent: dict[str, dict[str, Any]]) -> list[tuple[str, Check]]:
     wanted_issuers = {key.rsplit("/", 1)[-1] for key in sent if key.startswith("ClusterIssuer/")}
 
     def redirect(get: Get) -> dict[str, Any]:
-        problems, redirects = https.plain_http_problems(_items(get, GATEWAYS), _items(get, HTTP_ROUTES))
+        # GRPCRoutes too: they cannot redirect, so one bound to port 80 serves plain traffic.
+        routes = [{"kind": "HTTPRoute", **r} for r in _items(get, HTTP_ROUTES)]
+        routes += [{"kind": "GRPCRoute", **r} for r in _items(get, GRPC_ROUTES)]
+        problems, redirects = https.plain_http_problems(_items(get, GATEWAYS), routes)
         return _check("port-80-only-redirects", not problems, "; ".join(problems) or f"only redirects: {redirects}")
 
     def tls(get: Get) -> dict[str, Any]:

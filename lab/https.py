@@ -40,9 +40,9 @@ def attaches(route: Obj, gateway: Obj, listener: Obj) -> bool:
 
 
 def redirects_only(route: Obj) -> bool:
-    """Every rule only redirects to ``https`` (no backend, no other filter)."""
+    """An HTTPRoute whose every rule only redirects to ``https`` (no backend, no other filter)."""
     rules = (route.get("spec") or {}).get("rules") or []
-    return bool(rules) and all(
+    return route.get("kind", "HTTPRoute") == "HTTPRoute" and bool(rules) and all(
         not rule.get("backendRefs")
         and [f.get("type") for f in rule.get("filters") or []] == ["RequestRedirect"]
         and (rule["filters"][0].get("requestRedirect") or {}).get("scheme") == "https"
@@ -62,7 +62,7 @@ def plain_http_problems(gateways: list[Obj], routes: list[Obj]) -> tuple[list[st
         for route in routes:
             if not attaches(route, gateway, listener):
                 continue
-            where = f"HTTPRoute {_key(route)} on {_key(gateway)}:{listener.get('name')}"
+            where = f"{route.get('kind', 'HTTPRoute')} {_key(route)} on {_key(gateway)}:{listener.get('name')}"
             if redirects_only(route):
                 redirects.append(where)
             else:

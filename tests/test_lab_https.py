@@ -11,7 +11,8 @@ from lab import checks, https
 from lab.runner import HTTPS_SETTINGS
 from offline.runner import run_program
 
-KINDS = {"Gateway": checks.GATEWAYS, "HTTPRoute": checks.HTTP_ROUTES, "Certificate": "certificates.cert-manager.io",
+KINDS = {"Gateway": checks.GATEWAYS, "HTTPRoute": checks.HTTP_ROUTES, "GRPCRoute": checks.GRPC_ROUTES,
+         "Certificate": "certificates.cert-manager.io",
          "ClusterIssuer": "clusterissuers.cert-manager.io", "CustomResourceDefinition": "crd"}  # fmt: skip
 
 
@@ -95,3 +96,31 @@ def test_unreadable_routes_fail_closed(stored: dict[str, list[dict[str, Any]]]) 
     name, check = checks.https_checks(sent_of(stored))[0]
     result = checks.run_check(name, check, get)
     assert not result["ok"] and "forbidden" in result["message"]
+
+
+def test_a_route_bound_to_port_80_by_port_number_fails(stored: dict[str, list[dict[str, Any]]]) -> None:
+    objects = copy.deepcopy(stored)
+    grafana = next(r for r in objects[checks.HTTP_ROUTES] if "grafana" in r["metadata"]["name"])
+    for ref in grafana["spec"]["parentRefs"]:
+        ref.pop("sectionName", None)
+        ref["port"] = 80
+    result = run(objects, sent_of(stored))["port-80-only-redirects"]
+    assert not result["ok"] and "grafana" in result["message"]
+
+
+def test_a_grpc_route_on_port_80_fails_it_cannot_redirect(stored: dict[str, list[dict[str, Any]]]) -> None:
+    objects = copy.deepcopy(stored)
+    (grpc,) = objects[checks.GRPC_ROUTES]
+    for ref in grpc["spec"]["parentRefs"]:
+        ref["sectionName"] = "http"
+    result = run(objects, sent_of(stored))["port-80-only-redirects"]
+    assert not result["ok"] and "GRPCRoute" in result["message"] and "serves plain HTTP" in result["message"]
+
+
+def test_a_route_of_another_gateway_or_namespace_is_not_bound(stored: dict[str, list[dict[str, Any]]]) -> None:
+    objects = copy.deepcopy(stored)
+    grafana = next(r for r in objects[checks.HTTP_ROUTES] if "grafana" in r["metadata"]["name"])
+    for ref in grafana["spec"]["parentRefs"]:
+        ref.pop("sectionName", None)
+        ref["namespace"] = "elsewhere"
+    assert run(objects, sent_of(stored))["port-80-only-redirects"]["ok"]
