@@ -34,7 +34,7 @@ STACK = "corpus"
 WORKERS = 4
 """Programs previewed at once, each worker in its own project and stack: a preview spends much of its
 time starting processes (CLI, language host, policy analyzer, provider) and waiting on them. On two
-cores, 4 workers took the 56 programs from 150 s (2 workers) to about 95 s, with the CPU then busy."""
+cores, 4 workers took the 56 programs from 150 s (2 workers) to 107 s in CI, with the CPU then busy."""
 NAMESPACES = ("apps", "monitoring", "istio-system")
 """Namespaces the programs deploy into without creating them (server-side dry runs need them to exist)."""
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\):(?:(?!KeyboardInterrupt).)*?\n(\w+Error[^\n]*)", re.S)

@@ -119,17 +119,20 @@ NODE_POOL_INVALID_OPERATOR = Mistake(
 )
 
 WHILE_UP = (INVALID_ROUTE_PATH, CHART_INGRESS)
-"""Need the deployed stack (the CRDs must be in the cluster for the API server to validate)."""
-AFTER_DESTROY = (CUSTOM_RESOURCE_BEFORE_CRD,)
-"""Need a cluster without the Gateway API CRDs."""
+"""Need the deployed stack (the CRDs must be in the cluster for the API server to validate). Previews
+only: they run at the same time as the stack's no-change preview (a preview takes no lock on the state)."""
+BEFORE_CRDS = (CUSTOM_RESOURCE_BEFORE_CRD,)
+"""Need a cluster without the Gateway API CRDs: they run before any stack's ``up``, beside the real-CLI
+corpus (which creates nothing); the stack's state then holds only its providers."""
 
 
 CLUSTER_WHILE_UP = (NODE_POOL_INVALID_OPERATOR,)
-"""The ``cluster`` stack's one mistake: its NodePool exists, so preview's server-side dry run meets the CRD."""
+"""The ``cluster`` stack's one mistake: its NodePool exists, so preview's server-side dry run meets the CRD.
+A preview, like ``WHILE_UP``'s."""
 
 
 def for_stack(stack: str, choice: str) -> tuple[tuple[Mistake, ...], tuple[Mistake, ...]]:
-    """(while up, after destroy) for ``stack`` under ``--mistakes`` ``auto`` | ``on`` | ``off``.
+    """(while up, before the CRDs) for ``stack`` under ``--mistakes`` ``auto`` | ``on`` | ``off``.
 
     ``cluster`` runs only its Karpenter mistake (the others need nothing a second stack adds, and CI
     time is tight); ``auto`` runs the general ones on ``dev``, ``on`` on every other stack too.
@@ -139,7 +142,7 @@ def for_stack(stack: str, choice: str) -> tuple[tuple[Mistake, ...], tuple[Mista
     if stack == "cluster":
         return CLUSTER_WHILE_UP, ()
     if choice == "on" or stack == "dev":
-        return WHILE_UP, AFTER_DESTROY
+        return WHILE_UP, BEFORE_CRDS
     return (), ()
 
 

@@ -6,7 +6,7 @@ this program that log is most of what the engine does: a no-change preview of ``
 resources) wrote 270 MB of it, and the CLI's CPU profile put half of its 83 s in the logger
 (property marshalling, gzip). The CLI starts the log only when it can create that directory, so
 the lab gives it a home where ``logs`` is a plain file; the same preview then took 19.5 s instead
-of 64 s (``README.md``, "CI time budget").
+of 64.6 s (``README.md``, "CI time budget").
 
 Everything else stays as the toolchain set it up: ``plugins`` links to the real plugin directory;
 stack selections (``workspaces``) are the lab's own, like its file backend.

@@ -22,7 +22,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "crd_schemas"
 
 
 @pytest.mark.parametrize(
-    "mistake", [*mistakes.WHILE_UP, *mistakes.AFTER_DESTROY, *mistakes.CLUSTER_WHILE_UP], ids=lambda m: m.name
+    "mistake", [*mistakes.WHILE_UP, *mistakes.BEFORE_CRDS, *mistakes.CLUSTER_WHILE_UP], ids=lambda m: m.name
 )
 def test_each_mistake_edits_a_copy_into_valid_python(tmp_path: Path, mistake: mistakes.Mistake) -> None:
     project = tmp_path / "project"
@@ -98,16 +98,22 @@ def test_node_pool_verdict_needs_the_api_servers_enum_message() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stack", "choice", "while_up", "after_destroy"),
+    ("stack", "choice", "while_up", "before_crds"),
     [
-        ("dev", "auto", mistakes.WHILE_UP, mistakes.AFTER_DESTROY),
+        ("dev", "auto", mistakes.WHILE_UP, mistakes.BEFORE_CRDS),
         ("gpu", "auto", (), ()),
-        ("gpu", "on", mistakes.WHILE_UP, mistakes.AFTER_DESTROY),
+        ("gpu", "on", mistakes.WHILE_UP, mistakes.BEFORE_CRDS),
         ("cluster", "auto", mistakes.CLUSTER_WHILE_UP, ()),
         ("cluster", "on", mistakes.CLUSTER_WHILE_UP, ()),
         ("cluster", "off", (), ()),
         ("dev", "off", (), ()),
     ],
 )
-def test_each_stack_runs_its_own_mistakes(stack: str, choice: str, while_up: Any, after_destroy: Any) -> None:
-    assert mistakes.for_stack(stack, choice) == (while_up, after_destroy)
+def test_each_stack_runs_its_own_mistakes(stack: str, choice: str, while_up: Any, before_crds: Any) -> None:
+    assert mistakes.for_stack(stack, choice) == (while_up, before_crds)
+
+
+@pytest.mark.parametrize("mistake", [*mistakes.WHILE_UP, *mistakes.CLUSTER_WHILE_UP], ids=lambda m: m.name)
+def test_mistakes_run_beside_the_no_change_preview_are_previews(mistake: mistakes.Mistake) -> None:
+    """They run at the same time on one stack's state: only a preview leaves it untouched and takes no lock."""
+    assert mistake.command == ("preview",)
