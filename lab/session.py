@@ -298,9 +298,10 @@ class Session:
             lab.report.checks += self.cluster_checks(lab, get, pool, cfg, keda)
         while_up, _ = self.mistakes[lab.stack]
         with ThreadPoolExecutor(max_workers=1 + len(while_up)) as at_once:  # previews all: no lock, no change
-            previews = [at_once.submit(lab.phase, "preview-no-changes", "preview", "--expect-no-changes", "--diff")]
-            previews += [at_once.submit(lab.mistake, mistake) for mistake in while_up]
-            for done in previews:
+            no_change = at_once.submit(lab.phase, "preview-no-changes", "preview", "--expect-no-changes", "--diff")
+            refused = [at_once.submit(lab.mistake, mistake) for mistake in while_up]
+            no_change.result()
+            for done in refused:
                 done.result()
         if self.keep:
             return False
