@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lab.pulumi_home import own_home
 from lab.runner import ROOT, Cluster, pulumi_env
 from lab.session import Session
 
@@ -32,9 +31,8 @@ def corpus(report_path: Path, only: str) -> int:
     cluster = Cluster(env)
     result: dict[str, Any] = {"ok": False, "error": "not run"}
     try:
-        pulumi_env(env)
         workdir = Path(tempfile.mkdtemp(prefix="lab-corpus-"))
-        own_home(env, workdir)
+        pulumi_env(env, workdir)
         cluster.start()
         result = run_corpus_subset(env, workdir, print, only=only)
     except RuntimeError as exc:

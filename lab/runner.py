@@ -29,6 +29,7 @@ from typing import Any
 from config import StackConfig
 from lab.gpu_pool import stack_config
 from lab.mistakes import Mistake, mutated_copy, verdict
+from lab.pulumi_home import own_home
 from tools.paths import cache_home, pulumi_cache, shared_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,20 +55,24 @@ def build_toolchain(steps: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"toolchain build {' '.join(steps)} failed (its log is named above)")
 
 
-def pulumi_env(env: dict[str, str], log=print) -> None:  # type: ignore[no-untyped-def]
-    """Put a Pulumi CLI in ``env``: one on PATH as is, else the offline toolchain's (built on first use)."""
+def pulumi_env(env: dict[str, str], workdir: Path, log=print) -> None:  # type: ignore[no-untyped-def]
+    """Put a Pulumi CLI in ``env``: one on PATH as is, else the offline toolchain's (built on first use).
+
+    Either runs in a home of its own under ``workdir``, without its automatic log (``lab/pulumi_home.py``).
+    """
     own = shutil.which("pulumi", path=env.get("PATH"))
     if own:
         log(f"lab: using {own}")
-        return
-    build_toolchain(["pulumi"], env)
-    exported = subprocess.run(
-        ["bash", "-c", f"source {PULUMI_CACHE / 'env.sh'} && env -0"], capture_output=True, check=True
-    )
-    for item in exported.stdout.split(b"\0"):
-        key, _, value = item.decode().partition("=")
-        if key.startswith(("PULUMI", "PATH")):
-            env[key] = value
+    else:
+        build_toolchain(["pulumi"], env)
+        exported = subprocess.run(
+            ["bash", "-c", f"source {PULUMI_CACHE / 'env.sh'} && env -0"], capture_output=True, check=True
+        )
+        for item in exported.stdout.split(b"\0"):
+            key, _, value = item.decode().partition("=")
+            if key.startswith(("PULUMI", "PATH")):
+                env[key] = value
+    own_home(env, workdir)
 
 
 class Cluster:

@@ -59,7 +59,6 @@ from lab.keda import KedaOperator, OperatorError
 from lab.listeners import ListenerWatch
 from lab.mistakes import for_stack as mistakes_for
 from lab.placement import GpuPool
-from lab.pulumi_home import own_home
 from lab.runner import Cluster, Lab, Phase, build_toolchain, pulumi_env
 from lab.webhooks import WebhookRelaxer
 from tools import build_keda
@@ -146,8 +145,7 @@ class Session:
     def run(self) -> None:
         started = time.monotonic()
         try:
-            self.timed("toolchain", lambda: pulumi_env(self.env, self.log))
-            own_home(self.env, self.workdir)
+            self.timed("toolchain", lambda: pulumi_env(self.env, self.workdir, self.log))
             self.timed("cluster-up", self.cluster.start)
             for stack in self.stacks:
                 lab = Lab(

@@ -228,7 +228,7 @@ def test_a_session_runs_every_stack_on_one_cluster_with_the_cycle_on_gpu(monkeyp
 
     monkeypatch.setattr(session, "Lab", make_lab)
     monkeypatch.setattr(session, "Cluster", FakeClusterProcess)
-    monkeypatch.setattr(session, "pulumi_env", lambda env, log: None)
+    monkeypatch.setattr(session, "pulumi_env", lambda env, workdir, log: None)
     monkeypatch.setattr(
         session, "after_up", lambda get, gpu, events=None: [{"name": "up-checks", "ok": True, "message": ""}]
     )
@@ -303,7 +303,7 @@ def test_a_cluster_stack_gets_its_pool_checks_its_mistake_and_no_cycle(monkeypat
 
     monkeypatch.setattr(session, "Lab", make_lab)
     monkeypatch.setattr(session, "Cluster", FakeClusterProcess)
-    monkeypatch.setattr(session, "pulumi_env", lambda env, log: None)
+    monkeypatch.setattr(session, "pulumi_env", lambda env, workdir, log: None)
     monkeypatch.setattr(session, "after_up", lambda get, gpu, events=None: [{"name": "up", "ok": True, "message": ""}])
     monkeypatch.setattr(session, "after_up_cluster", cluster_checks)
     monkeypatch.setattr(session, "wait_for_minimum", lambda get, timeout: (12.0, []))
