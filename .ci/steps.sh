@@ -39,16 +39,25 @@ step() {
 # beside NAME CACHE LOG COMMAND...: start COMMAND in the background, its output into LOG; `joined` waits
 # for it, prints LOG and adds its row (its own seconds). For a step that mostly waits (the pipeline
 # tests' collector outages and slow streams) beside one that works (the lab).
+# beside_shown NAME CACHE LOG COMMAND...: the same, with the output also on the console as it comes
+# (a long build's heartbeat), so `joined` does not print it again.
 BESIDE_PID=
-beside() {
-  local name=$1 cache=$2 log=$3 state=-
-  shift 3
+beside() { _beside quiet "$@"; }
+beside_shown() { _beside shown "$@"; }
+
+_beside() {
+  local mode=$1 name=$2 cache=$3 log=$4 state=-
+  shift 4
   if [ "$cache" != - ]; then
     if [ -e "$cache" ]; then state=warm; else state=cold; fi
   fi
-  echo "== $name (cache: $state), beside the next step; output in $log"
-  BESIDE_NAME=$name BESIDE_STATE=$state BESIDE_LOG=$log BESIDE_START=$SECONDS
-  ( set +e; "$@" >"$log" 2>&1; echo $? >"$log.rc"; echo $SECONDS >"$log.end" ) &
+  echo "== $name (cache: $state), beside the next steps; output in $log"
+  BESIDE_NAME=$name BESIDE_STATE=$state BESIDE_LOG=$log BESIDE_START=$SECONDS BESIDE_MODE=$mode
+  if [ "$mode" = shown ]; then
+    ( set +e; "$@" 2>&1 | tee "$log"; echo "${PIPESTATUS[0]}" >"$log.rc"; echo $SECONDS >"$log.end" ) &
+  else
+    ( set +e; "$@" >"$log" 2>&1; echo $? >"$log.rc"; echo $SECONDS >"$log.end" ) &
+  fi
   BESIDE_PID=$!
 }
 
@@ -59,8 +68,12 @@ joined() {
   BESIDE_PID=
   rc=$(cat "$BESIDE_LOG.rc" 2>/dev/null || echo 1)
   end=$(cat "$BESIDE_LOG.end" 2>/dev/null || echo $SECONDS)
-  echo "== $BESIDE_NAME (ran beside the step before):"
-  cat "$BESIDE_LOG"
+  if [ "$BESIDE_MODE" = shown ]; then
+    echo "== $BESIDE_NAME (ran beside the steps before; its output is above, also in $BESIDE_LOG)"
+  else
+    echo "== $BESIDE_NAME (ran beside the steps before):"
+    cat "$BESIDE_LOG"
+  fi
   ROWS+=("$BESIDE_NAME (beside)|$((end - BESIDE_START))|$BESIDE_STATE$([ "$rc" -eq 0 ] || echo ", FAILED")")
   echo "== $BESIDE_NAME: $((end - BESIDE_START)) s$([ "$rc" -eq 0 ] || echo ", FAILED (exit $rc)")"
   return "$rc"

@@ -62,3 +62,22 @@ def test_a_failing_step_still_waits_for_and_shows_the_one_beside_it(tmp_path: Pa
     assert "waited" in done.stdout
     rows = table(done.stdout)
     assert rows["worker"][1] == "-, FAILED" and rows["waiter (beside)"][1] == "-"
+
+
+def test_a_step_shown_beside_streams_its_output_once_and_keeps_its_exit_status(tmp_path: Path) -> None:
+    """``beside_shown`` (the Pulumi build's heartbeat): on the console while the next step runs, not again
+    at the join, and its own exit status survives the ``tee`` that shows it."""
+    steps = (
+        "beside_shown build cache build.log bash -c 'echo beat-one; sleep 1; echo beat-two; exit 4'\n"
+        "step worker - bash -c 'sleep 0.3; echo working'\n"
+        "step 'build: waited for' - joined"
+    )
+    done = ci(steps, tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr
+    out = done.stdout
+    assert out.count("beat-one") == 1 and out.count("beat-two") == 1
+    assert out.index("beat-one") < out.index("working") < out.index("beat-two"), "shown as it comes"
+    assert (tmp_path / "build.log").read_text() == "beat-one\nbeat-two\n"
+    rows = table(out)
+    assert list(rows) == ["worker", "build (beside)", "build: waited for", "total"]
+    assert rows["build (beside)"][1] == "cold, FAILED" and int(rows["build (beside)"][0]) >= 1

@@ -5,9 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from lab.pulumi_home import own_home
+from tests.support import missing
 from tools.paths import pulumi_cache
 
 CLI = pulumi_cache() / "bin" / "pulumi"
@@ -36,9 +35,10 @@ def test_without_a_home_in_env_the_plugins_are_the_cli_defaults(tmp_path: Path, 
 NOT_BUILT = "the toolchain's Pulumi CLI is not built (python -m tools.toolchain pulumi)"
 
 
-@pytest.mark.skipif(not CLI.exists(), reason=NOT_BUILT)
 def test_the_real_cli_logs_in_a_plain_home_and_not_in_the_labs(tmp_path: Path) -> None:
     """The mechanism itself, on the pinned CLI: every command (even ``version``) starts its log."""
+    if not CLI.exists():
+        missing(NOT_BUILT)
     plain = tmp_path / "plain"
     subprocess.run([str(CLI), "version"], env={"PULUMI_HOME": str(plain), "PATH": ""}, check=True,
                    capture_output=True)  # fmt: skip

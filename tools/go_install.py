@@ -19,7 +19,8 @@ def go_install(package: str, version: str, target: Path, ldflags: str = "") -> P
         return target
     env = {**go_env(), "GOBIN": str(target.parent), "GOFLAGS": ""}  # pkg@version takes no -mod flag
     target.parent.mkdir(parents=True, exist_ok=True)
-    flags = [f"-ldflags={ldflags}"] if ldflags else []
+    # Stripped (-s -w), like every build here: tests run these tools, nobody debugs them.
+    flags = ["-trimpath", f"-ldflags=-s -w {ldflags}".strip()]
     subprocess.run(["go", "install", *flags, f"{package}@{version}"], env=env, check=True)
     if not target.exists():
         raise FileNotFoundError(f"go install {package}@{version} left no {target}")
