@@ -265,8 +265,9 @@ class Lab:
         for name in COPY:
             source = ROOT / name
             if source.is_dir():
+                # Not policies/venv (make policy-venv, 85 MB): the copy's PulumiPolicy.yaml names ROOT's .venv.
                 shutil.copytree(
-                    source, project / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+                    source, project / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "venv")
                 )
             elif source.exists():
                 shutil.copy2(source, project / name)

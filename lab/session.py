@@ -117,6 +117,7 @@ class Session:
         mistakes: str = "auto",
         keep: bool = False,
         parallel: int | None = None,
+        workdir: Path | None = None,
         log=print,  # type: ignore[no-untyped-def]
     ) -> None:
         self.stacks = stacks
@@ -125,7 +126,9 @@ class Session:
         self.keep = keep
         self.parallel = parallel
         self.log = log
-        self.workdir = Path(tempfile.mkdtemp(prefix="lab-"))
+        # Kept after the run (the report names it): the projects, event logs and the CLI's home.
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="lab-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.env = dict(os.environ)
         self.env.update(cluster_shape(stacks, self.env))
         self.cluster = Cluster(self.env, log)

@@ -54,6 +54,16 @@ def missing(message: str) -> NoReturn:
     pytest.skip(message)
 
 
+def python_files(base: Path, skip: frozenset[str] = frozenset()) -> list[Path]:
+    """Every ``.py`` under ``base``, not inside a virtualenv (a folder holding ``pyvenv.cfg``, whatever its
+    name: ``make policy-venv`` puts one in ``policies/venv``) nor a folder named in ``skip``."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = sorted(d for d in dirs if d not in skip and not (Path(folder) / d / "pyvenv.cfg").exists())
+        found += [Path(folder) / name for name in sorted(files) if name.endswith(".py")]
+    return found
+
+
 def fake_mirror(directory: Path, stack: config.StackConfig | None = None) -> Path:
     """A chart mirror directory with an (empty) archive for every pinned chart the stack installs."""
     for pin in config.charts_in_use(stack or config.StackConfig()):

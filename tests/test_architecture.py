@@ -17,9 +17,10 @@ import pytest
 from pydantic import BaseModel
 
 import config
+from tests.support import python_files
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIP = {".venv", "build", ".git", "out", "node_modules", "__pycache__"}
+SKIP = frozenset({".venv", "build", ".git", "out", "node_modules", "__pycache__"})
 SOURCE_ROOTS = (ROOT, ROOT / "policies")
 """Where project modules are imported from: the repository, and the policy pack's own root."""
 
@@ -28,9 +29,9 @@ def project_modules() -> dict[str, Path]:
     """Dotted module name -> file, for every Python file of the project (packages by ``__init__``)."""
     modules: dict[str, Path] = {}
     for base in SOURCE_ROOTS:
-        for path in base.rglob("*.py"):
+        for path in python_files(base, SKIP):
             relative = path.relative_to(base)
-            if SKIP & set(relative.parts) or (base == ROOT and relative.parts[0] == "policies"):
+            if base == ROOT and relative.parts[0] == "policies":
                 continue
             parts = list(relative.with_suffix("").parts)
             if parts[-1] == "__init__":
@@ -214,3 +215,16 @@ def test_no_tracked_file_names_this_machine() -> None:
         if machine in text:
             found.append(str(path.relative_to(ROOT)))
     assert not found, f"{machine} written into {found}: use tools/paths.py (shared_dir) or a flag"
+
+
+def test_a_virtualenv_in_the_tree_is_not_project_source(tmp_path: Path) -> None:
+    """``make policy-venv`` puts a virtualenv in ``policies/venv``: its packages are not the project's."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text("")
+    venv = tmp_path / "pkg" / "any-name"
+    (venv / "lib").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "lib" / "dep.py").write_text("")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "gen.py").write_text("")
+    assert python_files(tmp_path, frozenset({"out"})) == [tmp_path / "pkg" / "mod.py"]

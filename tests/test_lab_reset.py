@@ -238,7 +238,7 @@ def test_a_session_runs_every_stack_on_one_cluster_with_the_cycle_on_gpu(monkeyp
     )
     monkeypatch.setattr(session, "rebound", lambda get, before: {"name": "rebound", "ok": True, "message": ""})
     monkeypatch.setattr(session, "claims", lambda get: {"langfuse/data": "uid-1"})
-    run = session.Session(["dev", "gpu"], log=lambda *a: None)
+    run = session.Session(["dev", "gpu"], workdir=tmp_path / "lab", log=lambda *a: None)
     run.run()
     dev, gpu = labs
     # the CRD-order mistake before any up (beside the corpus); the while-up mistakes beside the no-change preview
@@ -341,7 +341,7 @@ def test_a_cluster_stack_gets_its_pool_checks_its_mistake_and_no_cycle(monkeypat
     monkeypatch.setattr(session.build_keda, "cached_binary", lambda: binary)
     made = {"name": "keda-operator-made-hpas", "ok": True, "message": ""}
     monkeypatch.setattr(session, "keda_made_hpas", lambda sent, alive, log: lambda get: made)
-    run = session.Session(["cluster"], log=lambda *a: None)
+    run = session.Session(["cluster"], workdir=tmp_path / "lab", log=lambda *a: None)
     assert run.env["K8S_SIM_GPU_NODES"] == "2" and run.cycle is None
     run.run()
     (lab,) = labs
@@ -382,7 +382,7 @@ def test_a_keda_operator_that_cannot_start_is_a_failed_check(monkeypatch: Any, t
     monkeypatch.setattr(session, "KedaOperator", Refused)
     monkeypatch.setattr(session.build_keda, "cached_binary", lambda: binary)
     lab = FakeLab("cluster", tmp_path, None, {}, None, started_cluster=True)
-    run = session.Session(["cluster"], log=lambda *a: None)
+    run = session.Session(["cluster"], workdir=tmp_path / "lab", log=lambda *a: None)
     with contextlib.ExitStack() as running:
         assert run.start_keda(lab, lab.stack_config(), running) is None  # type: ignore[arg-type]
     (check,) = lab.report.checks

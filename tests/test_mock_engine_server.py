@@ -297,6 +297,32 @@ def test_streamed_inter_token_latencies_are_measured(client: openai.OpenAI, mock
     assert delta(f"vllm:request_time_per_output_token_seconds_count{{{label}}}") == 1
 
 
+def test_a_client_gone_mid_stream_is_counted_once_as_aborted(mock_url: str) -> None:
+    """The reply is counted before its last bytes leave; a client that leaves earlier is not a finished
+    request: no latency observed, the running gauge back to zero, one 4xx (499) HTTP status."""
+    label = f'model_name="{MODEL}"'
+    aborted = 'http_requests_total{handler="/v1/completions",method="POST",status="4xx"}'
+    before = parse_prometheus(get(f"{mock_url}/metrics")[2])
+    host, port = mock_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    body = {"model": MODEL, "prompt": "x", "max_tokens": 400, "stream": True}  # 10 s at 40 tokens/s
+    connection.request("POST", "/v1/completions", json.dumps(body), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 200 and response.fp is not None
+    assert response.fp.readline()  # the first chunk arrived: the server is streaming
+    connection.sock.close()  # type: ignore[union-attr]
+    connection.close()
+    deadline = time.monotonic() + 8
+    after = before
+    while time.monotonic() < deadline and after.get(aborted, 0) == before.get(aborted, 0):
+        time.sleep(0.1)
+        after = parse_prometheus(get(f"{mock_url}/metrics")[2])
+    assert after.get(aborted, 0) - before.get(aborted, 0) == 1
+    e2e = f"vllm:e2e_request_latency_seconds_count{{{label}}}"
+    assert after.get(e2e, 0) == before.get(e2e, 0), "an aborted request is not a finished one"
+    assert after[f"vllm:num_requests_running{{{label}}}"] == 0
+
+
 def test_span_carries_genai_attributes_and_parent_trace(client: openai.OpenAI, receiver: OtlpReceiver) -> None:
     trace_id, parent_id = secrets.token_hex(16), secrets.token_hex(8)
     client.chat.completions.create(

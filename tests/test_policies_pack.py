@@ -24,6 +24,7 @@ from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from offline.plan import Plan
+from tests.support import python_files
 from tests.test_policies import EXPECTED, GOOD_DEPLOYMENT, POLICY_DIR
 
 LEVELS = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.DISABLED: "disabled"}
@@ -223,7 +224,7 @@ def test_pack_imports_only_itself_the_sdk_and_the_standard_library() -> None:
     """Under the CLI only policies/ is importable: the package must not reach into the project."""
     # yaml: PyYAML, a dependency of the pulumi SDK itself (pinned in policies/requirements.txt too)
     allowed = {"llm_policies", "pulumi_policy", "pulumi", "google", "grpc", "yaml", *sys.stdlib_module_names}
-    for path in POLICY_DIR.rglob("*.py"):
+    for path in python_files(POLICY_DIR):  # not the pack's own virtualenv (make policy-venv)
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])

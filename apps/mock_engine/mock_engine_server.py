@@ -40,6 +40,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -55,6 +56,8 @@ ITL_BUCKETS = (
     0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
 )
 """vLLM 0.11's bounds for its inter-token and per-output-token histograms, so quantiles read alike."""
+Counted = Callable[[list[float]], None]
+"""Records a finished request from when each of its tokens left; called before the reply's last bytes."""
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
@@ -420,11 +423,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error_json(ApiError(404, f"no route {path}", "NotFoundError"))
             self.engine.metrics.http_request("other", "POST", 404)
             return
-        status = self.complete(path)
-        self.engine.metrics.http_request(path, "POST", status)
+        self.complete(path)
 
-    def complete(self, path: str) -> int:
-        """Answer one completion request inside its span; returns the HTTP status sent."""
+    def complete(self, path: str) -> None:
+        """Answer one completion request inside its span.
+
+        The request is counted (engine metrics, HTTP status) before its last bytes leave, so a client
+        that holds the whole reply already finds it in ``/metrics``.
+        """
         span = RequestSpan(self, path)
         try:
             body = self.read_json()
@@ -437,9 +443,10 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(limit, int) or limit < 1:
                 raise ApiError(400, "'max_tokens' must be a positive integer")
         except ApiError as error:
+            self.engine.metrics.http_request(path, "POST", error.status)
             self.send_error_json(error)
             span.end(error.status, error=error)
-            return error.status
+            return
         # The "natural" reply has MOCK_MAX_TOKENS words; a smaller max_tokens cuts it, as on a real engine.
         words = [FILLER[i % len(FILLER)] for i in range(min(limit, self.engine.max_tokens))]
         reason = "length" if limit < self.engine.max_tokens else "stop"
@@ -452,24 +459,35 @@ class Handler(BaseHTTPRequestHandler):
         span.response(completion_id, usage, reason)
         self.engine.metrics.started()
         start = time.monotonic()
+        counted = False
+
+        def count(token_times: list[float]) -> None:
+            nonlocal counted
+            self.engine.metrics.finished(prompt_tokens, token_times, reason, time.monotonic() - start)
+            self.engine.metrics.http_request(path, "POST", 200)
+            counted = True
+
         try:
             if body.get("stream"):
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-                token_times = self.stream(path, completion_id, words, reason, usage if include_usage else None)
+                self.stream(path, completion_id, words, reason, usage if include_usage else None, count)
             else:
-                token_times = self.respond(path, completion_id, words, reason, usage)
+                self.respond(path, completion_id, words, reason, usage, count)
         except OSError as exc:  # client went away mid-stream
-            self.engine.metrics.aborted()
+            if not counted:  # gone before its reply was generated: not a finished request
+                self.engine.metrics.aborted()
+                self.engine.metrics.http_request(path, "POST", 499)
             span.end(499, error=ApiError(499, f"client disconnected: {exc}", "ClientDisconnected"))
             self.close_connection = True
-            return 499
-        self.engine.metrics.finished(prompt_tokens, token_times, reason, time.monotonic() - start)
+            return
         span.end(200)
-        return 200
 
-    def respond(self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int]) -> list[float]:
-        """Send the whole reply at once, after generating it; returns when each token was generated (nominal)."""
+    def respond(
+        self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int], count: Counted
+    ) -> None:
+        """Send the whole reply at once, after generating it; ``count`` gets when each token was generated."""
         time.sleep(len(words) / self.engine.tokens_per_second)
+        count([(i + 1) / self.engine.tokens_per_second for i in range(len(words))])
         text = " ".join(words)
         if path == "/v1/chat/completions":
             choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}}
@@ -487,12 +505,12 @@ class Handler(BaseHTTPRequestHandler):
             "usage": usage,
         }
         self.send_json(200, payload)
-        return [(i + 1) / self.engine.tokens_per_second for i in range(len(words))]
 
     def stream(
-        self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int] | None
-    ) -> list[float]:
-        """Send one SSE event per token; returns when each token left, in seconds from the start."""
+        self, path: str, cid: str, words: list[str], reason: str, usage: dict[str, int] | None, count: Counted
+    ) -> None:
+        """Send one SSE event per token; ``count`` gets when each token left (seconds from the start)
+        before the final event."""
         chat = path == "/v1/chat/completions"
         kind = "chat.completion.chunk" if chat else "text_completion"
         created = int(time.time())
@@ -516,13 +534,13 @@ class Handler(BaseHTTPRequestHandler):
             delta: dict[str, Any] = {"delta": {"content": piece}} if chat else {"text": piece, "logprobs": None}
             event([{"index": 0, **delta, "finish_reason": None}])
             token_times.append(time.monotonic() - start)
+        count(token_times)
         final: dict[str, Any] = {"delta": {}} if chat else {"text": "", "logprobs": None}
         event([{"index": 0, **final, "finish_reason": reason}])
         if usage is not None:
             event([], usage=usage)
         self.write_chunk(b"data: [DONE]\n\n")
         self.write_chunk(b"")
-        return token_times
 
 
 class RequestSpan:
