@@ -514,6 +514,13 @@ def test_plaintext_under_pulumi_preview_is_not_judged_a_literal() -> None:
     assert run_resource(SECRET_DATA, SECRET, secret(stringData={"password": "Zq8-random-4Tn"})) == []
 
 
+def test_a_generated_secret_without_digits_is_not_judged_weak() -> None:
+    """Random letters with no digit are word-shaped; judged on the letters, they are not typed."""
+    assert run_resource(SECRET_DATA, SECRET, secret(stringData={"salt": "QnRsTfkzhWpLmaxcVbDeyGuoPtrzKjsa"})) == []
+    [message] = run_resource(SECRET_DATA, SECRET, secret(stringData={"salt": "WelcomeToTheCluster"}))
+    assert "weak (human-typed, not generated) credential in stringData.salt" in message
+
+
 @pytest.mark.parametrize(
     ("fields", "where"),
     [
