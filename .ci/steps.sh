@@ -32,6 +32,8 @@ step() {
   start=$SECONDS
   "$@" || rc=$?
   ROWS+=("$name|$((SECONDS - start))|$state$([ "$rc" -eq 0 ] || echo ", FAILED")")
+  # A step inside a lane that runs beside (a subshell): its row goes to a file the join reads.
+  if [ -n "${STEP_ROWS_FILE:-}" ]; then echo "  ${ROWS[-1]}" >>"$STEP_ROWS_FILE"; fi
   echo "== $name: $((SECONDS - start)) s$([ "$rc" -eq 0 ] || echo ", FAILED (exit $rc)")"
   if [ "$rc" -ne 0 ]; then exit "$rc"; fi
 }
@@ -41,6 +43,8 @@ step() {
 # tests' collector outages and slow streams) beside one that works (the lab).
 # beside_shown NAME CACHE LOG COMMAND...: the same, with the output also on the console as it comes
 # (a long build's heartbeat), so `joined` does not print it again.
+# COMMAND may be a function of several `step`s (a lane): it stops at its first failed step, and each
+# step's row joins the table, indented under the lane's own.
 BESIDE_PID=
 beside() { _beside quiet "$@"; }
 beside_shown() { _beside shown "$@"; }
@@ -53,10 +57,12 @@ _beside() {
   fi
   echo "== $name (cache: $state), beside the next steps; output in $log"
   BESIDE_NAME=$name BESIDE_STATE=$state BESIDE_LOG=$log BESIDE_START=$SECONDS BESIDE_MODE=$mode
+  : >"$log.rows"
   if [ "$mode" = shown ]; then
-    ( set +e; "$@" 2>&1 | tee "$log"; echo "${PIPESTATUS[0]}" >"$log.rc"; echo $SECONDS >"$log.end" ) &
+    ( set +e; export STEP_ROWS_FILE=$log.rows; ( "$@" ) 2>&1 | tee "$log"; echo "${PIPESTATUS[0]}" >"$log.rc"
+      echo $SECONDS >"$log.end" ) &
   else
-    ( set +e; "$@" >"$log" 2>&1; echo $? >"$log.rc"; echo $SECONDS >"$log.end" ) &
+    ( set +e; export STEP_ROWS_FILE=$log.rows; ( "$@" ) >"$log" 2>&1; echo $? >"$log.rc"; echo $SECONDS >"$log.end" ) &
   fi
   BESIDE_PID=$!
 }
@@ -75,6 +81,8 @@ joined() {
     cat "$BESIDE_LOG"
   fi
   ROWS+=("$BESIDE_NAME (beside)|$((end - BESIDE_START))|$BESIDE_STATE$([ "$rc" -eq 0 ] || echo ", FAILED")")
+  local row
+  while IFS= read -r row; do ROWS+=("$row"); done <"$BESIDE_LOG.rows"
   echo "== $BESIDE_NAME: $((end - BESIDE_START)) s$([ "$rc" -eq 0 ] || echo ", FAILED (exit $rc)")"
   return "$rc"
 }

@@ -81,3 +81,20 @@ def test_a_step_shown_beside_streams_its_output_once_and_keeps_its_exit_status(t
     rows = table(out)
     assert list(rows) == ["worker", "build (beside)", "build: waited for", "total"]
     assert rows["build (beside)"][1] == "cold, FAILED" and int(rows["build (beside)"][0]) >= 1
+
+
+def test_a_lane_beside_another_step_shows_each_of_its_steps_and_stops_at_its_first_failure(tmp_path: Path) -> None:
+    """A function of ``step``s run beside (the pipeline tests, make test and the mutation check beside the lab)."""
+    steps = (
+        "lane() { step waits - sleep 1.1; step checks - bash -c 'echo checked; exit 6'; step never - true; }\n"
+        "beside lane - lane.log lane\n"
+        "step worker - true\n"
+        "step 'lane: result' - joined"
+    )
+    done = ci(steps, tmp_path)
+    assert done.returncode == 6, done.stdout + done.stderr
+    assert "checked" in done.stdout and "== never" not in done.stdout
+    rows = table(done.stdout)
+    assert list(rows) == ["worker", "lane (beside)", "waits", "checks", "lane: result", "total"]
+    assert int(rows["waits"][0]) >= 1 and rows["checks"][1] == "-, FAILED" and rows["lane (beside)"][1] == "-, FAILED"
+    assert "\n  waits " in done.stdout, "a lane's steps are indented under it"
