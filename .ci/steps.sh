@@ -32,7 +32,8 @@ step() {
   start=$SECONDS
   "$@" || rc=$?
   ROWS+=("$name|$((SECONDS - start))|$state$([ "$rc" -eq 0 ] || echo ", FAILED")")
-  # A step inside a lane that runs beside (a subshell): its row goes to a file the join reads.
+  # A step inside a lane that runs beside (a subshell): its row goes to a file the join reads. The
+  # variable is not exported, so commands the lane runs (make test runs these very functions) do not see it.
   if [ -n "${STEP_ROWS_FILE:-}" ]; then echo "  ${ROWS[-1]}" >>"$STEP_ROWS_FILE"; fi
   echo "== $name: $((SECONDS - start)) s$([ "$rc" -eq 0 ] || echo ", FAILED (exit $rc)")"
   if [ "$rc" -ne 0 ]; then exit "$rc"; fi
@@ -59,10 +60,10 @@ _beside() {
   BESIDE_NAME=$name BESIDE_STATE=$state BESIDE_LOG=$log BESIDE_START=$SECONDS BESIDE_MODE=$mode
   : >"$log.rows"
   if [ "$mode" = shown ]; then
-    ( set +e; export STEP_ROWS_FILE=$log.rows; ( "$@" ) 2>&1 | tee "$log"; echo "${PIPESTATUS[0]}" >"$log.rc"
+    ( set +e; STEP_ROWS_FILE=$log.rows; ( "$@" ) 2>&1 | tee "$log"; echo "${PIPESTATUS[0]}" >"$log.rc"
       echo $SECONDS >"$log.end" ) &
   else
-    ( set +e; export STEP_ROWS_FILE=$log.rows; ( "$@" ) >"$log" 2>&1; echo $? >"$log.rc"; echo $SECONDS >"$log.end" ) &
+    ( set +e; STEP_ROWS_FILE=$log.rows; ( "$@" ) >"$log" 2>&1; echo $? >"$log.rc"; echo $SECONDS >"$log.end" ) &
   fi
   BESIDE_PID=$!
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def ci(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     body = f"set -euo pipefail\nsource {ROOT / '.ci' / 'steps.sh'}\n{script}\n"
-    return subprocess.run(["bash", "-c", body], cwd=tmp_path, capture_output=True, text=True, check=False)
+    env = {k: v for k, v in os.environ.items() if k != "STEP_ROWS_FILE"}  # as on a console, not inside a CI lane
+    return subprocess.run(["bash", "-c", body], cwd=tmp_path, capture_output=True, text=True, check=False, env=env)
 
 
 def table(output: str) -> dict[str, tuple[str, str]]:
