@@ -48,8 +48,6 @@ def test_generated_secrets_are_never_taken_for_typed_ones() -> None:
     assert [v for v in values if human_shaped(v)] == []
 
 
-
-
 def test_a_long_run_of_letters_is_judged_in_linear_time() -> None:
     """The word-shape pattern once backtracked exponentially (24 letters and ``1a``: 2.8 s, doubling per letter).
 
