@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.toolchain import _progress
+import pytest
+
+from tools.build_collector import go_env
+from tools.toolchain import GO_GC_PERCENT, _progress, go_caches
 
 
 def test_progress_names_the_current_step_and_the_last_line(tmp_path: Path) -> None:
@@ -23,3 +26,12 @@ def test_progress_of_a_missing_or_empty_log_is_empty(tmp_path: Path) -> None:
     assert _progress(tmp_path / "absent.log") == ""
     (tmp_path / "empty.log").write_text("")
     assert _progress(tmp_path / "empty.log") == ""
+
+
+def test_every_go_build_runs_the_compiler_at_the_measured_gogc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """setup.sh, the collector, KEDA and the go-install tools all take GOGC from the shared environment."""
+    monkeypatch.delenv("GOGC", raising=False)
+    assert go_caches()["GOGC"] == GO_GC_PERCENT
+    assert go_env()["GOGC"] == GO_GC_PERCENT
+    monkeypatch.setenv("GOGC", "150")
+    assert go_caches()["GOGC"] == "150" and go_env()["GOGC"] == "150"

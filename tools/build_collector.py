@@ -199,6 +199,7 @@ def go_env() -> dict[str, str]:
         # the module and build cache every Go build of the project shares (an explicit setting wins)
         "GOMODCACHE": os.environ.get("GOMODCACHE") or shared["GOMODCACHE"],
         "GOCACHE": os.environ.get("GOCACHE") or shared["GOCACHE"],
+        "GOGC": shared["GOGC"],
         "GOPROXY": ",".join(only_proxies),
         "GOFLAGS": " ".join([f for f in flags if not f.startswith("-mod=")] + ["-mod=mod"]),
         "GOTOOLCHAIN": "local",
