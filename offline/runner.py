@@ -382,7 +382,8 @@ def run_program(
     os.chdir(target.parent)
     failure: BaseException | None = None
     try:
-        sdk.run_program(lambda: _run_path(target))
+        with sdk.without_stack_traces():
+            sdk.run_program(lambda: _run_path(target))
     except BaseException as exc:  # re-raised below with the partial plan attached
         failure = exc
     finally:

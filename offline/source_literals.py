@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -21,13 +22,16 @@ SKIPPED_DIRS = frozenset({"offline", "tests", "out", "node_modules", "__pycache_
 
 
 def program_files(roots: Iterable[Path]) -> list[Path]:
-    """Python files under ``roots``, without hidden directories (``.venv``) and ``SKIPPED_DIRS``."""
+    """Python files under ``roots``, without hidden directories (``.venv``) and ``SKIPPED_DIRS``.
+
+    The walk never enters those directories: a checkout's ``.venv`` holds thousands of files, and
+    listing them only to drop them took a quarter of a second of every preview.
+    """
     files: set[Path] = set()
-    for root in roots:
-        for path in root.rglob("*.py"):
-            parts = path.relative_to(root).parts[:-1]
-            if not any(p.startswith(".") or p in SKIPPED_DIRS for p in parts):
-                files.add(path)
+    for root in dict.fromkeys(roots):
+        for folder, subfolders, names in os.walk(root):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in SKIPPED_DIRS]
+            files.update(Path(folder) / name for name in names if name.endswith(".py"))
     return sorted(files)
 
 

@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from pulumi.runtime import resource as sdk_resource
 
+from offline import sdk_internals
 from offline.plan import SECRET, Plan
 from offline.preview import preview
 from offline.runner import FAKE_SECRET, run_program
@@ -168,3 +170,12 @@ def test_istiod_waits_for_gateway_api_crds(any_plan: Plan) -> None:
     assert any_plan.depends_on(istiod.urn, crds.urn)
     level = {urn: n for n, wave in enumerate(any_plan.waves) for urn in wave}
     assert level[crds.urn] < level[istiod.urn]
+
+
+def test_the_offline_run_sends_no_call_stacks_and_gives_the_sdk_back_its_own() -> None:
+    """Only the engine's display reads the call stack; the SDK's own function is back afterwards."""
+    original = sdk_resource._get_stack_trace
+    with pytest.raises(RuntimeError), sdk_internals.without_stack_traces():
+        assert list(sdk_resource._get_stack_trace().frames) == []
+        raise RuntimeError("the program failed")
+    assert sdk_resource._get_stack_trace is original
