@@ -382,8 +382,7 @@ def run_program(
     os.chdir(target.parent)
     failure: BaseException | None = None
     try:
-        with sdk.without_stack_traces():
-            sdk.run_program(lambda: _run_path(target))
+        sdk.run_program(lambda: _run_path(target))
     except BaseException as exc:  # re-raised below with the partial plan attached
         failure = exc
     finally:

@@ -63,15 +63,13 @@ def transform_callback(token: str) -> Any:
 
 def run_program(program: Callable[[], Any]) -> None:
     """Run ``program`` like the language host does, until every Output it registered has settled."""
-    _sync_await(run_pulumi_func(program))
+    with without_stack_traces():
+        _sync_await(run_pulumi_func(program))
 
 
 @contextlib.contextmanager
 def without_stack_traces() -> Iterator[None]:
     """Registrations carry an empty call stack while inside (only the engine's display reads it)."""
-    if not hasattr(_resource, "_get_stack_trace"):  # another SDK: leave it as it is
-        yield
-        return
     saved = _resource._get_stack_trace
     _resource._get_stack_trace = source_pb2.StackTrace
     try:
